@@ -1,0 +1,342 @@
+"""exercise1 `copy`: open, dup2 and exec make the process become cat writing into dest."""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import stat
+
+import pytest
+
+from grader import Failed, Mismatch, Program, Run, inspection
+from grader.inspection import ProcessGone, ProcessInfo
+from grader.sandbox import Sandbox
+
+USAGE = re.compile(r"usage:\s*\S*copy\s+<src>\s+<dest>", re.IGNORECASE)
+LECTURE = "I/O redirection"
+
+
+def _cat_of(run: Run) -> ProcessInfo | None:
+    """The process that runs cat for this copy: the program itself, or a child it forked."""
+    try:
+        for proc in inspection.tree(run.pid):
+            if proc.name == "cat":
+                return proc
+    except ProcessGone:
+        return None
+    return None
+
+
+def _reads_fifo_itself(run: Run, fifo: str) -> bool:
+    """The program (still itself, not cat) holds the FIFO open: it copies on its own."""
+    try:
+        me = inspection.process(run.pid)
+        return me.name != "cat" and any(
+            os.path.basename(f.target) == fifo for f in inspection.fds(run.pid)
+        )
+    except ProcessGone:
+        return False
+
+
+def _hold_cat(program: Program, sandbox: Sandbox) -> tuple[Run, ProcessInfo | None, int]:
+    """Start `copy src.fifo dest` with a FIFO as src: cat blocks reading it, alive to look at.
+
+    Returns the run, cat's process (None if cat never appeared) and our end of the FIFO.
+    """
+    fifo = "src.fifo"
+    os.mkfifo(sandbox.path(fifo))
+    # O_RDWR: opening does not block, and cat sees no end-of-file while we hold it
+    held = os.open(sandbox.path(fifo), os.O_RDWR | os.O_NONBLOCK)
+    run = program.start(fifo, "dest")
+    found: list[ProcessInfo] = []
+
+    def cat_or_loop() -> bool:
+        cat = _cat_of(run)
+        if cat is not None:
+            found.append(cat)
+            return True
+        return not run.alive or _reads_fifo_itself(run, fifo)
+
+    run.wait_for(predicate=cat_or_loop, within_s=5)
+    return run, (found[0] if found else None), held
+
+
+def _release(run: Run, held: int, data: bytes = b"") -> None:
+    os.write(held, data)
+    os.close(held)
+    run.finish(5)
+
+
+def _need_cat(run: Run, cat: ProcessInfo | None, held: int) -> ProcessInfo:
+    if cat is None:
+        _release(run, held)
+        pytest.skip("needs the program to become cat (see the check above)")
+    return cat
+
+
+def test_becomes_cat(program: Program, sandbox: Sandbox) -> None:
+    """the process becomes cat (same pid, no fork needed)"""
+    run, cat, held = _hold_cat(program, sandbox)
+    try:
+        if cat is not None and cat.pid == run.pid:
+            return
+        if cat is not None:
+            raise Failed(
+                f"your program started cat in a child process (pid {cat.pid}) with fork(), "
+                f"while copy (pid {run.pid}) waited: the lecture's copy does not fork, it "
+                "replaces itself with cat, which keeps its pid and its descriptors",
+                hint='drop the fork(): after dup2(fd, 1), call execlp("cat", "cat", src, NULL) '
+                "in the process itself",
+                lecture=LECTURE,
+                evidence=[inspection.snapshot(run.pid).evidence()],
+            )
+        if run.alive:
+            raise Failed(
+                f"your program (pid {run.pid}) reads src and writes dest itself, with a "
+                "read/write loop: it never became cat. The exercise is I/O redirection: "
+                "make dest the standard output and let cat do the copying",
+                hint='open dest, dup2(fd, 1), close(fd), then execlp("cat", "cat", src, NULL)',
+                lecture=LECTURE,
+                evidence=[inspection.snapshot(run.pid).fd_evidence(run.pid)],
+            )
+        raise Failed(
+            f"cat never ran: your program {run.exit.describe() if run.exit else 'ended'} "
+            "before reading src",
+            actual=(run.text("stdout") + run.text("stderr")) or None,
+            hint='after dup2(fd, 1), call execlp("cat", "cat", src, NULL)',
+            lecture=LECTURE,
+        )
+    finally:
+        _release(run, held)
+
+
+def test_stdout_is_dest(program: Program, sandbox: Sandbox) -> None:
+    """fd 1 of cat is dest; fds 0 and 2 are untouched"""
+    run, cat, held = _hold_cat(program, sandbox)
+    try:
+        cat = _need_cat(run, cat, held)
+        fds = {f.fd: f for f in inspection.fds(cat.pid)}
+        dest = os.path.realpath(sandbox.path("dest"))
+        evidence = [inspection.snapshot(pids=[cat.pid]).fd_evidence(cat.pid)]
+        out = fds.get(1)
+        if out is None or os.path.realpath(out.target) != dest:
+            where = out.describe() if out else "closed"
+            raise Failed(
+                f"fd 1 (standard output) of cat (pid {cat.pid}) is {where}, not dest: cat "
+                "writes to its fd 1, so dest stays empty",
+                hint="dup2(fd, 1) makes descriptor 1 a copy of the one open() returned",
+                lecture=LECTURE,
+                evidence=evidence,
+            )
+        for n, want in ((0, "the grader's standard input"), (2, "the grader's error pipe")):
+            got = fds.get(n)
+            expected_kind = "dev" if n == 0 else "pipe"
+            if got is None or got.kind != expected_kind:
+                shown = got.describe() if got else "closed"
+                raise Failed(
+                    f"fd {n} of cat (pid {cat.pid}) is {shown}; it should still be {want}: "
+                    "only standard output is redirected",
+                    hint="redirect only descriptor 1: dup2(fd, 1)",
+                    lecture=LECTURE,
+                    evidence=evidence,
+                )
+    finally:
+        _release(run, held)
+
+
+def test_no_leaked_descriptor(program: Program, sandbox: Sandbox) -> None:
+    """the descriptor open() returned is closed before exec (no leak into cat)"""
+    run, cat, held = _hold_cat(program, sandbox)
+    try:
+        cat = _need_cat(run, cat, held)
+        dest = os.path.realpath(sandbox.path("dest"))
+        leaks = [
+            f for f in inspection.fds(cat.pid)
+            if f.fd != 1 and os.path.realpath(f.target) == dest
+        ]  # fmt: skip
+        if leaks:
+            leak = leaks[0]
+            raise Failed(
+                f"fd {leak.fd} → dest still open in cat (pid {cat.pid}): the descriptor "
+                "open() returned was not closed after dup2(), so cat inherits it",
+                hint="call close(fd) after dup2(fd, 1): fd 1 is enough",
+                lecture=LECTURE,
+                evidence=[inspection.snapshot(pids=[cat.pid]).fd_evidence(cat.pid)],
+            )
+    finally:
+        _release(run, held)
+
+
+def _describe(data: bytes) -> str:
+    preview = data[:60].decode("latin-1")
+    return f"{len(data)} bytes" + (f", starting {preview!r}" if data else "")
+
+
+def _copy(program: Program, sandbox: Sandbox, content: bytes, name: str) -> tuple[Run, bytes]:
+    src = f"src-{name}"
+    sandbox.path(src).write_bytes(content)
+    run = program.run(src, f"dest-{name}")
+    dest = sandbox.path(f"dest-{name}")
+    return run, dest.read_bytes() if dest.is_file() else b""
+
+
+def test_copies_bytes(program: Program, sandbox: Sandbox) -> None:
+    """dest holds exactly the bytes of src (empty, text, binary, 1 MiB)"""
+    rng = random.Random(1)
+    cases = {
+        "empty": b"",
+        "text": "Hello, Hà Nội!\nSecond line\n".encode(),
+        "binary": bytes(range(256)) * 4 + b"\0\0end",
+        "1MiB": rng.randbytes(1 << 20),
+    }
+    for name, content in cases.items():
+        run, got = _copy(program, sandbox, content, name)
+        if got != content:
+            first = next((i for i, (a, b) in enumerate(zip(got, content)) if a != b),
+                         min(len(got), len(content)))  # fmt: skip
+            raise Mismatch(
+                _describe(content),
+                _describe(got),
+                f"copying a {name} src: dest differs from src from byte {first} on "
+                f"(your program {run.exit.describe() if run.exit else 'did not end'})",
+                hint="dest must hold exactly src's bytes: cat writes them to fd 1, so fd 1 "
+                "must be dest",
+                lecture=LECTURE,
+            )
+        if run.exit is None or run.exit.code != 0:
+            raise Failed(
+                f"copying a {name} src worked, but your program "
+                f"{run.exit.describe() if run.exit else 'did not end'}; a copy that "
+                "worked exits with status 0",
+                actual=run.text("stderr") or None,
+            )
+
+
+def test_truncates_longer_dest(program: Program, sandbox: Sandbox) -> None:
+    """an existing, longer dest is emptied first (O_TRUNC)"""
+    old = b"OLD CONTENT " * 100
+    new = b"new text\n"
+    sandbox.path("dest-long").write_bytes(old)
+    sandbox.path("src-short").write_bytes(new)
+    program.run("src-short", "dest-long")
+    got = sandbox.path("dest-long").read_bytes()
+    if got != new:
+        stale = len(got) - len(new) if got.startswith(new) else None
+        why = (
+            f"the first {len(new)} bytes are src's, then {stale} bytes of the old dest remain"
+            if stale
+            else "it is not src's content"
+        )
+        raise Mismatch(
+            _describe(new),
+            _describe(got),
+            f"dest was {len(old)} bytes before the copy and is {len(got)} bytes after: {why}. "
+            "open() without O_TRUNC writes over the start of the old file and leaves its tail",
+            hint="open dest with O_CREAT | O_WRONLY | O_TRUNC",
+            lecture=LECTURE,
+        )
+
+
+def test_dest_mode_0644(program: Program, sandbox: Sandbox) -> None:
+    """dest is created with mode 0644 (rw-r--r--)"""
+    sandbox.path("src").write_bytes(b"x\n")
+    for umask in (0o000, 0o022):
+        name = f"dest-umask{umask:03o}"
+        program.run("src", name, umask=umask)
+        path = sandbox.path(name)
+        if not path.exists():
+            raise Failed(f"dest was not created (under umask {umask:03o})", lecture=LECTURE)
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode != 0o644:
+            raise Mismatch(
+                "0644 (rw-r--r--)",
+                f"{mode:04o} ({stat.filemode(path.stat().st_mode)[1:]})",
+                f"under umask {umask:03o}, dest was created with mode {mode:04o}; the "
+                "exercise asks for 0644: the owner reads and writes, the others only read",
+                hint="pass S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH (0644) as open()'s third "
+                "argument",
+                lecture=LECTURE,
+            )
+
+
+def test_usage_on_wrong_argument_count(program: Program, sandbox: Sandbox) -> None:
+    """the wrong number of arguments prints `usage: copy <src> <dest>`"""
+    for args in ((), ("only-src",), ("a", "b", "c")):
+        run = program.run(*args)
+        said = run.text("stdout") + run.text("stderr")
+        created = sorted(os.listdir(sandbox.workdir))
+        if not USAGE.search(said) or created:
+            extra = f"; it created {', '.join(created)}" if created else ""
+            raise Failed(
+                f"with {len(args)} argument(s) ({' '.join(args) or 'none'}), your program "
+                f"{run.exit.describe() if run.exit else 'did not end'} without printing the "
+                f"usage line{extra}",
+                expected="usage: copy <src> <dest>",
+                actual=said or "(nothing)",
+                hint='check argc first: if (argc != 3) { printf("usage: copy <src> <dest>\\n"); '
+                "return 1; }",
+                lecture=LECTURE,
+            )
+
+
+def _failed_properly(run: Run) -> str | None:
+    """Why `run` did not report an error the way the exercise asks, or None if it did."""
+    if run.exit is None:
+        return "it did not end"
+    if run.exit.signal is not None:
+        return f"it was {run.exit.describe()}"
+    if run.exit.code == 0:
+        return "its exit status was 0 (success)"
+    if not run.stderr.strip():
+        return "it printed no error message on standard error"
+    return None
+
+
+def test_missing_src_reported(program: Program, sandbox: Sandbox) -> None:
+    """a missing src is reported on stderr with a non-zero status"""
+    run = program.run("no-such-file", "dest")
+    why = _failed_properly(run)
+    left = sorted(set(os.listdir(sandbox.workdir)) - {"dest"})
+    if why or left:
+        raise Failed(
+            f"copying a src that does not exist: {why or 'it created ' + ', '.join(left)}. "
+            "A failed copy must say why on stderr and end with a non-zero status",
+            actual=run.text("stderr") or None,
+            hint='when a call fails, perror("...") names the cause; then exit(1)',
+            lecture=LECTURE,
+        )
+
+
+def test_unopenable_dest_reported(program: Program, sandbox: Sandbox) -> None:
+    """a dest that cannot be opened is reported with perror and a non-zero status"""
+    sandbox.path("src").write_bytes(b"data\n")
+    run = program.run("src", "no-such-folder/dest")
+    why = _failed_properly(run)
+    left = sorted(set(os.listdir(sandbox.workdir)) - {"src"})
+    if why or left:
+        raise Failed(
+            f"copying into no-such-folder/dest, which cannot be opened: "
+            f"{why or 'it created ' + ', '.join(left)}",
+            actual=run.text("stderr") or None,
+            hint='if open() returns -1, call perror("open") and exit with a non-zero status',
+            lecture=LECTURE,
+        )
+
+
+def test_exec_failure_reported(program: Program, sandbox: Sandbox) -> None:
+    """a failed exec (no cat to run) is reported with a non-zero status"""
+    sandbox.path("src").write_bytes(b"data\n")
+    run = program.run("src", "dest", env={"PATH": "/nonexistent"})
+    dest = sandbox.path("dest")
+    if run.exit == run.exit.__class__(0) and dest.is_file() and dest.read_bytes() == b"data\n":
+        pytest.skip("your program copied without running cat, so no exec could fail")
+    why = _failed_properly(run)
+    if why:
+        raise Failed(
+            f"with no cat to be found (PATH=/nonexistent), execlp() fails and returns: {why}. "
+            "A program that cannot exec must say so and end with a non-zero status",
+            actual=run.text("stderr") or None,
+            hint='execlp returns only on failure: follow it with perror("execlp"); exit(1);',
+            lecture=LECTURE,
+        )

@@ -1,0 +1,14 @@
+"""ipcgrade: grades IPC exercises in C by looking inside the running processes.
+
+The check-author API: everything a `checks.py` needs is importable from here.
+"""
+
+from __future__ import annotations
+
+from grader import inspection
+from grader.outcomes import Failed, Mismatch
+from grader.process import Exit, Program, Run, Waited
+from grader.results import Evidence
+
+__all__ = ["Evidence", "Exit", "Failed", "Mismatch", "Program", "Run", "Waited", "inspection"]
+__version__ = "0.1.0"

@@ -1,0 +1,81 @@
+"""Build the student's programs with gcc or their own Makefile, as sandboxed student code."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from grader.catalog import Exercise
+from grader.results import BuildResult
+from grader.sandbox import Sandbox
+
+_DIAG = re.compile(r"^(?P<file>[^\s:][^:]*):(?P<line>\d+):(?:(?P<col>\d+):)? (?P<kind>fatal error|error|warning): ")
+_LINK = re.compile(r"undefined reference to|ld returned|collect2|multiple definition of|cannot find -l")
+BUILD_WALL_S = 60.0
+
+
+def _classify(log: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+    """The compiler's error and warning lines, and whether it failed compiling or linking."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    for line in log.splitlines():
+        m = _DIAG.match(line)
+        if m is None:
+            continue
+        (warnings if m["kind"] == "warning" else errors).append(line.strip())
+    if errors:
+        return tuple(errors), tuple(warnings), "compile"
+    link = [ln.strip() for ln in log.splitlines() if _LINK.search(ln)]
+    return tuple(link), tuple(warnings), "link" if link else "compile"
+
+
+def _run(argv: list[str], cwd: Path, sandbox: Sandbox) -> tuple[int | None, str]:
+    limits = replace(sandbox.limits, wall_s=BUILD_WALL_S, cpu_s=max(sandbox.limits.cpu_s, 30),
+                     memory_mb=max(sandbox.limits.memory_mb, 1024), processes=64)  # fmt: skip
+    run = sandbox.start(argv, cwd=cwd, limits=limits, env={"TMPDIR": str(cwd)})
+    run.finish(BUILD_WALL_S)
+    log = (run.text("stdout") + run.text("stderr")).strip()
+    if run.stopped_for:
+        log += f"\n(the build was stopped: it {run.stopped_for})"
+    code = run.exit.code if run.exit is not None else None
+    return code, log
+
+
+def compile(folder: Path, exercise: Exercise, sandbox: Sandbox, *, makefile: bool) -> BuildResult:
+    """Build every program of `exercise` from the C files in `folder`, in place."""
+    start = time.monotonic()
+    spec = exercise.build
+    if makefile:
+        make = shutil.which("make") or "make"
+        argv = [make, "--no-print-directory", *exercise.programs.values()]
+        code, log = _run(argv, folder, sandbox)
+        absent = [p for p in exercise.programs.values() if not (folder / p).is_file()]
+        errors, warnings, kind = _classify(log)
+        ok = code == 0 and not absent
+        if not ok and not errors:
+            errors = (f"make exited with status {code}" if code else
+                      f"your Makefile did not build {', '.join(absent)}",)  # fmt: skip
+            kind = "make"
+        return BuildResult(ok, tuple(["make", *argv[2:]]), log, warnings, errors if not ok else (),
+                           "" if ok else kind, time.monotonic() - start)  # fmt: skip
+    logs: list[str] = []
+    commands: list[str] = []
+    all_warnings: list[str] = []
+    for source, output in exercise.programs.items():
+        argv = [spec.cc, *spec.cflags, "-fdiagnostics-color=never", "-o", output, source,
+                *spec.ldflags]  # fmt: skip
+        commands.append(" ".join([spec.cc, *spec.cflags, "-o", output, source, *spec.ldflags]))
+        code, log = _run(argv, folder, sandbox)
+        logs.append(log)
+        errors, warnings, kind = _classify(log)
+        all_warnings.extend(warnings)
+        if code != 0:
+            if not errors:
+                errors = (log.splitlines()[-1] if log else f"{spec.cc} exited with status {code}",)
+            return BuildResult(False, tuple(commands), "\n".join(logs), tuple(all_warnings),
+                               errors, kind, time.monotonic() - start)  # fmt: skip
+    return BuildResult(True, tuple(commands), "\n".join(x for x in logs if x),
+                       tuple(all_warnings), (), "", time.monotonic() - start)  # fmt: skip

@@ -1,0 +1,114 @@
+"""Find an exercise by id or short name, and read its exercise.toml."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from grader.errors import ExerciseError, UsageError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one student program may use before the sandbox stops it."""
+
+    wall_s: float = 10.0  # one program's wall-clock time
+    cpu_s: int = 5
+    processes: int = 64
+    memory_mb: int = 512  # address space
+    file_mb: int = 64  # largest file it may write
+    open_files: int = 256
+    output_kb: int = 1024  # what is kept of its stdout and stderr, each
+    grade_s: float = 120.0  # the whole grade, build included: the outside watchdog
+
+
+@dataclass(frozen=True)
+class BuildSpec:
+    cc: str = "gcc"
+    cflags: tuple[str, ...] = ("-Wall",)
+    ldflags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Exercise:
+    id: str
+    name: str
+    title: str
+    files: tuple[str, ...]
+    folder: Path
+    build: BuildSpec = field(default_factory=BuildSpec)
+    limits: Limits = field(default_factory=Limits)
+    points: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def checks(self) -> Path:
+        return self.folder / "checks.py"
+
+    @property
+    def statement(self) -> Path:
+        return self.folder / "README.md"
+
+    @property
+    def programs(self) -> dict[str, str]:
+        """Each C file and the program it builds: {"copy.c": "copy"}."""
+        return {f: f.rsplit(".", 1)[0] for f in self.files if f.endswith(".c")}
+
+
+def root() -> Path:
+    """The folder holding exercises/: inside the wheel, or the source checkout."""
+    here = Path(__file__).resolve().parent
+    bundled = here / "_bundled"
+    return bundled if (bundled / "exercises").is_dir() else here.parent
+
+
+def _load(folder: Path) -> Exercise:
+    path = folder / "exercise.toml"
+    try:
+        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+        build = dict(data.get("build", {}))
+        for key in ("cflags", "ldflags"):
+            if key in build:
+                build[key] = tuple(build[key])
+        return Exercise(
+            id=str(data["id"]),
+            name=str(data["name"]),
+            title=str(data["title"]),
+            files=tuple(data["files"]),
+            folder=folder,
+            build=BuildSpec(**build),
+            limits=Limits(**data.get("limits", {})),
+            points=dict(data.get("points", {})),
+        )
+    except (OSError, KeyError, TypeError, ValueError) as e:
+        raise ExerciseError(f"the exercise file {path} is broken: {e}") from e
+
+
+def all_exercises() -> tuple[Exercise, ...]:
+    base = root() / "exercises"
+    folders = sorted(
+        (p for p in base.iterdir() if (p / "exercise.toml").is_file()),
+        key=lambda p: (len(p.name), p.name),
+    )
+    return tuple(_load(p) for p in folders)
+
+
+def find(name: str) -> Exercise:
+    """The exercise called `name` (its id, "exercise2", or short name, "pipe")."""
+    wanted = name.strip().lower()
+    exercises = all_exercises()
+    for ex in exercises:
+        if wanted in (ex.id, ex.name):
+            return ex
+    known = ", ".join(f"{e.id} ({e.name})" for e in exercises)
+    raise UsageError(
+        f"there is no exercise called '{name}'. Known exercises: {known}. "
+        "Run 'grade --list' to see them with the files each expects."
+    )

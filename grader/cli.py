@@ -1,0 +1,107 @@
+"""The `grade` command: parse, call the library, print or write, exit. The only sys.exit."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from grader import catalog, session
+from grader.errors import ExitCode, GraderError, UsageError
+from grader.render import RENDERERS
+from grader.submission import discover
+
+
+def _list() -> str:
+    rows = [("id", "name", "files", "title")]
+    rows += [(e.id, e.name, " ".join(e.files), e.title) for e in catalog.all_exercises()]
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    return "\n".join(
+        "  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3] for r in rows
+    )
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("exercise", required=False)
+@click.argument("submission", required=False, type=click.Path(path_type=Path))
+@click.option("--list", "list_", is_flag=True, help="List the exercises and the files each expects.")
+@click.option(
+    "--format", "-f", "fmt", type=click.Choice(sorted(RENDERERS)), default="terminal",
+    show_default=True, help="How to write the report.",
+)  # fmt: skip
+@click.option("--out", "-o", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write the report to FILE instead of the terminal.")  # fmt: skip
+@click.option("--keep", is_flag=True, help="Keep the scratch folder and say where it is.")
+@click.option("--debug", is_flag=True, help="Show internals and tracebacks.")
+@click.version_option(package_name="ipcgrade")
+def grade(
+    exercise: str | None,
+    submission: Path | None,
+    list_: bool,
+    fmt: str,
+    out: Path | None,
+    keep: bool,
+    debug: bool,
+) -> int:
+    """Grade EXERCISE (an id like exercise2, or a short name like pipe) in SUBMISSION.
+
+    SUBMISSION is your repository's root (holding exercise2/) or the exercise's folder
+    itself; it defaults to the current folder. Exit status: 0 all checks passed, 1 a check
+    failed, 2 bad usage, 3 the grader broke.
+    """
+    if list_:
+        click.echo(_list())
+        return ExitCode.PASSED
+    if exercise is None:
+        raise UsageError(
+            "no exercise given. Name one, for example 'grade exercise1' or 'grade copy'; "
+            "'grade --list' shows them all."
+        )
+    ex = catalog.find(exercise)
+    sub = discover(submission if submission is not None else Path.cwd(), ex)
+    report = session.grade(ex, sub, session.GradeOptions(keep=keep, debug=debug))
+    text = RENDERERS[fmt](report)
+    if out is not None:
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as e:
+            raise UsageError(f"cannot write the report to '{out}': {e.strerror}.") from e
+        click.echo(f"report written to {out}", err=True)
+    else:
+        click.echo(text, nl=False)
+    return report.exit_code
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of `grade`: turns every outcome into its exit status."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        code = grade.main(args=argv, standalone_mode=False)
+    except GraderError as e:
+        e.show()
+        if debug and e.exit_code == ExitCode.INTERNAL:
+            traceback.print_exc()
+        sys.exit(int(e.exit_code))
+    except click.exceptions.Exit as e:  # --help, --version
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(ExitCode.USAGE)
+    except click.exceptions.Abort:
+        click.echo("grade: interrupted", err=True)
+        sys.exit(ExitCode.FAILED)
+    except KeyboardInterrupt:
+        click.echo("grade: interrupted", err=True)
+        sys.exit(ExitCode.FAILED)
+    except Exception as e:  # noqa: BLE001 - the one place every other failure becomes exit 3
+        if debug:
+            traceback.print_exc()
+        click.echo(
+            f"grade: internal error: {type(e).__name__}: {e}. This is a bug in the grader, "
+            "not in your code; rerun with --debug and send the output to your instructor.",
+            err=True,
+        )
+        sys.exit(ExitCode.INTERNAL)
+    sys.exit(int(code) if isinstance(code, int) else 0)

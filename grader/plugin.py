@@ -1,0 +1,196 @@
+"""The pytest plugin: the fixtures checks ask for, and the collector of their results."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from grader import build as build_mod
+from grader.catalog import Exercise
+from grader.outcomes import Failed
+from grader.process import Program
+from grader.results import BuildResult, CheckResult, Outcome
+from grader.sandbox import Capabilities, Sandbox
+
+_LOG_KEY = pytest.StashKey[Sandbox]()
+
+
+@dataclass
+class GradeContext:
+    """What the worker knows about the grade it runs: shared by every fixture."""
+
+    exercise: Exercise
+    caps: Capabilities
+    scratch: Path  # as seen from inside
+    missing: tuple[str, ...] = ()
+    makefile: bool = False
+    build_result: BuildResult | None = None
+    results: list[CheckResult] = field(default_factory=list)
+
+    @property
+    def source(self) -> Path:
+        return self.scratch / "submission"
+
+
+def _first_line(doc: str | None, fallback: str) -> str:
+    for line in (doc or "").strip().splitlines():
+        if line.strip():
+            return line.strip()
+    return fallback.removeprefix("test_").replace("_", " ")
+
+
+class Collector:
+    """Fixtures for checks, and one CheckResult per check from pytest's reports."""
+
+    def __init__(self, ctx: GradeContext) -> None:
+        self.ctx = ctx
+        self._phases: dict[str, list[pytest.TestReport]] = {}
+        self._excinfo: dict[str, BaseException] = {}
+
+    # -- fixtures -------------------------------------------------------------------
+
+    @pytest.fixture(scope="session")
+    def grade(self) -> GradeContext:
+        return self.ctx
+
+    @pytest.fixture(scope="session")
+    def build(self) -> BuildResult:
+        """The submission built once per grade; a failure makes every program skip."""
+        ctx = self.ctx
+        if ctx.build_result is None:
+            if ctx.missing:
+                ctx.build_result = BuildResult(
+                    ok=False, kind="missing",
+                    errors=tuple(f"{m} is missing" for m in ctx.missing),
+                )  # fmt: skip
+            else:
+                box = Sandbox(ctx.scratch / "build-log", ctx.exercise.limits, ctx.caps,
+                              home=ctx.source)  # fmt: skip
+                try:
+                    ctx.build_result = build_mod.compile(
+                        ctx.source, ctx.exercise, box, makefile=ctx.makefile
+                    )
+                finally:
+                    box.cleanup()
+        return ctx.build_result
+
+    @pytest.fixture
+    def sandbox(self, request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+        """A fresh working folder; every process started in it is killed at the end."""
+        name = re.sub(r"[^\w.-]", "_", request.node.name)
+        box = Sandbox(self.ctx.scratch / "checks" / name, self.ctx.exercise.limits, self.ctx.caps)
+        request.node.stash[_LOG_KEY] = box
+        try:
+            yield box
+        finally:
+            box.cleanup()
+
+    @pytest.fixture
+    def programs(self, build: BuildResult, sandbox: Sandbox) -> dict[str, Program]:
+        """Every program of the exercise, by name; skips with the reason if the build failed."""
+        ex = self.ctx.exercise
+        if not build.ok:
+            files = ", ".join(ex.programs) or ", ".join(ex.files)
+            if build.kind == "missing":
+                pytest.skip(f"needs {', '.join(self.ctx.missing)}, which is missing")
+            verb = {"link": "link", "make": "build with your Makefile"}.get(build.kind, "compile")
+            pytest.skip(f"needs {files} to {verb}")
+        return {
+            name: Program(name, self.ctx.source / name, sandbox)
+            for name in ex.programs.values()
+        }
+
+    @pytest.fixture
+    def program(self, programs: dict[str, Program]) -> Program:
+        """The exercise's one program (for exercises with several, use `programs`)."""
+        return next(iter(programs.values()))
+
+    # -- collecting -----------------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report = yield
+        if call.excinfo is not None:
+            self._excinfo.setdefault(item.nodeid, call.excinfo.value)
+        return report
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self._phases.setdefault(report.nodeid, []).append(report)
+
+    def pytest_runtest_teardown(self, item: pytest.Item) -> None:
+        self._item_docs[item.nodeid] = (
+            item.name,
+            _first_line(getattr(item, "function", None).__doc__, item.name),  # type: ignore[union-attr]
+            item,
+        )
+
+    _item_docs: dict[str, tuple[str, str, pytest.Item]] = {}
+
+    def pytest_runtest_logfinish(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
+        name, title, item = self._item_docs.pop(nodeid, (location[2], location[2], None))
+        phases = self._phases.pop(nodeid, [])
+        exc = self._excinfo.pop(nodeid, None)
+        box = item.stash.get(_LOG_KEY, None) if item is not None else None
+        log = tuple(box.log) if box is not None else ()
+        warnings = tuple(box.warnings) if box is not None else ()
+        duration = sum(r.duration for r in phases)
+        ex = self.ctx.exercise
+        base = {
+            "id": f"{ex.id}/{name}",
+            "title": title,
+            "log": log,
+            "warnings": warnings,
+            "duration_s": round(duration, 4),
+            "max_points": float(ex.points.get(name, 1.0)),
+        }
+        result = self._judge(phases, exc, base)
+        self.ctx.results.append(result)
+
+    def _judge(
+        self, phases: list[pytest.TestReport], exc: BaseException | None, base: dict[str, Any]
+    ) -> CheckResult:
+        failed = [r for r in phases if r.failed]
+        skipped = [r for r in phases if r.skipped]
+        if not failed and skipped:
+            longrepr = skipped[0].longrepr
+            reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+            return CheckResult(outcome=Outcome.SKIPPED,
+                               message=reason.removeprefix("Skipped: "), **base)  # fmt: skip
+        if not failed:
+            return CheckResult(outcome=Outcome.PASSED, points=base["max_points"], **base)
+        report = failed[0]
+        if isinstance(exc, Failed) and report.when == "call":
+            return CheckResult(
+                outcome=Outcome.FAILED,
+                message=exc.message,
+                hint=exc.hint,
+                lecture=exc.lecture,
+                expected=exc.expected,
+                actual=exc.actual,
+                evidence=exc.evidence,
+                **base,
+            )
+        if isinstance(exc, AssertionError) and report.when == "call":
+            text = str(exc).split("\nassert ", 1)[0].strip() or "the check's assertion failed"
+            return CheckResult(outcome=Outcome.FAILED, message=text, **base)
+        where = {"setup": "setting up", "teardown": "cleaning up after"}.get(report.when, "running")
+        detail = f"{type(exc).__name__}: {exc}" if exc is not None else report.longreprtext[-400:]
+        return CheckResult(
+            outcome=Outcome.ERROR,
+            message=f"the grader broke while {where} this check ({detail}); "
+            "this is not your fault: tell your instructor",
+            log=(*base.pop("log"), *report.longreprtext.splitlines()[-30:]),
+            **base,
+        )
+
+
+def now() -> float:
+    return time.monotonic()

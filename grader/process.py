@@ -1,0 +1,399 @@
+"""Student programs as running processes: start, feed, signal, and wait for events."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import re
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from grader.sandbox import Sandbox
+
+_F_SETPIPE_SZ = 1031
+POLL_S = 0.005  # how often process state is looked at while waiting on it
+
+
+@dataclass(frozen=True)
+class Exit:
+    """How a process ended: an exit status or a signal."""
+
+    code: int | None
+    signal: int | None = None
+
+    @property
+    def signal_name(self) -> str:
+        if self.signal is None:
+            return ""
+        try:
+            return signal.Signals(self.signal).name
+        except ValueError:
+            return f"signal {self.signal}"
+
+    def describe(self) -> str:
+        if self.signal is not None:
+            return f"killed by {self.signal_name}"
+        return f"exited with status {self.code}"
+
+    @classmethod
+    def from_returncode(cls, rc: int) -> Exit:
+        return cls(None, -rc) if rc < 0 else cls(rc)
+
+
+@dataclass(frozen=True)
+class Waited:
+    """The answer of `Run.wait_for`: did the event happen before the deadline?"""
+
+    ok: bool
+    waited_s: float
+    exited: bool
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+class _Stream:
+    """One output stream read in a thread, keeping at most `cap` bytes."""
+
+    def __init__(self, fd: int, cap: int, on_data: Callable[[], None]) -> None:
+        self.fd = fd
+        self.cap = cap
+        self.data = bytearray()
+        self.total = 0
+        self.eof = False
+        self._on_data = on_data
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._pump, daemon=True)
+            self._thread.start()
+
+    def _pump(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except OSError as e:  # EIO: the pty's other side is gone
+                if e.errno not in (errno.EIO, errno.EBADF):
+                    raise
+                chunk = b""
+            if not chunk:
+                break
+            self.total += len(chunk)
+            room = self.cap - len(self.data)
+            if room > 0:
+                self.data += chunk[:room]
+            self._on_data()
+        self.eof = True
+        self._on_data()
+
+    def join(self, timeout: float) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def overflowed(self) -> bool:
+        return self.total > self.cap
+
+
+class Run:
+    """A started student program: its pid, its output so far, and how it ended."""
+
+    def __init__(
+        self,
+        argv: Sequence[str],
+        *,
+        cwd: Path,
+        env: dict[str, str],
+        preexec_fn: Callable[[], None],
+        stdin: int | str = "null",
+        pty: bool = False,
+        hold_output: bool = False,
+        output_cap: int = 1 << 20,
+        wall_s: float = 10.0,
+        pass_fds: Sequence[int] = (),
+        executable: str | None = None,
+        name: str = "",
+    ) -> None:
+        self.argv = tuple(argv)
+        self.name = name or Path(self.argv[0]).name
+        self.started = time.monotonic()
+        self.timed_out = False
+        self.stopped_for = ""  # why the sandbox stopped it ("used more than 2 s of CPU", ...)
+        self._cond = threading.Condition()
+        self._exit: Exit | None = None
+        self._stdin: IO[bytes] | None = None
+        self._pty_fd: int | None = None
+        self.output_cap = output_cap
+        if pty:
+            self._spawn_pty(cwd, env, preexec_fn, executable)
+            assert self._pty_fd is not None
+            self._out = _Stream(self._pty_fd, output_cap, self._notify)
+            self._err = _Stream(-1, output_cap, self._notify)
+            self._err.eof = True
+        else:
+            stdin_arg: Any
+            if stdin == "pipe":
+                stdin_arg = subprocess.PIPE
+            elif stdin == "null":
+                stdin_arg = subprocess.DEVNULL
+            else:
+                stdin_arg = stdin
+            self._popen = subprocess.Popen(
+                self.argv,
+                executable=executable,
+                cwd=cwd,
+                env=env,
+                stdin=stdin_arg,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                preexec_fn=preexec_fn,  # noqa: PLW1509 - rlimits and session need it
+                close_fds=True,
+                pass_fds=tuple(pass_fds),
+            )
+            self.pid = self._popen.pid
+            self._stdin = self._popen.stdin
+            assert self._popen.stdout is not None and self._popen.stderr is not None
+            out_fd, err_fd = self._popen.stdout.fileno(), self._popen.stderr.fileno()
+            if hold_output:  # smallest pipe: a writer blocks as soon as we stop reading
+                try:
+                    fcntl.fcntl(out_fd, _F_SETPIPE_SZ, 4096)
+                except OSError:
+                    pass
+            self._out = _Stream(out_fd, output_cap, self._notify)
+            self._err = _Stream(err_fd, output_cap, self._notify)
+        if not hold_output:
+            self._out.start()
+        self._err.start()
+        self._watch = threading.Thread(target=self._watchdog, args=(wall_s,), daemon=True)
+        self._watch.start()
+
+    # -- spawning -------------------------------------------------------------------
+
+    def _spawn_pty(
+        self,
+        cwd: Path,
+        env: dict[str, str],
+        preexec_fn: Callable[[], None],
+        executable: str | None,
+    ) -> None:
+        import pexpect
+
+        self._child = pexpect.spawn(
+            executable or self.argv[0],
+            list(self.argv[1:]),
+            cwd=str(cwd),
+            env=env,
+            preexec_fn=preexec_fn,
+            dimensions=(24, 80),
+            echo=False,
+        )
+        self.pid = int(self._child.pid)
+        self._pty_fd = int(self._child.child_fd)
+
+    # -- the process's end ----------------------------------------------------------
+
+    def _notify(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    def _reap(self, timeout: float | None) -> Exit | None:
+        if self._pty_fd is None:
+            try:
+                rc = self._popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                return None
+            return Exit.from_returncode(rc)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                return Exit(None, None)
+            if pid:
+                if os.WIFSIGNALED(status):
+                    return Exit(None, os.WTERMSIG(status))
+                return Exit(os.WEXITSTATUS(status))
+            if deadline is not None and time.monotonic() > deadline:
+                return None
+            time.sleep(POLL_S)  # noqa: sleep - a pty child has no blocking wait we own
+
+    def _watchdog(self, wall_s: float) -> None:
+        """Reap the process; at the wall-clock limit, kill its whole process group."""
+        ended = self._reap(wall_s)
+        if ended is None:
+            self.timed_out = True
+            self.stopped_for = f"ran longer than {wall_s:g} s of wall-clock time"
+            self.kill_group()
+            ended = self._reap(None)
+        assert ended is not None
+        if ended.signal == signal.SIGXCPU and not self.stopped_for:
+            self.stopped_for = "used more than its CPU-time limit"
+        with self._cond:
+            self._exit = ended
+            self._cond.notify_all()
+
+    # -- what a check uses ----------------------------------------------------------
+
+    @property
+    def exit(self) -> Exit | None:
+        return self._exit
+
+    @property
+    def alive(self) -> bool:
+        return self._exit is None
+
+    @property
+    def stdout(self) -> bytes:
+        return bytes(self._out.data)
+
+    @property
+    def stderr(self) -> bytes:
+        return bytes(self._err.data)
+
+    @property
+    def output_overflowed(self) -> bool:
+        return self._out.overflowed or self._err.overflowed
+
+    def text(self, stream: str = "stdout") -> str:
+        data = self.stdout if stream == "stdout" else self.stderr
+        return data.decode("utf-8", errors="replace")
+
+    def release_output(self) -> None:
+        """Start reading stdout (held since start with `hold_output=True`)."""
+        self._out.start()
+
+    def send(self, data: bytes | str) -> None:
+        raw = data.encode() if isinstance(data, str) else data
+        if self._pty_fd is not None:
+            os.write(self._pty_fd, raw)
+        elif self._stdin is not None:
+            try:
+                self._stdin.write(raw)
+                self._stdin.flush()
+            except BrokenPipeError:
+                pass
+
+    def close_stdin(self) -> None:
+        if self._stdin is not None:
+            try:
+                self._stdin.close()
+            except BrokenPipeError:
+                pass
+
+    def signal(self, sig: int) -> None:
+        try:
+            os.kill(self.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def kill_group(self) -> None:
+        """SIGKILL the program's process group (its own session made it the leader)."""
+        for target in (lambda: os.killpg(self.pid, signal.SIGKILL),
+                       lambda: os.kill(self.pid, signal.SIGKILL)):  # fmt: skip
+            try:
+                target()
+            except OSError:
+                pass
+
+    def wait_for(
+        self,
+        *,
+        within_s: float,
+        exit: bool = False,
+        output: str | re.Pattern[str] | None = None,
+        stream: str = "stdout",
+        eof: bool = False,
+        predicate: Callable[[], object] | None = None,
+    ) -> Waited:
+        """Wait, at most `within_s` seconds, for one event.
+
+        Args:
+            exit: the process ended.
+            output: this text (or regex) appeared on `stream`.
+            eof: every holder of stdout closed it (all output read).
+            predicate: any condition on the live processes (an fd appearing, a state),
+                polled every few milliseconds.
+        """
+        start = time.monotonic()
+        deadline = start + within_s
+        if isinstance(output, str):
+            output = re.compile(re.escape(output))
+
+        def happened() -> bool:
+            if exit and self._exit is not None:
+                return True
+            if eof and self._out.eof:
+                return True
+            if output is not None and output.search(self.text(stream)):
+                return True
+            return bool(predicate is not None and predicate())
+
+        with self._cond:
+            while True:
+                if happened():
+                    return Waited(True, time.monotonic() - start, self._exit is not None)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return Waited(False, within_s, self._exit is not None)
+                self._cond.wait(min(left, POLL_S) if predicate is not None else left)
+
+    def finish(self, within_s: float) -> None:
+        """Wait for the end and for all output; kill the group if it does not come."""
+        if not self.wait_for(exit=True, within_s=within_s):
+            self.kill_group()
+        self._watch.join(within_s)
+        self._out.start()
+        self._out.join(min(within_s, 2.0))
+        self._err.join(min(within_s, 2.0))
+
+    def close(self) -> None:
+        self.kill_group()
+        self._watch.join(5)
+        for stream in (self._out, self._err):
+            if stream.fd >= 0 and stream._thread is None:
+                stream.start()
+            stream.join(1)
+        if self._pty_fd is not None:
+            try:
+                self._child.close(force=True)
+            except Exception:  # noqa: BLE001 - pexpect raises various errors on a dead child
+                pass
+        else:
+            for f in (self._popen.stdin, self._popen.stdout, self._popen.stderr):
+                if f is not None:
+                    try:
+                        f.close()
+                    except OSError:
+                        pass
+
+
+class Program:
+    """A built student program, ready to start in the check's sandbox."""
+
+    def __init__(self, name: str, path: Path, sandbox: Sandbox) -> None:
+        self.name = name
+        self.path = path
+        self.sandbox = sandbox
+
+    def start(self, *args: str, **kwargs: Any) -> Run:
+        return self.sandbox.start([f"./{self.name}", *args], executable=str(self.path),
+                                  name=self.name, **kwargs)  # fmt: skip
+
+    def run(self, *args: str, input: bytes | None = None, within_s: float | None = None,
+            **kwargs: Any) -> Run:  # fmt: skip
+        """Start, feed `input` (then end-of-file), and wait until the program ends."""
+        run = self.start(*args, stdin="pipe" if input is not None else "null", **kwargs)
+        if input is not None:
+            run.send(input)
+            run.close_stdin()
+        run.finish(within_s if within_s is not None else self.sandbox.limits.wall_s)
+        return run

@@ -1,0 +1,25 @@
+"""Renderers: `render(report) -> str`, one module per format; none changes a grade."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from grader.render import json, terminal
+from grader.results import SubmissionReport
+
+RENDERERS: dict[str, Callable[[SubmissionReport], str]] = {
+    "terminal": terminal.render,
+    "json": json.render,
+}
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def inert(text: str, limit: int = 2000) -> str:
+    """Student text made harmless for a terminal: control characters shown, long text cut."""
+    cut = ""
+    if len(text) > limit:
+        cut = f"… [{len(text) - limit} more characters cut]"
+        text = text[:limit]
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text) + cut

@@ -1,0 +1,116 @@
+"""The report as a student reads it in a terminal: a line per check, failures explained."""
+
+from __future__ import annotations
+
+import textwrap
+
+from grader.results import CheckResult, Evidence, Outcome, SubmissionReport
+
+_MARK = {
+    Outcome.PASSED: "PASS",
+    Outcome.FAILED: "FAIL",
+    Outcome.SKIPPED: "SKIP",
+    Outcome.ERROR: "ERROR",
+}
+_INDENT = " " * 8
+
+
+def _inert(text: str, limit: int = 2000) -> str:
+    from grader.render import inert
+
+    return inert(text, limit)
+
+
+def _para(label: str, text: str) -> list[str]:
+    body = textwrap.fill(
+        _inert(" ".join(text.split())), width=92, initial_indent=_INDENT + label,
+        subsequent_indent=_INDENT + " " * len(label),
+    )  # fmt: skip
+    return body.splitlines()
+
+
+def _block(label: str, text: str, limit: int = 1200) -> list[str]:
+    lines = [_INDENT + label]
+    shown = _inert(text, limit).splitlines() or ["(nothing)"]
+    for line in shown[:25]:
+        lines.append(_INDENT + "  | " + line)
+    if len(shown) > 25:
+        lines.append(_INDENT + f"  | … [{len(shown) - 25} more lines cut]")
+    return lines
+
+
+def _evidence(ev: Evidence) -> list[str]:
+    lines = [_INDENT + _inert(ev.title, 200) + ":"]
+    if ev.rows:
+        rows = [tuple(_inert(c, 120) for c in r) for r in ev.rows[:20]]
+        table = [tuple(ev.columns), *rows] if ev.columns else rows
+        widths = [max(len(r[i]) for r in table if i < len(r)) for i in range(len(table[0]))]
+        for row in table:
+            cells = [c.ljust(widths[i]) for i, c in enumerate(row)]
+            lines.append(_INDENT + "  " + "  ".join(cells).rstrip())
+        if len(ev.rows) > 20:
+            lines.append(_INDENT + f"  … [{len(ev.rows) - 20} more rows cut]")
+    if ev.text:
+        lines.extend(_INDENT + "  " + ln for ln in _inert(ev.text, 1500).splitlines()[:20])
+    return lines
+
+
+def _check(c: CheckResult) -> list[str]:
+    lines = [f"  {_MARK[c.outcome]:<5} {_inert(c.title, 200)}"]
+    if c.outcome is Outcome.PASSED:
+        for w in c.warnings:
+            lines.extend(_para("warning: ", w))
+        return lines
+    if c.message:
+        lines.extend(_para("", c.message))
+    if c.outcome is Outcome.SKIPPED:
+        return lines
+    if c.expected is not None:
+        lines.extend(_block("expected:", c.expected))
+    if c.actual is not None:
+        lines.extend(_block("got:", c.actual))
+    for ev in c.evidence:
+        lines.extend(_evidence(ev))
+    if c.hint:
+        lines.extend(_para("what to do: ", c.hint))
+    if c.lecture:
+        lines.extend(_para("lecture: ", f"see the section “{c.lecture}”"))
+    for w in c.warnings:
+        lines.extend(_para("warning: ", w))
+    return lines
+
+
+def render(report: SubmissionReport) -> str:
+    out = [f"ipcgrade · {_inert(report.title, 200)}",
+           f"submission: {_inert(report.submission, 300)}"]  # fmt: skip
+    iso = report.isolation
+    out.append(f"isolation: {iso.level}" + (f" — {'; '.join(iso.missing)}" if iso.missing else ""))
+    for problem in report.problems:
+        out.append(f"  ! {_inert(problem, 500)}")
+    b = report.build
+    if report.missing_files:
+        out.append(f"build: not attempted, missing {', '.join(report.missing_files)}")
+    elif b.ok:
+        note = f", {len(b.warnings)} warning(s)" if b.warnings else ""
+        out.append(f"build: ok ({b.duration_s:.2f} s{note})")
+        for w in b.warnings[:10]:
+            out.append(f"  warning: {_inert(w, 300)}")
+    else:
+        what = {"link": "linking failed", "make": "your Makefile failed"}.get(
+            b.kind, "compilation failed"
+        )
+        out.append(f"build: {what}")
+        for e in b.errors[:10]:
+            out.append(f"  {_inert(e, 300)}")
+    out.append("")
+    for c in report.checks:
+        out.extend(_check(c))
+    counts = report.counts()
+    out.append("")
+    summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+    verdict = "all checks passed" if report.passed else "not passed"
+    out.append(f"score {report.score:g}/{report.max_score:g} — {summary} — {verdict} "
+               f"({report.duration_s:.2f} s)")  # fmt: skip
+    if report.kept:
+        out.append(f"scratch folder kept in {report.kept}")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,115 @@
+"""Grade one submission: scratch folder, sandboxed worker, results model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import grader
+from grader import catalog, sandbox
+from grader.catalog import Exercise
+from grader.errors import ExerciseError, SandboxError
+from grader.results import BuildResult, CheckResult, Isolation, SubmissionReport
+from grader.submission import Submission, copy_into
+
+
+@dataclass(frozen=True)
+class GradeOptions:
+    keep: bool = False  # keep the scratch folder and say where
+    debug: bool = False
+
+
+def _keep_paths() -> list[str]:
+    """Folders the worker needs to see: Python, its packages, the grader, the exercises."""
+    package = Path(grader.__file__).resolve().parent
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(sys.executable).resolve().parent)}
+    for p in sys.path:
+        if not p or not Path(p).is_dir():
+            continue
+        if (Path(p) / "grader" / "__init__.py").is_file() and (Path(p) / "pyproject.toml").exists():
+            continue  # the source checkout: only its grader/ and exercises/ are shown
+        paths.add(p)
+    paths.update({str(package), str(catalog.root() / "exercises"), str(catalog.root() / "reports")})
+    return sorted(p for p in paths if Path(p).is_dir())
+
+
+def _hide_paths(submission: Submission) -> list[str]:
+    """Folders to hide besides home folders: reference solutions, other students' work."""
+    root = catalog.root()
+    hide = [str(root / name) for name in ("reference", "tests", "examples", "bench")]
+    parent = submission.folder.resolve().parent
+    if len(parent.parts) > 2:  # not "/" nor a top-level system folder
+        hide.append(str(parent))
+    return [h for h in hide if Path(h).is_dir()]
+
+
+def grade(exercise: Exercise, submission: Submission, options: GradeOptions) -> SubmissionReport:
+    """Build and check `submission` in a fresh sandbox; return the report."""
+    start = time.monotonic()
+    caps = sandbox.detect()
+    scratch = Path(tempfile.mkdtemp(prefix=f"ipcgrade-{exercise.id}-"))
+    try:
+        copy_into(submission, scratch / "submission")
+        sandbox.hand_to_students(scratch / "submission", caps)
+        job = {
+            "caps": {"userns": caps.userns, "why_not": caps.why_not, "root": caps.root},
+            "scratch": str(scratch),
+            "exercise_folder": str(exercise.folder),
+            "missing": list(submission.missing),
+            "makefile": submission.makefile,
+            "keep": _keep_paths(),
+            "hide": _hide_paths(submission),
+            "debug": options.debug,
+        }
+        job_path = scratch / "job.json"
+        job_path.write_text(json.dumps(job))
+        exit_ = sandbox.run_worker(
+            job_path, caps, exercise.limits.grade_s, scratch / "worker.log", Path(grader.__file__)
+        )
+        result_path = scratch / "result.json"
+        if not result_path.is_file():
+            why = (
+                f"it ran longer than {exercise.limits.grade_s:g} s"
+                if exit_.timed_out
+                else f"it exited with status {exit_.returncode} without results"
+            )
+            tail = "\n".join(exit_.log.strip().splitlines()[-15:])
+            raise SandboxError(f"the grade's worker failed: {why}." + (f"\n{tail}" if tail else ""))
+        data = json.loads(result_path.read_text())
+        checks = tuple(CheckResult.from_dict(c) for c in data["checks"])
+        if not checks:
+            tail = "\n".join(exit_.log.strip().splitlines()[-15:])
+            raise ExerciseError(
+                f"no check of {exercise.id} ran (pytest exit {data['pytest_exit']}); "
+                f"is {exercise.checks} broken?\n{tail}"
+            )
+        isolation = caps.isolation()
+        if data.get("missing_layers"):
+            isolation = replace(isolation, missing=(*isolation.missing, *data["missing_layers"]))
+        build = BuildResult.from_dict(data["build"])
+        return SubmissionReport(
+            exercise=exercise.id,
+            title=f"{exercise.id} `{exercise.name}`: {exercise.title}",
+            submission=str(submission.folder),
+            build=build,
+            checks=checks,
+            isolation=isolation,
+            missing_files=submission.missing,
+            found_files=submission.found,
+            problems=submission.problems,
+            duration_s=round(time.monotonic() - start, 3),
+            kept=str(scratch) if options.keep else None,
+        )
+    finally:
+        if not options.keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def isolation() -> Isolation:
+    """What this machine's sandbox offers (for `grade --doctor` and reports)."""
+    return sandbox.detect().isolation()

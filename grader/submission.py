@@ -1,0 +1,180 @@
+"""Locate and validate a student's files for one exercise."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.catalog import Exercise
+from grader.errors import SubmissionError
+
+_OTHER_LANGUAGES = {
+    ".cpp": "C++",
+    ".cc": "C++",
+    ".cxx": "C++",
+    ".c++": "C++",
+    ".py": "Python",
+    ".java": "Java",
+    ".rs": "Rust",
+    ".go": "Go",
+    ".js": "JavaScript",
+    ".sh": "a shell script",
+}
+_SKIP_DIRS = {".git", ".hg", ".svn", "__pycache__", ".venv", "node_modules"}
+MAX_FILES = 500
+MAX_BYTES = 20 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Submission:
+    path: Path  # what the user named
+    folder: Path  # the folder holding the exercise's files
+    found: tuple[str, ...]  # expected names that are there
+    missing: tuple[str, ...]  # expected names that are not
+    problems: tuple[str, ...]  # what looks like a misnamed or misplaced file
+    makefile: bool  # the student's own Makefile, used to build
+
+    @property
+    def complete(self) -> bool:
+        return not self.missing
+
+
+def _listing(folder: Path) -> list[Path]:
+    """Every file under `folder`, relative, skipping version-control folders."""
+    out: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+        for name in sorted(filenames):
+            out.append((Path(dirpath) / name).relative_to(folder))
+            if len(out) > MAX_FILES:
+                return out
+    return out
+
+
+def _lookalikes(expected: str, files: list[Path], claimed: set[str]) -> list[str]:
+    """Messages for files that look like `expected` under another name or language."""
+    stem, ext = os.path.splitext(expected)
+    notes: list[str] = []
+    for rel in files:
+        name = rel.name
+        if str(rel) in claimed:
+            continue
+        rstem, rext = os.path.splitext(name)
+        where = f" (in {rel.parent}/)" if str(rel.parent) != "." else ""
+        if name.lower() == expected.lower() and rel.parent == Path("."):
+            notes.append(f"found {name}; names are case-sensitive: rename it to {expected}")
+        elif name == expected:
+            notes.append(f"found {rel}; move it to the top of the exercise folder")
+        elif rext.lower() in _OTHER_LANGUAGES and rstem.lower() == stem.lower():
+            lang = _OTHER_LANGUAGES[rext.lower()]
+            notes.append(
+                f"found {rel}, which is {lang}; this exercise is in C and expects {expected}"
+            )
+        elif rext == ext and rel.parent == Path("."):
+            notes.append(f"found {name}{where}; this exercise expects {expected}")
+    return notes
+
+
+def discover(path: Path, exercise: Exercise) -> Submission:
+    """Find `exercise`'s files in `path`: a repo root holding exerciseN/, or that folder.
+
+    Raises:
+        SubmissionError: `path` does not exist, is not a folder, or cannot be read.
+    """
+    if not path.exists():
+        raise SubmissionError(
+            f"the submission path '{path}' does not exist. Give the folder that holds "
+            f"{exercise.id}/ (your repository's root), or the {exercise.id}/ folder itself."
+        )
+    if not path.is_dir():
+        raise SubmissionError(
+            f"the submission path '{path}' is a file, not a folder. Give the folder that "
+            f"holds {exercise.id}/ or its files ({', '.join(exercise.files)})."
+        )
+    if not os.access(path, os.R_OK | os.X_OK):
+        raise SubmissionError(
+            f"the submission folder '{path}' cannot be read (permission denied). "
+            "Check its permissions (chmod u+rx) or run grade as its owner."
+        )
+    folder = path
+    for candidate in (exercise.id, exercise.name):
+        sub = path / candidate
+        if sub.is_dir() and not any((path / f).is_file() for f in exercise.files):
+            folder = sub
+            break
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise SubmissionError(
+            f"the folder '{folder}' cannot be read (permission denied). "
+            "Check its permissions (chmod u+rx)."
+        )
+    files = _listing(folder)
+    top = {str(f) for f in files if f.parent == Path(".")}
+    found = tuple(f for f in exercise.files if f in top)
+    missing = tuple(f for f in exercise.files if f not in top)
+    problems: list[str] = []
+    if missing:
+        claimed = set(found)
+        for m in missing:
+            notes = _lookalikes(m, files, claimed)
+            problems.extend(notes)
+        if not problems:
+            here = sorted(top) or ["no files"]
+            shown = ", ".join(here[:8]) + (", …" if len(here) > 8 else "")
+            problems.append(
+                f"{exercise.id} expects {', '.join(missing)} in {folder}; found {shown}"
+            )
+    for rel in files:
+        if rel.parent == Path(".") and rel.suffix.lower() in _OTHER_LANGUAGES:
+            lang = _OTHER_LANGUAGES[rel.suffix.lower()]
+            note = f"found {rel}, which is {lang}; this exercise is in C"
+            if not any(str(rel) in p for p in problems):
+                problems.append(note)
+    makefile = any(n in top for n in ("Makefile", "makefile", "GNUmakefile"))
+    return Submission(
+        path=path,
+        folder=folder,
+        found=found,
+        missing=missing,
+        problems=tuple(problems),
+        makefile=makefile,
+    )
+
+
+def copy_into(submission: Submission, dest: Path) -> None:
+    """Copy the submission's folder into `dest` (the grade's scratch folder).
+
+    Symbolic links are copied as links: they are resolved inside the sandbox, where the
+    rest of the user's files are out of view.
+
+    Raises:
+        SubmissionError: the folder holds more than MAX_FILES files or MAX_BYTES bytes.
+    """
+    total = 0
+    files = _listing(submission.folder)
+    if len(files) > MAX_FILES:
+        raise SubmissionError(
+            f"the submission folder '{submission.folder}' holds more than {MAX_FILES} files; "
+            "grade the exercise folder itself, not a folder above it."
+        )
+    for rel in files:
+        src = submission.folder / rel
+        target = dest / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_symlink():
+            target.symlink_to(os.readlink(src))
+            continue
+        size = src.stat().st_size
+        total += size
+        if total > MAX_BYTES:
+            raise SubmissionError(
+                f"the submission folder '{submission.folder}' holds more than "
+                f"{MAX_BYTES // 2**20} MiB; remove build products and data files first."
+            )
+        try:
+            target.write_bytes(src.read_bytes())
+        except PermissionError as e:
+            raise SubmissionError(
+                f"the file '{src}' cannot be read (permission denied); fix its permissions."
+            ) from e
+        target.chmod(src.stat().st_mode & 0o755 | 0o600)

@@ -1,0 +1,81 @@
+"""Inside the sandbox: the grade's worker runs the exercise's checks with pytest.
+
+Started by `sandbox.run_worker()` as `python -c BOOT JOB`; it is the init of the grade's PID
+namespace (when there is one), sets up its file system view, runs pytest with our plugin,
+and writes the results as JSON beside the job.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from grader.worker import main; main(sys.argv[2:])"
+
+
+def _pytest_args(checks: Path, scratch: Path, debug: bool) -> list[str]:
+    ini = scratch / "pytest.ini"
+    ini.write_text("[pytest]\n")
+    return [
+        str(checks),
+        "-c", str(ini),
+        "--rootdir", str(scratch),
+        "--confcutdir", str(checks.parent),
+        "--import-mode=importlib",
+        "-p", "no:cacheprovider",
+        "-p", "no:stepwise",
+        "-q" if debug else "-qq",
+        "--tb=short" if debug else "--tb=no",
+        "--no-header",
+        "-s",
+    ]  # fmt: skip
+
+
+def main(argv: list[str]) -> None:
+    from grader import catalog, sandbox
+    from grader.results import BuildResult
+
+    job_path = Path(argv[0])
+    job: dict[str, Any] = json.loads(job_path.read_text())
+    caps = sandbox.Capabilities(**job["caps"])
+    sys.dont_write_bytecode = True
+    os.environ.clear()
+    os.environ.update({"PATH": sandbox.SAFE_PATH, "LANG": "C.UTF-8",
+                       "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})  # fmt: skip
+    scratch = Path(job["scratch"])
+    missing_layers: list[str] = []
+    if caps.userns:
+        missing_layers = sandbox.enter(scratch, keep=job["keep"], hide=job["hide"])
+        scratch = sandbox.INSIDE_SCRATCH
+    else:
+        sandbox.become_subreaper()
+    os.chdir(scratch)
+    sandbox.protect_worker()
+
+    import pytest
+
+    from grader.plugin import Collector, GradeContext
+
+    exercise = catalog._load(Path(job["exercise_folder"]))
+    ctx = GradeContext(
+        exercise=exercise,
+        caps=caps,
+        scratch=scratch,
+        missing=tuple(job["missing"]),
+        makefile=bool(job["makefile"]),
+    )
+    collector = Collector(ctx)
+    code = pytest.main(_pytest_args(exercise.checks, scratch, job["debug"]), plugins=[collector])
+    build = ctx.build_result or BuildResult(ok=False, kind="missing")
+    result = {
+        "pytest_exit": int(code),
+        "build": build.to_dict(),
+        "checks": [c.to_dict() for c in ctx.results],
+        "missing_layers": missing_layers,
+    }
+    (scratch / "result.json").write_text(json.dumps(result))
+    sys.stdout.flush()
+    os._exit(0)  # init of the namespace: skip interpreter teardown and its stray threads

@@ -1,0 +1,62 @@
+"""Shared test fixtures: no leftovers, an in-process CLI runner, event waits."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+import psutil
+import pytest
+
+T = TypeVar("T")
+
+
+def wait_until(predicate: Callable[[], T], within_s: float = 10.0, every_s: float = 0.005) -> T:
+    """Poll `predicate` until it returns something truthy, on a monotonic deadline."""
+    deadline = time.monotonic() + within_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {within_s} s waiting for {predicate!r}")
+        time.sleep(every_s)  # noqa: sleep - polling interval of an event wait
+
+
+def _sysv_ids() -> set[str]:
+    ids: set[str] = set()
+    for name in ("msg", "shm", "sem"):
+        try:
+            with open(f"/proc/sysvipc/{name}") as f:
+                next(f, None)
+                ids.update(f"{name}:{line.split()[1]}" for line in f if line.strip())
+        except OSError:
+            pass
+    return ids
+
+
+@pytest.fixture(autouse=True)
+def no_leftovers() -> Iterator[None]:
+    """Fail a test that leaves a child process or a System V IPC object behind."""
+    me = psutil.Process(os.getpid())
+    before_children = {p.pid for p in me.children(recursive=True)}
+    before_ipc = _sysv_ids()
+    yield
+
+    def _settled() -> bool:
+        return not ({p.pid for p in me.children(recursive=True)
+                     if p.status() != psutil.STATUS_ZOMBIE} - before_children)
+
+    try:
+        wait_until(_settled, within_s=5)
+    except AssertionError:
+        left = [
+            f"{p.name()} (pid {p.pid})"
+            for p in me.children(recursive=True)
+            if p.pid not in before_children
+        ]
+        pytest.fail(f"processes left behind: {', '.join(left)}")
+    new_ipc = _sysv_ids() - before_ipc
+    assert not new_ipc, f"System V IPC objects left behind: {sorted(new_ipc)}"

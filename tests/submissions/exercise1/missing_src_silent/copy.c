@@ -1,0 +1,50 @@
+/*
+ * copy <src> <dest> -- MISTAKE: a missing src is silently ignored.
+ *
+ * The program first checks with access() that src is readable; if not it
+ * just returns 0: no error message, status 0 ("success"), nothing copied.
+ * It should report the cause (perror, or let cat do it) and fail.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int main(int argc, char *argv[])
+{
+    char *src, *dest;
+    int fd;
+
+    if (argc != 3) {
+        printf("usage: copy <src> <dest>\n");
+        return 1;
+    }
+    src = argv[1];
+    dest = argv[2];
+
+    /* nothing to copy? then nothing to do */
+    if (access(src, R_OK) != 0)
+        return 0;
+
+    /* create dest, or empty it if it exists: rw-r--r-- */
+    fd = open(dest, O_CREAT | O_WRONLY | O_TRUNC, S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH);
+    if (fd == -1) {
+        perror("error open");
+        exit(1);
+    }
+    /* standard output (1) now refers to dest */
+    if (dup2(fd, 1) == -1) {
+        perror("error dup2");
+        exit(1);
+    }
+    /* fd is a second descriptor on dest: cat does not need it */
+    close(fd);
+
+    execlp("cat", "cat", src, (char *)NULL);
+    /* only reached if exec failed */
+    perror("error execlp");
+    exit(1);
+}
