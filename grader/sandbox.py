@@ -431,7 +431,7 @@ class Sandbox:
             **kwargs,
         )
         self.runs.append(run)
-        shown = " ".join(argv if len(" ".join(argv)) < 200 else [*argv[:1], "…"])
+        shown = " ".join(a if len(a) < 60 else a[:40] + "…" for a in argv[:8])
         self.note(f"started {shown} as pid {run.pid}")
         return run
 

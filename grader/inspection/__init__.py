@@ -10,7 +10,14 @@ from types import MappingProxyType
 from grader.inspection.fds import FdEntry, fds
 from grader.inspection.pipes import Pipe, PipeEnd
 from grader.inspection.pipes import pipes as _join_pipes
-from grader.inspection.tree import ProcessGone, ProcessInfo, all_processes, process, tree
+from grader.inspection.tree import (
+    ProcessGone,
+    ProcessInfo,
+    all_processes,
+    in_session,
+    process,
+    tree,
+)
 from grader.results import Evidence
 
 __all__ = [
@@ -22,6 +29,7 @@ __all__ = [
     "Snapshot",
     "all_processes",
     "fds",
+    "in_session",
     "process",
     "snapshot",
     "tree",

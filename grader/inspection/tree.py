@@ -159,3 +159,12 @@ def _sid(pid: int) -> int:
         raise psutil.NoSuchProcess(pid) from e
     except PermissionError:
         return -1  # some systems refuse getsid across sessions; Linux does not
+
+
+def in_session(sid: int) -> tuple[ProcessInfo, ...]:
+    """Every process of session `sid`: a started program and all it forked, orphans included.
+
+    Each student program leads a session of its own, so this finds its processes even
+    after their parent has exited and they were adopted by another.
+    """
+    return tuple(p for p in all_processes() if p.sid == sid)

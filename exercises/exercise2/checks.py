@@ -1,0 +1,254 @@
+"""exercise2 `pipe`: ps and grep joined by one pipe, ending by themselves."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+
+import pytest
+
+from grader import Failed, Mismatch, Program, Run, inspection
+from grader.inspection import ProcessInfo, Snapshot
+from grader.sandbox import Sandbox
+
+LECTURE = "Pipe"
+FLOOD_DECOYS = 12  # ps -ef then prints ~480 KB: more than the pipes and grep's buffer hold
+FLOOD_ARG = 40_000
+
+
+def _decoy(sandbox: Sandbox, argv0: str = "firefox") -> Run:
+    """A process named firefox (a copy of sleep under that name) for grep to find."""
+    link = sandbox.path("firefox")
+    if not link.exists():
+        link.symlink_to(shutil.which("sleep") or "/bin/sleep")
+    return sandbox.start([argv0, "600"], executable=str(link), name="firefox")
+
+
+def _ps_lines(sandbox: Sandbox) -> list[str]:
+    run = sandbox.start(["ps", "-ef"])
+    run.finish(10)
+    return run.text().splitlines()
+
+
+def _key(line: str) -> tuple[str, ...]:
+    """A ps -ef line without the columns that change with time (C, STIME, TIME)."""
+    f = line.split(None, 7)
+    return (f[0], f[1], f[2], f[5], f[7]) if len(f) == 8 else (line,)
+
+
+def _is_grep_itself(line: str) -> bool:
+    f = line.split(None, 7)
+    return len(f) == 8 and f[7].split()[:1] == ["grep"]
+
+
+@dataclass(frozen=True)
+class Flood:
+    """The program run while ps has more to write than the pipes hold: ps and grep alive."""
+
+    run: Run
+    snap: Snapshot | None  # None: ps and grep were never both running
+    ours: frozenset[int]  # inodes of the grader's own pipes (the program's stdout, stderr)
+
+    def one(self, name: str) -> ProcessInfo | None:
+        if self.snap is None:
+            return None
+        found = self.snap.named(name)
+        return found[0] if found else None
+
+
+def _flood(program: Program, sandbox: Sandbox) -> Flood:
+    for _ in range(FLOOD_DECOYS):
+        _decoy(sandbox, "firefox --profile=" + "x" * FLOOD_ARG)
+    run = program.start(hold_output=True)
+    ours = frozenset(
+        f.inode for f in inspection.fds(os.getpid()) if f.kind == "pipe" and f.inode is not None
+    )
+    calm: list[Snapshot] = []
+
+    def settled() -> bool:
+        procs = inspection.in_session(run.pid)
+        names = {p.name for p in procs if not p.is_zombie}
+        quiet = all(p.state in ("sleeping", "zombie", "stopped") for p in procs)
+        if not ({"ps", "grep"} <= names and quiet):
+            calm.clear()
+            return not run.alive and not ({"ps", "grep"} & names)
+        snap = inspection.snapshot(pids=[p.pid for p in procs])
+        calm.append(snap)
+        # twice in a row, a few ms apart: the processes are blocked, not between two calls
+        return len(calm) >= 2 and calm[-1].pipes.keys() == calm[-2].pipes.keys()
+
+    run.wait_for(predicate=settled, within_s=8)
+    return Flood(run, calm[-1] if calm else None, ours)
+
+
+def _finish(flood: Flood, within_s: float = 5) -> bool:
+    """Read all of the program's output; did it end by itself within `within_s`?"""
+    flood.run.release_output()
+    return bool(flood.run.wait_for(exit=True, within_s=within_s))
+
+
+def _both(flood: Flood) -> tuple[ProcessInfo, ProcessInfo]:
+    ps, grep = flood.one("ps"), flood.one("grep")
+    if ps is None or grep is None:
+        pytest.skip("needs ps and grep running at the same time (see the first check)")
+    return ps, grep
+
+
+def test_output_matches_shell(program: Program, sandbox: Sandbox) -> None:
+    """prints what `ps -ef | grep firefox` prints, and exits with grep's status"""
+    _decoy(sandbox)
+    expected = [ln for ln in _ps_lines(sandbox) if "firefox" in ln and not _is_grep_itself(ln)]
+    run = program.start()
+    if run.wait_for(exit=True, within_s=5):
+        run.wait_for(eof=True, within_s=2)  # children may still be writing after the parent
+    run.finish(2)
+    got = run.text().splitlines()
+    mine = [ln for ln in got if not _is_grep_itself(ln)]
+    if sorted(map(_key, mine)) != sorted(map(_key, expected)):
+        raise Mismatch(
+            "\n".join(expected),
+            run.text() or "(nothing)",
+            "your program's output is not what `ps -ef | grep firefox` prints here: grep "
+            "must read ps's output from the pipe and print only the lines naming firefox",
+            hint="ps writes into the pipe (dup2(p[1], 1)); grep reads from it "
+            "(dup2(p[0], 0)); each execs with its arguments: ps -ef, grep firefox",
+            lecture=LECTURE,
+        )
+    if run.exit is None or run.exit.code != 0:
+        raise Failed(
+            f"the output is right, but your program {run.exit.describe() if run.exit else 'did not end'}; "
+            "grep found firefox, so the pipeline's status (grep's) is 0",
+            actual=run.text("stderr") or None,
+            hint="end with grep's status: exec grep in the parent, or waitpid() for the grep "
+            "child and exit with WEXITSTATUS(status)",
+            lecture=LECTURE,
+        )
+
+
+def test_ps_writes_into_grep(program: Program, sandbox: Sandbox) -> None:
+    """ps's fd 1 is the pipe's write end and grep's fd 0 its read end"""
+    flood = _flood(program, sandbox)
+    try:
+        if flood.snap is None:
+            raise Failed(
+                "ps and grep were never running at the same time: your program "
+                f"{flood.run.exit.describe() if flood.run.exit else 'did not start them'}",
+                actual=flood.run.text("stderr") or None,
+                hint="fork: one process execs ps -ef with fd 1 on the pipe's write end, the "
+                "other grep firefox with fd 0 on its read end",
+                lecture=LECTURE,
+            )
+        ps, grep = _both(flood)
+        snap = flood.snap
+        out, into = snap.fd(ps.pid, 1), snap.fd(grep.pid, 0)
+        evidence = [snap.evidence()]
+        if out is None or out.kind != "pipe" or out.end != "write" or out.inode in flood.ours:
+            shown = out.describe() if out else "closed"
+            raise Failed(
+                f"fd 1 of ps (pid {ps.pid}) is {shown}, not the write end of your pipe: ps "
+                "writes its list on fd 1, so it never reaches grep",
+                hint="in the process that runs ps: dup2(p[1], 1) before execlp",
+                lecture=LECTURE,
+                evidence=evidence,
+            )
+        if into is None or into.inode != out.inode or into.end != "read":
+            shown = into.describe() if into else "closed"
+            raise Failed(
+                f"fd 0 of grep (pid {grep.pid}) is {shown}, not the read end of pipe "
+                f"{out.inode} that ps writes into",
+                hint="in the process that runs grep: dup2(p[0], 0) before execlp",
+                lecture=LECTURE,
+                evidence=evidence,
+            )
+    finally:
+        flood.run.release_output()
+
+
+def test_no_stray_pipe_ends(program: Program, sandbox: Sandbox) -> None:
+    """no process holds a pipe end it does not use"""
+    flood = _flood(program, sandbox)
+    try:
+        ps, grep = _both(flood)
+        assert flood.snap is not None
+        snap = flood.snap
+        used = {(ps.pid, 1), (grep.pid, 0)}
+        for inode, pipe in sorted(snap.pipes.items()):
+            if inode in flood.ours:
+                continue
+            for holder in (*pipe.writers, *pipe.readers):
+                if (holder.pid, holder.fd) in used:
+                    continue
+                who = "grep itself" if holder.pid == grep.pid else holder.label
+                why = (
+                    "grep never sees end-of-file while a write end is open anywhere"
+                    if holder.end == "write"
+                    else "nobody reads from it there; only grep reads the pipe"
+                )
+                raise Failed(
+                    f"{holder.name} (pid {holder.pid}) holds the {holder.end} end of pipe "
+                    f"{inode} as fd {holder.fd}, which it never uses: {why}",
+                    hint="after fork() and dup2(), every process closes both p[0] and p[1]: "
+                    f"here {who} forgot p[{0 if holder.end == 'read' else 1}]",
+                    lecture=LECTURE,
+                    evidence=[snap.evidence()],
+                )
+    finally:
+        flood.run.release_output()
+
+
+def test_grep_sees_end_of_file(program: Program, sandbox: Sandbox) -> None:
+    """grep sees end-of-file and the program ends by itself"""
+    flood = _flood(program, sandbox)
+    if _finish(flood):
+        return
+    procs = inspection.in_session(flood.run.pid)
+    snap = inspection.snapshot(pids=[p.pid for p in procs])
+    pipe = snap.pipe_into("grep")
+    grep = snap.named("grep")
+    if pipe is None or not pipe.writers or not grep:
+        raise Failed(
+            f"your program (pid {flood.run.pid}) did not end within 5 s after ps was done",
+            hint="every process must end: the parent waits for its children, then exits",
+            lecture=LECTURE,
+            evidence=[snap.evidence()],
+        )
+    w = pipe.writers[0]
+    if w.pid == grep[0].pid:
+        who = "grep itself"
+        fix = "close p[1] in the process that becomes grep, before execlp"
+    elif w.pid == flood.run.pid:
+        who = f"the parent ({w.name}, pid {w.pid})"
+        fix = "close both ends of the pipe in the parent right after fork()"
+    else:
+        who = f"{w.name} (pid {w.pid})"
+        fix = "close both ends of the pipe in every process that does not use them"
+    raise Failed(
+        f"grep (pid {grep[0].pid}) never sees end-of-file: {who} still holds the write end "
+        f"of pipe {pipe.inode} as fd {w.fd}. ps has finished, but a pipe reports end-of-file "
+        "only when every write end is closed, so grep waits forever",
+        hint=fix,
+        lecture=LECTURE,
+        evidence=[snap.evidence()],
+    )
+
+
+def test_parent_waits_for_children(program: Program, sandbox: Sandbox) -> None:
+    """the program ends after ps and grep, leaving no orphan"""
+    flood = _flood(program, sandbox)
+    try:
+        ps, grep = _both(flood)
+        if flood.run.alive:
+            return
+        raise Failed(
+            f"your program (pid {flood.run.pid}) {flood.run.exit.describe() if flood.run.exit else 'ended'} "
+            f"while ps (pid {ps.pid}) and grep (pid {grep.pid}) were still running: they became "
+            f"orphans, adopted by pid {grep.ppid}, and the shell that started your program "
+            "thinks it is done before its output is",
+            hint="the parent waits for its children: waitpid() for each (or exec grep in the "
+            "parent itself, as in the lecture)",
+            lecture=LECTURE,
+            evidence=[flood.snap.evidence()] if flood.snap else [],
+        )
+    finally:
+        flood.run.release_output()
