@@ -419,6 +419,7 @@ class Sandbox:
     ) -> Run:
         """Start `argv` as a student process: own session, rlimits, scrubbed environment."""
         lim = limits or self.limits
+        hand_to_students(self.workdir, self.caps)  # files the check wrote there, too
         run = Run(
             argv,
             cwd=cwd or self.workdir,

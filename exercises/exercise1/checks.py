@@ -218,8 +218,14 @@ def test_truncates_longer_dest(program: Program, sandbox: Sandbox) -> None:
     new = b"new text\n"
     sandbox.path("dest-long").write_bytes(old)
     sandbox.path("src-short").write_bytes(new)
-    program.run("src-short", "dest-long")
+    run = program.run("src-short", "dest-long")
     got = sandbox.path("dest-long").read_bytes()
+    if got != new and run.exit is not None and run.exit.code != 0:
+        raise Failed(
+            f"copying over an existing dest: your program {run.exit.describe()}",
+            actual=run.text("stderr") or None,
+            lecture=LECTURE,
+        )
     if got != new:
         stale = len(got) - len(new) if got.startswith(new) else None
         why = (
