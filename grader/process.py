@@ -63,9 +63,12 @@ class Waited:
 class _Stream:
     """One output stream read in a thread, keeping at most `cap` bytes."""
 
-    def __init__(self, fd: int, cap: int, on_data: Callable[[], None]) -> None:
+    def __init__(
+        self, fd: int, cap: int, on_data: Callable[[], None], on_overflow: Callable[[], None]
+    ) -> None:
         self.fd = fd
         self.cap = cap
+        self._on_overflow = on_overflow
         self.data = bytearray()
         self.total = 0
         self.eof = False
@@ -91,6 +94,8 @@ class _Stream:
             room = self.cap - len(self.data)
             if room > 0:
                 self.data += chunk[:room]
+            if self.total > self.cap:
+                self._on_overflow()  # and go on reading, so that the writer is not stuck
             self._on_data()
         self.eof = True
         self._on_data()
@@ -136,8 +141,8 @@ class Run:
         if pty:
             self._spawn_pty(cwd, env, preexec_fn, executable)
             assert self._pty_fd is not None
-            self._out = _Stream(self._pty_fd, output_cap, self._notify)
-            self._err = _Stream(-1, output_cap, self._notify)
+            self._out = _Stream(self._pty_fd, output_cap, self._notify, self._overflow)
+            self._err = _Stream(-1, output_cap, self._notify, self._overflow)
             self._err.eof = True
         else:
             stdin_arg: Any
@@ -168,8 +173,8 @@ class Run:
                     fcntl.fcntl(out_fd, _F_SETPIPE_SZ, 4096)
                 except OSError:
                     pass
-            self._out = _Stream(out_fd, output_cap, self._notify)
-            self._err = _Stream(err_fd, output_cap, self._notify)
+            self._out = _Stream(out_fd, output_cap, self._notify, self._overflow)
+            self._err = _Stream(err_fd, output_cap, self._notify, self._overflow)
         if not hold_output:
             self._out.start()
         self._err.start()
@@ -200,6 +205,11 @@ class Run:
         self._pty_fd = int(self._child.child_fd)
 
     # -- the process's end ----------------------------------------------------------
+
+    def _overflow(self) -> None:
+        if not self.stopped_for:
+            self.stopped_for = f"wrote more than {self.output_cap // 1024} KiB of output"
+            self.kill_group()
 
     def _notify(self) -> None:
         with self._cond:

@@ -259,22 +259,27 @@ def enter(scratch: Path, keep: Iterable[str], hide: Iterable[str]) -> list[str]:
     if not _read_only_everything():
         missing.append("read-only root (mount_setattr unavailable)")
     flags = _MS_NOSUID | _MS_NODEV
-    _mount("tmpfs", "/tmp", "tmpfs", flags, f"size={TMPFS_MB}m,mode=1777")
+
+    def cover(folder: str, options: str) -> None:
+        """A fresh tmpfs over `folder`, with the kept folders under it bound back read-only."""
+        _mount("tmpfs", folder, "tmpfs", flags, options)
+        for k in keep_paths:
+            if _under(k, folder) and k != folder:
+                os.makedirs(k, exist_ok=True)
+                _mount(f"/proc/self/fd/{held[k]}", k, None, _MS_BIND | _MS_REC)
+                _mount(None, k, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | flags)
+
+    cover("/tmp", f"size={TMPFS_MB}m,mode=1777")
     INSIDE_SCRATCH.mkdir()
     _mount(f"/proc/self/fd/{scratch_fd}", str(INSIDE_SCRATCH), None, _MS_BIND | _MS_REC)
     _mount(None, str(INSIDE_SCRATCH), None, _MS_REMOUNT | _MS_BIND | flags)
     if os.path.isdir("/dev/shm"):
         _mount("tmpfs", "/dev/shm", "tmpfs", flags, f"size={TMPFS_MB}m,mode=1777")
-    folders = [h for h in (*_HIDDEN, *hide) if os.path.isdir(h) and not _under("/tmp", h)]
+    folders = [h for h in (*_HIDDEN, *hide) if os.path.isdir(h) and not _under(h, "/tmp")]
     for folder in sorted(set(folders), key=len):
         if any(_under(folder, other) and other != folder for other in folders):
             continue  # hidden already with its parent
-        _mount("tmpfs", folder, "tmpfs", flags, "size=1m,mode=755")
-        for k in keep_paths:
-            if _under(k, folder):
-                os.makedirs(k, exist_ok=True)
-                _mount(f"/proc/self/fd/{held[k]}", k, None, _MS_BIND | _MS_REC)
-                _mount(None, k, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | flags)
+        cover(folder, "size=1m,mode=755")
     for fd in (*held.values(), scratch_fd):
         os.close(fd)
     return missing
@@ -356,13 +361,12 @@ def preexec(
         os.umask(umask)
         for which, value in rlimits:
             resource.setrlimit(which, (value, value))
+        for cap in range(_CAP_LAST + 1):  # needs CAP_SETPCAP: before giving up root
+            _libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
         if drop_uid:
             os.setgroups([])
             os.setgid(NOBODY)
             os.setuid(NOBODY)
-        else:
-            for cap in range(_CAP_LAST + 1):
-                _libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
         _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
 
     return _child

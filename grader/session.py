@@ -25,7 +25,7 @@ class GradeOptions:
     reduced: bool = False  # grade as if user namespaces were unavailable
 
 
-def _keep_paths() -> list[str]:
+def _keep_paths(exercise: Exercise) -> list[str]:
     """Folders the worker needs to see: Python, its packages, the grader, the exercises."""
     package = Path(grader.__file__).resolve().parent
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(sys.executable).resolve().parent)}
@@ -35,7 +35,8 @@ def _keep_paths() -> list[str]:
         if (Path(p) / "grader" / "__init__.py").is_file() and (Path(p) / "pyproject.toml").exists():
             continue  # the source checkout: only its grader/ and exercises/ are shown
         paths.add(p)
-    paths.update({str(package), str(catalog.root() / "exercises"), str(catalog.root() / "reports")})
+    paths.update({str(package), str(catalog.root() / "exercises"), str(catalog.root() / "reports"),
+                  str(exercise.folder.resolve())})  # fmt: skip
     return sorted(p for p in paths if Path(p).is_dir())
 
 
@@ -67,7 +68,7 @@ def grade(exercise: Exercise, submission: Submission, options: GradeOptions) -> 
             "exercise_folder": str(exercise.folder),
             "missing": list(submission.missing),
             "makefile": submission.makefile,
-            "keep": _keep_paths(),
+            "keep": _keep_paths(exercise),
             "hide": _hide_paths(submission),
             "debug": options.debug,
         }

@@ -1,0 +1,125 @@
+"""The meta-test: the reference passes every check, each wrong variant fails what it lists,
+and every check is failed by at least one variant (no dead check)."""
+
+from __future__ import annotations
+
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from grader import catalog, session
+from grader.results import Outcome, SubmissionReport
+from grader.submission import discover
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+SUBMISSIONS = ROOT / "tests" / "submissions"
+EXERCISES = catalog.all_exercises()
+
+
+def _variants(exercise_id: str) -> list[Path]:
+    folder = SUBMISSIONS / exercise_id
+    return sorted(p for p in folder.iterdir() if (p / "expect.toml").is_file())
+
+
+def _grade(exercise_id: str, folder: Path, reduced: bool = False) -> SubmissionReport:
+    ex = catalog.find(exercise_id)
+    return session.grade(ex, discover(folder, ex), session.GradeOptions(reduced=reduced))
+
+
+@pytest.fixture(scope="module")
+def reports() -> dict[tuple[str, str], SubmissionReport]:
+    """Every reference and variant graded once, two at a time (the grades are subprocesses)."""
+    jobs = [(ex.id, "reference", ROOT / "reference" / ex.id) for ex in EXERCISES]
+    jobs += [(ex.id, v.name, v) for ex in EXERCISES for v in _variants(ex.id)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        done = pool.map(lambda j: ((j[0], j[1]), _grade(j[0], j[2])), jobs)
+        return dict(done)
+
+
+def _explain(report: SubmissionReport) -> str:
+    return "\n".join(f"{c.name}: {c.outcome.value} {c.message[:300]}" for c in report.checks)
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
+def test_exercise_is_complete(exercise: catalog.Exercise) -> None:
+    """An exercise ships a statement, checks, a reference and at least one wrong variant."""
+    assert exercise.statement.is_file(), f"{exercise.id} has no README.md"
+    assert exercise.checks.is_file(), f"{exercise.id} has no checks.py"
+    assert (ROOT / "reference" / exercise.id).is_dir(), f"reference/{exercise.id} is missing"
+    assert _variants(exercise.id), f"tests/submissions/{exercise.id}/ has no variant"
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
+def test_reference_passes_every_check(
+    exercise: catalog.Exercise, reports: dict[tuple[str, str], SubmissionReport]
+) -> None:
+    report = reports[(exercise.id, "reference")]
+    assert report.build.ok, report.build.log
+    assert report.passed, _explain(report)
+    assert report.exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "exercise_id,variant",
+    [(ex.id, v.name) for ex in EXERCISES for v in _variants(ex.id)],
+)
+def test_variant_fails_what_it_lists(
+    exercise_id: str, variant: str, reports: dict[tuple[str, str], SubmissionReport]
+) -> None:
+    expect = tomllib.loads((SUBMISSIONS / exercise_id / variant / "expect.toml").read_text())
+    report = reports[(exercise_id, variant)]
+    outcomes = {c.name: c for c in report.checks}
+    if "build" in expect:
+        assert not report.build.ok and report.build.kind == expect["build"], report.build
+        assert report.build.errors, "a failed build names the compiler's error lines"
+        assert all(c.outcome is Outcome.SKIPPED for c in report.checks), _explain(report)
+        assert all("to compile" in c.message or "to link" in c.message for c in report.checks)
+    if "missing" in expect:
+        assert list(report.missing_files) == expect["missing"]
+        problems = " ".join(report.problems).lower()
+        for word in expect.get("says_problem", []):
+            assert word.lower() in problems, report.problems
+        assert all(c.outcome is Outcome.SKIPPED for c in report.checks)
+    if not expect["fails"] and "build" not in expect and "missing" not in expect:
+        assert report.passed, f"a correct variant must pass:\n{_explain(report)}"
+    for name in expect["fails"]:
+        assert name in outcomes, f"{name} is not a check of {exercise_id}"
+        check = outcomes[name]
+        assert check.outcome is Outcome.FAILED, f"{name}: {check.outcome.value} {check.message}"
+        for word in expect.get("says", []):
+            assert word.lower() in check.message.lower(), f"{name} does not say {word!r}"
+    assert report.exit_code == (0 if report.passed else 1)
+    assert not any(c.outcome is Outcome.ERROR for c in report.checks), _explain(report)
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
+def test_every_check_is_failed_by_a_variant(
+    exercise: catalog.Exercise, reports: dict[tuple[str, str], SubmissionReport]
+) -> None:
+    """A check that no wrong variant fails is dead: it must go, or get a variant."""
+    checks = {c.name for c in reports[(exercise.id, "reference")].checks}
+    failed: set[str] = set()
+    for variant in _variants(exercise.id):
+        expect = tomllib.loads((variant / "expect.toml").read_text())
+        report = reports[(exercise.id, variant.name)]
+        failed |= {
+            c.name for c in report.checks
+            if c.outcome is Outcome.FAILED and c.name in expect["fails"]
+        }  # fmt: skip
+    assert checks - failed == set(), f"checks no variant fails: {sorted(checks - failed)}"
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
+def test_reference_passes_with_reduced_isolation(exercise: catalog.Exercise) -> None:
+    """The degraded path (no user namespaces) grades too, and says it is weaker."""
+    report = _grade(exercise.id, ROOT / "reference" / exercise.id, reduced=True)
+    assert report.isolation.level == "reduced"
+    assert report.isolation.missing
+    assert report.passed, _explain(report)

@@ -1,0 +1,156 @@
+"""The sandbox: limits, the watchdog, cleanup, and a look from inside a real grade."""
+
+from __future__ import annotations
+
+import os
+import signal
+import textwrap
+from pathlib import Path
+
+import psutil
+import pytest
+
+from conftest import wait_until
+from grader import catalog, sandbox, session
+from grader.catalog import Limits
+from grader.errors import SandboxError
+from grader.results import Outcome
+from grader.submission import discover
+
+PROBE = Path(__file__).parent / "probe"
+needs_userns = pytest.mark.skipif(
+    not sandbox.detect().userns,
+    reason=f"needs unprivileged user namespaces: {sandbox.detect().why_not}",
+)
+
+
+@pytest.fixture
+def box(tmp_path: Path):
+    b = sandbox.Sandbox(tmp_path / "work", Limits(wall_s=5, cpu_s=2), sandbox.detect())
+    yield b
+    b.cleanup()
+
+
+def test_watchdog_kills_a_child_that_ignores_term(box: sandbox.Sandbox) -> None:
+    limits = Limits(wall_s=0.5)
+    run = box.start(["sh", "-c", "trap '' TERM INT HUP; while :; do sleep 1; done"],
+                    limits=limits)  # fmt: skip
+    assert run.wait_for(exit=True, within_s=10)
+    assert run.timed_out and run.exit is not None and run.exit.signal == signal.SIGKILL
+    assert "wall-clock" in run.stopped_for
+
+
+def test_watchdog_kills_a_stopped_child(box: sandbox.Sandbox) -> None:
+    run = box.start(["sleep", "30"], limits=Limits(wall_s=0.5))
+    run.signal(signal.SIGSTOP)
+    wait_until(lambda: Path(f"/proc/{run.pid}/stat").read_text().split()[2] in "Tt")
+    assert run.wait_for(exit=True, within_s=10)
+    assert run.timed_out
+
+
+def test_cpu_limit_stops_a_busy_loop(box: sandbox.Sandbox) -> None:
+    run = box.start(["sh", "-c", "while :; do :; done"], limits=Limits(cpu_s=1, wall_s=20))
+    assert run.wait_for(exit=True, within_s=20)
+    assert run.exit is not None and run.exit.signal in (signal.SIGXCPU, signal.SIGKILL)
+    assert not run.timed_out
+
+
+def test_output_is_capped_and_the_writer_stopped(box: sandbox.Sandbox) -> None:
+    run = box.start(["yes"], limits=Limits(output_kb=64, wall_s=20))
+    assert run.wait_for(exit=True, within_s=20)
+    assert len(run.stdout) == 64 * 1024
+    assert run.output_overflowed and "64 KiB" in run.stopped_for
+
+
+def _sleepers() -> list[psutil.Process]:
+    found = []
+    for p in psutil.Process().children(recursive=True):
+        try:
+            if p.name() == "sleep" and p.status() != psutil.STATUS_ZOMBIE:
+                found.append(p)
+        except psutil.Error:
+            pass
+    return found
+
+
+def test_cleanup_kills_escaped_daemons(tmp_path: Path) -> None:
+    b = sandbox.Sandbox(tmp_path / "w", Limits(), sandbox.detect())
+    sandbox.become_subreaper()  # as the worker is: orphans come back to us
+    try:
+        run = b.start(["sh", "-c", "setsid sh -c 'sleep 60 & sleep 60' & echo started"])
+        assert run.wait_for(output="started", within_s=10)
+        wait_until(lambda: len(_sleepers()) >= 2)
+    finally:
+        b.cleanup()
+        sandbox._libc.prctl(36, 0, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER off again
+    assert _sleepers() == []
+
+
+def test_student_environment_has_no_secrets(box: sandbox.Sandbox, monkeypatch) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "secret")
+    run = box.start(["env"])
+    run.finish(5)
+    assert "secret" not in run.text()
+    assert {ln.split("=")[0] for ln in run.text().splitlines()} <= {
+        "PATH", "LANG", "LC_ALL", "HOME"}  # fmt: skip
+
+
+def test_stdin_is_never_the_terminal(box: sandbox.Sandbox) -> None:
+    run = box.start(["readlink", "/proc/self/fd/0"])
+    run.finish(5)
+    assert run.text().strip() == "/dev/null"
+
+
+def _probe_grade(tmp_path: Path, monkeypatch, reduced: bool = False):
+    monkeypatch.setenv("IPCGRADE_TEST_SECRET", "leak")
+    ex = catalog._load(PROBE)
+    sub = tmp_path / "probe"
+    sub.mkdir()
+    (sub / "probe.c").write_text((PROBE / "probe.c").read_text())
+    return session.grade(ex, discover(sub, ex), session.GradeOptions(reduced=reduced))
+
+
+@needs_userns
+def test_a_grade_inside_its_namespaces(tmp_path: Path, monkeypatch) -> None:
+    report = _probe_grade(tmp_path, monkeypatch)
+    failed = [f"{c.name}: {c.outcome.value}: {c.message}" for c in report.checks
+              if c.outcome is not Outcome.PASSED]  # fmt: skip
+    assert failed == []
+    assert report.isolation.level == "full"
+    assert any("PID namespace" in layer for layer in report.isolation.layers)
+
+
+def test_a_reduced_grade_says_so(tmp_path: Path, monkeypatch) -> None:
+    report = _probe_grade(tmp_path, monkeypatch, reduced=True)
+    assert report.isolation.level == "reduced"
+    assert "no user namespaces" in report.isolation.missing[0]
+    by_name = {c.name: c for c in report.checks}
+    assert by_name["test_student_environment_is_scrubbed"].outcome is Outcome.PASSED
+    if os.geteuid() == 0:  # as root without namespaces, students run as nobody
+        assert by_name["test_student_has_no_capabilities"].outcome is Outcome.PASSED
+
+
+def test_no_scratch_folder_is_left(tmp_path: Path, monkeypatch) -> None:
+    before = set(Path("/tmp").glob("ipcgrade-*"))
+    _probe_grade(tmp_path, monkeypatch)
+    assert set(Path("/tmp").glob("ipcgrade-*")) - before == set()
+
+
+def test_the_outside_watchdog_ends_a_hung_grade(tmp_path: Path) -> None:
+    folder = tmp_path / "hang"
+    folder.mkdir()
+    (folder / "exercise.toml").write_text(
+        (PROBE / "exercise.toml").read_text().replace("grade_s = 60", "grade_s = 2")
+    )
+    (folder / "README.md").write_text("hangs\n")
+    (folder / "checks.py").write_text(textwrap.dedent('''
+        import threading
+        def test_hangs(program):
+            threading.Event().wait()
+    '''))
+    ex = catalog._load(folder)
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "probe.c").write_text((PROBE / "probe.c").read_text())
+    with pytest.raises(SandboxError, match="longer than 2 s"):
+        session.grade(ex, discover(sub, ex), session.GradeOptions())
