@@ -12,8 +12,12 @@ from grader.catalog import Exercise
 from grader.results import BuildResult
 from grader.sandbox import Sandbox
 
-_DIAG = re.compile(r"^(?P<file>[^\s:][^:]*):(?P<line>\d+):(?:(?P<col>\d+):)? (?P<kind>fatal error|error|warning): ")
-_LINK = re.compile(r"undefined reference to|ld returned|collect2|multiple definition of|cannot find -l")
+_DIAG = re.compile(
+    r"^(?P<file>[^\s:][^:]*):(?P<line>\d+):(?:(?P<col>\d+):)? (?P<kind>fatal error|error|warning): "
+)
+_LINK = re.compile(
+    r"undefined reference to|ld returned|collect2|multiple definition of|cannot find -l"
+)
 BUILD_WALL_S = 60.0
 
 

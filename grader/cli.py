@@ -18,15 +18,15 @@ def _list() -> str:
     rows = [("id", "name", "files", "title")]
     rows += [(e.id, e.name, " ".join(e.files), e.title) for e in catalog.all_exercises()]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    return "\n".join(
-        "  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3] for r in rows
-    )
+    return "\n".join("  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3] for r in rows)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("exercise", required=False)
 @click.argument("submission", required=False, type=click.Path(path_type=Path))
-@click.option("--list", "list_", is_flag=True, help="List the exercises and the files each expects.")
+@click.option(
+    "--list", "list_", is_flag=True, help="List the exercises and the files each expects."
+)
 @click.option(
     "--format", "-f", "fmt", type=click.Choice(sorted(RENDERERS)), default="terminal",
     show_default=True, help="How to write the report.",
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("grade: interrupted", err=True)
         sys.exit(ExitCode.FAILED)
-    except Exception as e:  # noqa: BLE001 - the one place every other failure becomes exit 3
+    except Exception as e:
         if debug:
             traceback.print_exc()
         click.echo(

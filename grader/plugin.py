@@ -52,6 +52,7 @@ class Collector:
         self.ctx = ctx
         self._phases: dict[str, list[pytest.TestReport]] = {}
         self._excinfo: dict[str, BaseException] = {}
+        self._item_docs: dict[str, tuple[str, str, pytest.Item]] = {}
 
     # -- fixtures -------------------------------------------------------------------
 
@@ -102,8 +103,7 @@ class Collector:
             verb = {"link": "link", "make": "build with your Makefile"}.get(build.kind, "compile")
             pytest.skip(f"needs {files} to {verb}")
         return {
-            name: Program(name, self.ctx.source / name, sandbox)
-            for name in ex.programs.values()
+            name: Program(name, self.ctx.source / name, sandbox) for name in ex.programs.values()
         }
 
     @pytest.fixture
@@ -126,13 +126,9 @@ class Collector:
         self._phases.setdefault(report.nodeid, []).append(report)
 
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:
-        self._item_docs[item.nodeid] = (
-            item.name,
-            _first_line(getattr(item, "function", None).__doc__, item.name),  # type: ignore[union-attr]
-            item,
-        )
-
-    _item_docs: dict[str, tuple[str, str, pytest.Item]] = {}
+        function = getattr(item, "function", None)
+        doc = function.__doc__ if function is not None else None
+        self._item_docs[item.nodeid] = (item.name, _first_line(doc, item.name), item)
 
     def pytest_runtest_logfinish(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
         name, title, item = self._item_docs.pop(nodeid, (location[2], location[2], None))

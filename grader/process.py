@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -138,6 +139,8 @@ class Run:
         self._stdin: IO[bytes] | None = None
         self._pty_fd: int | None = None
         self.output_cap = output_cap
+        self._out: _Stream
+        self._err: _Stream
         if pty:
             self._spawn_pty(cwd, env, preexec_fn, executable)
             assert self._pty_fd is not None
@@ -160,19 +163,18 @@ class Run:
                 stdin=stdin_arg,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
-                preexec_fn=preexec_fn,  # noqa: PLW1509 - rlimits and session need it
+                preexec_fn=preexec_fn,
                 close_fds=True,
                 pass_fds=tuple(pass_fds),
             )
             self.pid = self._popen.pid
             self._stdin = self._popen.stdin
-            assert self._popen.stdout is not None and self._popen.stderr is not None
+            assert self._popen.stdout is not None
+            assert self._popen.stderr is not None
             out_fd, err_fd = self._popen.stdout.fileno(), self._popen.stderr.fileno()
             if hold_output:  # smallest pipe: a writer blocks as soon as we stop reading
-                try:
+                with contextlib.suppress(OSError):
                     fcntl.fcntl(out_fd, _F_SETPIPE_SZ, 4096)
-                except OSError:
-                    pass
             self._out = _Stream(out_fd, output_cap, self._notify, self._overflow)
             self._err = _Stream(err_fd, output_cap, self._notify, self._overflow)
         if not hold_output:
@@ -294,25 +296,19 @@ class Run:
 
     def close_stdin(self) -> None:
         if self._stdin is not None:
-            try:
+            with contextlib.suppress(BrokenPipeError):
                 self._stdin.close()
-            except BrokenPipeError:
-                pass
 
     def signal(self, sig: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, sig)
-        except ProcessLookupError:
-            pass
 
     def kill_group(self) -> None:
         """SIGKILL the program's process group (its own session made it the leader)."""
-        for target in (lambda: os.killpg(self.pid, signal.SIGKILL),
-                       lambda: os.kill(self.pid, signal.SIGKILL)):  # fmt: skip
-            try:
-                target()
-            except OSError:
-                pass
+        with contextlib.suppress(OSError):
+            os.killpg(self.pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.kill(self.pid, signal.SIGKILL)
 
     def wait_for(
         self,
@@ -373,17 +369,13 @@ class Run:
                 stream.start()
             stream.join(1)
         if self._pty_fd is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._child.close(force=True)
-            except Exception:  # noqa: BLE001 - pexpect raises various errors on a dead child
-                pass
         else:
             for f in (self._popen.stdin, self._popen.stdout, self._popen.stderr):
                 if f is not None:
-                    try:
+                    with contextlib.suppress(OSError):
                         f.close()
-                    except OSError:
-                        pass
 
 
 class Program:

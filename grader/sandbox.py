@@ -12,6 +12,7 @@ reduced isolation and say so.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import os
@@ -189,14 +190,10 @@ def _kill_everything(pid: int) -> None:
         victims = []
     for sig in (signal.SIGSTOP, signal.SIGKILL):  # stop first: no new forks while we kill
         for p in victims:
-            try:
+            with contextlib.suppress(psutil.Error):
                 p.send_signal(sig)
-            except psutil.Error:
-                pass
-    try:
+    with contextlib.suppress(OSError):
         os.killpg(pid, signal.SIGKILL)
-    except OSError:
-        pass
 
 
 # ---- inside the sandbox ------------------------------------------------------------
@@ -325,10 +322,8 @@ def _nproc_budget(processes: int, caps: Capabilities) -> int:
     mine = 0
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
-            try:
+            with contextlib.suppress(OSError):
                 mine += entry.stat().st_uid == uid
-            except OSError:
-                pass
     return mine + processes
 
 
@@ -462,10 +457,8 @@ def _kill_stragglers() -> None:
         return
     for sig in (signal.SIGSTOP, signal.SIGKILL):
         for p in victims:
-            try:
+            with contextlib.suppress(psutil.Error):
                 p.send_signal(sig)
-            except psutil.Error:
-                pass
 
 
 def _reap_orphans() -> None:
@@ -498,7 +491,5 @@ def remove_ipc_objects(caps: Capabilities) -> None:
         except OSError:
             continue
         for ident in ids:
-            try:
+            with contextlib.suppress(sysv_ipc.Error, OSError):
                 remove(ident)
-            except (sysv_ipc.Error, OSError):
-                pass

@@ -28,7 +28,12 @@ class GradeOptions:
 def _keep_paths(exercise: Exercise) -> list[str]:
     """Folders the worker needs to see: Python, its packages, the grader, the exercises."""
     package = Path(grader.__file__).resolve().parent
-    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(sys.executable).resolve().parent)}
+    paths = {
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        str(Path(sys.executable).resolve().parent),
+    }
     for p in sys.path:
         if not p or not Path(p).is_dir():
             continue

@@ -13,7 +13,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-BOOT = "import sys; sys.path.insert(0, sys.argv[1]); from grader.worker import main; main(sys.argv[2:])"
+BOOT = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "from grader.worker import main; main(sys.argv[2:])"
+)
 
 
 def _pytest_args(checks: Path, scratch: Path, debug: bool) -> list[str]:

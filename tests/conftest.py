@@ -46,8 +46,10 @@ def no_leftovers() -> Iterator[None]:
     yield
 
     def _settled() -> bool:
-        return not ({p.pid for p in me.children(recursive=True)
-                     if p.status() != psutil.STATUS_ZOMBIE} - before_children)
+        return not (
+            {p.pid for p in me.children(recursive=True) if p.status() != psutil.STATUS_ZOMBIE}
+            - before_children
+        )
 
     try:
         wait_until(_settled, within_s=5)

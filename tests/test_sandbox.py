@@ -9,8 +9,8 @@ from pathlib import Path
 
 import psutil
 import pytest
-
 from conftest import wait_until
+
 from grader import catalog, sandbox, session
 from grader.catalog import Limits
 from grader.errors import SandboxError
@@ -36,7 +36,9 @@ def test_watchdog_kills_a_child_that_ignores_term(box: sandbox.Sandbox) -> None:
     run = box.start(["sh", "-c", "trap '' TERM INT HUP; while :; do sleep 1; done"],
                     limits=limits)  # fmt: skip
     assert run.wait_for(exit=True, within_s=10)
-    assert run.timed_out and run.exit is not None and run.exit.signal == signal.SIGKILL
+    assert run.timed_out
+    assert run.exit is not None
+    assert run.exit.signal == signal.SIGKILL
     assert "wall-clock" in run.stopped_for
 
 
@@ -51,7 +53,8 @@ def test_watchdog_kills_a_stopped_child(box: sandbox.Sandbox) -> None:
 def test_cpu_limit_stops_a_busy_loop(box: sandbox.Sandbox) -> None:
     run = box.start(["sh", "-c", "while :; do :; done"], limits=Limits(cpu_s=1, wall_s=20))
     assert run.wait_for(exit=True, within_s=20)
-    assert run.exit is not None and run.exit.signal in (signal.SIGXCPU, signal.SIGKILL)
+    assert run.exit is not None
+    assert run.exit.signal in (signal.SIGXCPU, signal.SIGKILL)
     assert not run.timed_out
 
 
@@ -59,7 +62,8 @@ def test_output_is_capped_and_the_writer_stopped(box: sandbox.Sandbox) -> None:
     run = box.start(["yes"], limits=Limits(output_kb=64, wall_s=20))
     assert run.wait_for(exit=True, within_s=20)
     assert len(run.stdout) == 64 * 1024
-    assert run.output_overflowed and "64 KiB" in run.stopped_for
+    assert run.output_overflowed
+    assert "64 KiB" in run.stopped_for
 
 
 def _sleepers() -> list[psutil.Process]:
@@ -143,11 +147,13 @@ def test_the_outside_watchdog_ends_a_hung_grade(tmp_path: Path) -> None:
         (PROBE / "exercise.toml").read_text().replace("grade_s = 60", "grade_s = 2")
     )
     (folder / "README.md").write_text("hangs\n")
-    (folder / "checks.py").write_text(textwrap.dedent('''
+    (folder / "checks.py").write_text(
+        textwrap.dedent("""
         import threading
         def test_hangs(program):
             threading.Event().wait()
-    '''))
+    """)
+    )
     ex = catalog._load(folder)
     sub = tmp_path / "sub"
     sub.mkdir()

@@ -192,7 +192,7 @@ def test_copies_bytes(program: Program, sandbox: Sandbox) -> None:
     for name, content in cases.items():
         run, got = _copy(program, sandbox, content, name)
         if got != content:
-            first = next((i for i, (a, b) in enumerate(zip(got, content)) if a != b),
+            first = next((i for i, (a, b) in enumerate(zip(got, content, strict=False)) if a != b),
                          min(len(got), len(content)))  # fmt: skip
             raise Mismatch(
                 _describe(content),
@@ -259,8 +259,7 @@ def test_dest_mode_0644(program: Program, sandbox: Sandbox) -> None:
                 f"{mode:04o} ({stat.filemode(path.stat().st_mode)[1:]})",
                 f"under umask {umask:03o}, dest was created with mode {mode:04o}; the "
                 "exercise asks for 0644: the owner reads and writes, the others only read",
-                hint="pass S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH (0644) as open()'s third "
-                "argument",
+                hint="pass S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH (0644) as open()'s third argument",
                 lecture=LECTURE,
             )
 

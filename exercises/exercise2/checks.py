@@ -116,8 +116,9 @@ def test_output_matches_shell(program: Program, sandbox: Sandbox) -> None:
             lecture=LECTURE,
         )
     if run.exit is None or run.exit.code != 0:
+        ended = run.exit.describe() if run.exit else "did not end within 5 s"
         raise Failed(
-            f"the output is right, but your program {run.exit.describe() if run.exit else 'did not end'}; "
+            f"the output is right, but your program {ended}; "
             "grep found firefox, so the pipeline's status (grep's) is 0",
             actual=run.text("stderr") or None,
             hint="end with grep's status: exec grep in the parent, or waitpid() for the grep "
@@ -240,8 +241,9 @@ def test_parent_waits_for_children(program: Program, sandbox: Sandbox) -> None:
         ps, grep = _both(flood)
         if flood.run.alive:
             return
+        ended = flood.run.exit.describe() if flood.run.exit else "ended"
         raise Failed(
-            f"your program (pid {flood.run.pid}) {flood.run.exit.describe() if flood.run.exit else 'ended'} "
+            f"your program (pid {flood.run.pid}) {ended} "
             f"while ps (pid {ps.pid}) and grep (pid {grep.pid}) were still running: they became "
             f"orphans, adopted by pid {grep.ppid}, and the shell that started your program "
             "thinks it is done before its output is",
