@@ -39,6 +39,10 @@ def _block(label: str, text: str, limit: int = 1200) -> list[str]:
     return lines
 
 
+def _wrap(text: str) -> list[str]:
+    return textwrap.wrap(_inert(text, 1000), width=96, subsequent_indent="    ")
+
+
 def _evidence(ev: Evidence) -> list[str]:
     lines = [_INDENT + _inert(ev.title, 200) + ":"]
     if ev.rows:
@@ -84,7 +88,10 @@ def render(report: SubmissionReport) -> str:
     out = [f"ipcgrade · {_inert(report.title, 200)}",
            f"submission: {_inert(report.submission, 300)}"]  # fmt: skip
     iso = report.isolation
-    out.append(f"isolation: {iso.level}" + (f" — {'; '.join(iso.missing)}" if iso.missing else ""))
+    layers = ", ".join(layer.split(":")[0] for layer in iso.layers)
+    out.extend(_wrap(f"isolation: {iso.level} ({layers})"))
+    for missing in iso.missing:
+        out.extend(_wrap(f"  weaker: {missing}"))
     for problem in report.problems:
         out.append(f"  ! {_inert(problem, 500)}")
     b = report.build
