@@ -24,7 +24,10 @@ class GraderError(Exception):
         self.message = message
 
     def show(self) -> None:
-        text = textwrap.fill(" ".join(self.message.split()), width=88)
+        text = textwrap.fill(
+            " ".join(self.message.split()), width=88,
+            break_on_hyphens=False, break_long_words=False,
+        )  # fmt: skip
         print(f"grade: {text}", file=sys.stderr)
 
 

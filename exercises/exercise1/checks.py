@@ -28,13 +28,17 @@ def _cat_of(run: Run) -> ProcessInfo | None:
     return None
 
 
+def _holds(pid: int, name: str) -> bool:
+    try:
+        return any(os.path.basename(f.target) == name for f in inspection.fds(pid))
+    except ProcessGone:
+        return False
+
+
 def _reads_fifo_itself(run: Run, fifo: str) -> bool:
     """The program (still itself, not cat) holds the FIFO open: it copies on its own."""
     try:
-        me = inspection.process(run.pid)
-        return me.name != "cat" and any(
-            os.path.basename(f.target) == fifo for f in inspection.fds(run.pid)
-        )
+        return inspection.process(run.pid).name != "cat" and _holds(run.pid, fifo)
     except ProcessGone:
         return False
 
@@ -53,7 +57,7 @@ def _hold_cat(program: Program, sandbox: Sandbox) -> tuple[Run, ProcessInfo | No
 
     def cat_or_loop() -> bool:
         cat = _cat_of(run)
-        if cat is not None:
+        if cat is not None and _holds(cat.pid, fifo):  # cat has opened src: it is reading
             found.append(cat)
             return True
         return not run.alive or _reads_fifo_itself(run, fifo)

@@ -13,7 +13,7 @@ RENDERERS: dict[str, Callable[[SubmissionReport], str]] = {
     "json": json.render,
 }
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def inert(text: str, limit: int = 2000) -> str:
@@ -22,4 +22,9 @@ def inert(text: str, limit: int = 2000) -> str:
     if len(text) > limit:
         cut = f"… [{len(text) - limit} more characters cut]"
         text = text[:limit]
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text) + cut
+    return _CONTROL.sub(_escape, text) + cut
+
+
+def _escape(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"

@@ -48,7 +48,8 @@ def _evidence(ev: Evidence) -> list[str]:
     if ev.rows:
         rows = [tuple(_inert(c, 120) for c in r) for r in ev.rows[:20]]
         table = [tuple(ev.columns), *rows] if ev.columns else rows
-        widths = [max(len(r[i]) for r in table if i < len(r)) for i in range(len(table[0]))]
+        n = max(len(r) for r in table)
+        widths = [max((len(r[i]) for r in table if i < len(r)), default=0) for i in range(n)]
         for row in table:
             cells = [c.ljust(widths[i]) for i, c in enumerate(row)]
             lines.append(_INDENT + "  " + "  ".join(cells).rstrip())

@@ -1,0 +1,79 @@
+"""Tests for grader.catalog: finding exercises and reading their exercise.toml."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from grader import catalog
+from grader.errors import ExerciseError, ExitCode, UsageError
+
+
+@pytest.mark.parametrize(
+    ("name", "expected_id"),
+    [
+        ("exercise1", "exercise1"),
+        ("exercise2", "exercise2"),
+        ("copy", "exercise1"),
+        ("pipe", "exercise2"),
+        ("Exercise1", "exercise1"),
+        ("PIPE", "exercise2"),
+        (" copy ", "exercise1"),
+    ],
+)
+def test_find_by_id_or_short_name_ignoring_case(name: str, expected_id: str) -> None:
+    assert catalog.find(name).id == expected_id
+
+
+def test_find_unknown_is_a_usage_error_listing_the_known_exercises() -> None:
+    with pytest.raises(UsageError) as info:
+        catalog.find("exercise99")
+    err = info.value
+    assert err.exit_code == ExitCode.USAGE == 2
+    assert "exercise99" in err.message
+    for ex in catalog.all_exercises():
+        assert f"{ex.id} ({ex.name})" in err.message
+    assert "grade --list" in err.message
+
+
+def test_all_exercises_are_in_order_with_unique_ids_and_names() -> None:
+    exercises = catalog.all_exercises()
+    ids = [e.id for e in exercises]
+    assert ids[:2] == ["exercise1", "exercise2"]
+    assert len(set(ids)) == len(ids)
+    assert len({e.name for e in exercises}) == len(exercises)
+
+
+def test_every_exercise_folder_has_its_toml_statement_and_checks() -> None:
+    base = catalog.root() / "exercises"
+    folders = sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    assert folders, f"no exercise folders in {base}"
+    for folder in folders:
+        for name in ("exercise.toml", "README.md", "checks.py"):
+            assert (folder / name).is_file(), f"{folder.name}/ has no {name}"
+    # every folder is one the catalog loads, under the id its folder is named after
+    assert sorted(e.folder for e in catalog.all_exercises()) == folders
+    for ex in catalog.all_exercises():
+        assert ex.folder.name == ex.id
+        assert ex.checks == ex.folder / "checks.py"
+        assert ex.statement == ex.folder / "README.md"
+        assert ex.files, f"{ex.id} expects no files"
+
+
+def test_programs_maps_each_c_file_to_its_program() -> None:
+    assert catalog.find("exercise1").programs == {"copy.c": "copy"}
+    assert catalog.find("exercise2").programs == {"pipe.c": "pipe"}
+
+
+def test_a_broken_exercise_toml_is_an_internal_error_naming_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "exercises" / "exercise9"
+    broken.mkdir(parents=True)
+    (broken / "exercise.toml").write_text('id = "exercise9"\nname = "nine"\n')  # no title, files
+    monkeypatch.setattr(catalog, "root", lambda: tmp_path)
+    with pytest.raises(ExerciseError) as info:
+        catalog.all_exercises()
+    assert info.value.exit_code == ExitCode.INTERNAL
+    assert str(broken / "exercise.toml") in info.value.message

@@ -1,0 +1,267 @@
+"""Tests for the `grade` command, in-process with click's CliRunner.
+
+Exit statuses and error messages are made by `grader.cli.main(argv)`, which wraps the click
+command `grader.cli.grade` and ends in sys.exit. So every test runs `main` itself: `_grade`
+invokes a throwaway click command whose callback is `main(argv)`. CliRunner then does what
+it is good at: it isolates sys.stdout and sys.stderr (kept apart as `result.stdout` and
+`result.stderr`), turns the SystemExit into `result.exit_code`, and, with
+catch_exceptions=False, lets any other exception escape `main` and fail the test loudly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from importlib.metadata import version
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner, Result
+
+from grader import session
+from grader.cli import main
+from grader.errors import SandboxError
+from grader.results import BuildResult, CheckResult, Isolation, Outcome, SubmissionReport
+
+REPO = Path(__file__).resolve().parent.parent
+REFERENCE1 = REPO / "reference" / "exercise1"
+MISNAMED1 = REPO / "tests" / "submissions" / "exercise1" / "misnamed"
+
+
+def _grade(*argv: str | Path) -> Result:
+    """Run `grade ARGV...` through grader.cli.main, in-process."""
+    args = [str(a) for a in argv]
+    wrapper = click.Command("grade", callback=lambda: main(args))
+    return CliRunner().invoke(wrapper, [], catch_exceptions=False)
+
+
+def _assert_short_usage_error(result: Result, *words: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert result.stdout == ""
+    message = result.stderr.strip()
+    assert message
+    assert len(message.splitlines()) <= 5, message
+    flowed = " ".join(message.split())  # one paragraph, wrapped at spaces
+    for word in words:
+        assert word in flowed, f"{word!r} not in {message!r}"
+
+
+def _fake_report(submission: str = "fake") -> SubmissionReport:
+    check = CheckResult(
+        id="exercise1/test_x", title="x", outcome=Outcome.PASSED, points=1.0, max_points=1.0
+    )
+    return SubmissionReport(
+        exercise="exercise1",
+        title="exercise1 `copy`",
+        submission=submission,
+        build=BuildResult(ok=True),
+        checks=(check,),
+        isolation=Isolation(level="full"),
+    )
+
+
+@pytest.fixture
+def fake_grade(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Replace the real grade by a passing report; record what it was called with."""
+    calls: list[object] = []
+
+    def grade(exercise: object, submission: object, options: object) -> SubmissionReport:
+        calls.append((exercise, submission, options))
+        return _fake_report()
+
+    monkeypatch.setattr(session, "grade", grade)
+    return calls
+
+
+# --- information ------------------------------------------------------------------------
+
+
+def test_list_shows_every_exercise_and_its_files() -> None:
+    result = _grade("--list")
+    assert result.exit_code == 0, result.output
+    rows = [line.split()[:3] for line in result.stdout.splitlines()]
+    assert ["exercise1", "copy", "copy.c"] in rows
+    assert ["exercise2", "pipe", "pipe.c"] in rows
+
+
+def test_version() -> None:
+    result = _grade("--version")
+    assert result.exit_code == 0
+    assert version("ipcgrade") in result.stdout
+
+
+def test_help() -> None:
+    result = _grade("--help")
+    assert result.exit_code == 0
+    assert "EXERCISE" in result.stdout
+    assert "--format" in result.stdout
+
+
+# --- bad usage: exit 2, a short message, no traceback -----------------------------------
+
+
+def test_unknown_exercise() -> None:
+    result = _grade("exercise99", REFERENCE1)
+    _assert_short_usage_error(result, "exercise99", "grade --list")
+
+
+def test_no_exercise_given() -> None:
+    _assert_short_usage_error(_grade(), "no exercise", "grade --list")
+
+
+def test_submission_path_that_does_not_exist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = _grade("exercise1", "my_repo")
+    _assert_short_usage_error(result, "'my_repo'", "does not exist")
+
+
+def test_a_long_path_is_shown_whole(tmp_path: Path) -> None:
+    gone = tmp_path / "a-folder-with-hyphens" / ("very-long-name-" * 6) / "exercise1"
+    result = _grade("exercise1", gone)
+    assert result.exit_code == 2
+    assert str(gone) in " ".join(result.stderr.split())
+
+
+def test_submission_path_that_is_a_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("notes.txt").write_text("copy.c is in the other folder\n")
+    result = _grade("exercise1", "notes.txt")
+    _assert_short_usage_error(result, "'notes.txt'", "not a folder")
+
+
+def test_unreadable_submission_folder(tmp_path: Path, fake_grade: list[object]) -> None:
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    (folder / "copy.c").write_text("int main(void) { return 0; }\n")
+    folder.chmod(0)
+    try:
+        if os.access(folder, os.R_OK | os.X_OK):
+            pytest.skip("a folder with mode 000 is still readable here (running as root)")
+        result = _grade("exercise1", folder)
+    finally:
+        folder.chmod(0o755)
+    _assert_short_usage_error(result, "permission denied")
+    assert fake_grade == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["exercise1", "--format", "xml"], ["xml"]),
+        (["exercise1", "--nope"], ["--nope"]),
+        (["exercise1", "a", "b"], ["unexpected extra argument"]),
+    ],
+    ids=["format-xml", "unknown-option", "extra-argument"],
+)
+def test_bad_options(argv: list[str], words: list[str]) -> None:
+    _assert_short_usage_error(_grade(*argv), *words)
+
+
+def test_report_file_that_cannot_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_grade: list[object]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = _grade("exercise1", REFERENCE1, "--out", "missing/report.json")
+    _assert_short_usage_error(result, "'missing/report.json'", "cannot write")
+
+
+# --- grading ----------------------------------------------------------------------------
+
+
+def test_grade_reference_as_json() -> None:
+    """A real grade (the reference passes every check)."""
+    result = _grade("exercise1", REFERENCE1, "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["schema"] == 1
+    assert data["exercise"] == "exercise1"
+    assert data["passed"] is True
+    assert data["max_score"] > 0
+    assert data["score"] == data["max_score"]
+    assert data["missing_files"] == []
+    assert data["found_files"] == ["copy.c"]
+
+
+def test_a_missing_file_is_a_failed_grade_not_a_usage_error() -> None:
+    """A real grade: main.c instead of copy.c."""
+    result = _grade("exercise1", MISNAMED1)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert "main.c" in result.stdout
+    assert "copy.c" in result.stdout
+
+
+def test_out_writes_the_json_report(tmp_path: Path, fake_grade: list[object]) -> None:
+    out = tmp_path / "report.json"
+    result = _grade("copy", REFERENCE1, "-f", "json", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert str(out) in result.stderr
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["schema"] == 1
+    assert SubmissionReport.from_dict(data) == _fake_report()
+
+
+def test_options_reach_the_grade(fake_grade: list[object]) -> None:
+    result = _grade("pipe", REPO / "reference", "--keep", "--debug")
+    assert result.exit_code == 0, result.output
+    [(exercise, submission, options)] = fake_grade
+    assert exercise.id == "exercise2"  # type: ignore[attr-defined]
+    assert submission.folder == REPO / "reference" / "exercise2"  # type: ignore[attr-defined]
+    assert options == session.GradeOptions(keep=True, debug=True)
+
+
+def test_the_current_folder_is_the_default_submission(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_grade: list[object]
+) -> None:
+    (tmp_path / "exercise1").mkdir()
+    (tmp_path / "exercise1" / "copy.c").write_text("int main(void) { return 0; }\n")
+    monkeypatch.chdir(tmp_path)
+    result = _grade("exercise1")
+    assert result.exit_code == 0, result.output
+    [(_, submission, _)] = fake_grade
+    assert submission.folder == tmp_path / "exercise1"  # type: ignore[attr-defined]
+
+
+# --- the grader breaking: exit 3 --------------------------------------------------------
+
+
+def _boom(*args: object) -> SubmissionReport:
+    raise RuntimeError("boom")
+
+
+def test_internal_error_is_one_line_without_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(session, "grade", _boom)
+    result = _grade("exercise1", REFERENCE1)
+    assert result.exit_code == 3
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "boom" in lines[0]
+    assert "--debug" in lines[0]
+
+
+def test_internal_error_with_debug_shows_the_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(session, "grade", _boom)
+    result = _grade("exercise1", REFERENCE1, "--debug")
+    assert result.exit_code == 3
+    assert "Traceback" in result.stderr
+    assert "RuntimeError: boom" in result.stderr
+
+
+def test_a_sandbox_error_exits_3(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object) -> SubmissionReport:
+        raise SandboxError("the sandbox could not start")
+
+    monkeypatch.setattr(session, "grade", broken)
+    result = _grade("exercise1", REFERENCE1)
+    assert result.exit_code == 3
+    assert "Traceback" not in result.output
+    assert "the sandbox could not start" in result.stderr
+    result = _grade("exercise1", REFERENCE1, "--debug")
+    assert result.exit_code == 3
+    assert "Traceback" in result.stderr

@@ -1,0 +1,293 @@
+"""Tests for the results model and its renderers, fed hostile student text."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+
+import pytest
+
+from grader.render import json as json_render
+from grader.render import terminal
+from grader.results import (
+    BuildResult,
+    CheckResult,
+    Evidence,
+    Isolation,
+    Outcome,
+    SubmissionReport,
+)
+
+# HTML, an SGR colour, an OSC 8 hyperlink ended by BEL, a carriage return to overwrite the
+# line, NUL, a fake verdict, a template placeholder, a C1 CSI, a bidi override, DEL, Latin-1.
+HOSTILE = (
+    "<script>x</script>\x1b[31mred\x1b]8;;http://evil\x07link\x1b]8;;\x07\r\0 PASSED {{ x }} "
+    "\x9b2J\u202eevil\x7f \xff"
+)
+# what a student's program writes, not valid UTF-8, decoded as the grader decodes it
+HOSTILE_BYTES = (b"\xff\xfe\x1b[2J\x00\xc3(" + HOSTILE.encode("utf-8", "replace")).decode(
+    "utf-8", errors="replace"
+)
+FORBIDDEN = ["\x1b", "\x07", "\x00", "\x9b", "\x7f", "\u202e", "\r"]
+
+
+def _check(outcome: Outcome = Outcome.PASSED, n: int = 1, **kw: object) -> CheckResult:
+    fields: dict[str, object] = {
+        "id": f"exercise1/test_{n}",
+        "title": f"check {n}",
+        "outcome": outcome,
+        "points": 1.0 if outcome is Outcome.PASSED else 0.0,
+        "max_points": 1.0,
+    }
+    fields.update(kw)
+    return CheckResult(**fields)  # type: ignore[arg-type]
+
+
+def _report(*checks: CheckResult, **kw: object) -> SubmissionReport:
+    fields: dict[str, object] = {
+        "exercise": "exercise1",
+        "title": "exercise1 `copy`: Copy with cat",
+        "submission": "/home/student/repo/exercise1",
+        "build": BuildResult(ok=True, command=("gcc -Wall -o copy copy.c",), kind=""),
+        "checks": checks or (_check(),),
+        "isolation": Isolation(level="full", layers=("user namespace",)),
+        "found_files": ("copy.c",),
+        "duration_s": 0.5,
+    }
+    fields.update(kw)
+    return SubmissionReport(**fields)  # type: ignore[arg-type]
+
+
+def _hostile_report(text: str = HOSTILE) -> SubmissionReport:
+    evidence = Evidence(
+        title=f"fds of {text}",
+        columns=("fd", "kind", "target"),
+        rows=(("0", "pipe", text), ("1", text, "/dev/null")),
+        text=text,
+    )
+    failed = _check(
+        Outcome.FAILED,
+        n=2,
+        message=f"your program printed {text}",
+        expected="hello\n",
+        actual=text,
+        hint=text,
+        lecture=text,
+        evidence=(evidence,),
+        log=(text,),
+        warnings=(text,),
+        duration_s=0.25,
+    )
+    passed = _check(Outcome.PASSED, n=1, title=text, warnings=(text,))
+    skipped = _check(Outcome.SKIPPED, n=3, message=text)
+    return _report(
+        passed,
+        failed,
+        skipped,
+        submission=f"/home/{text}/exercise1",
+        title=text,
+        problems=(f"found {text}.c; this exercise expects copy.c",),
+        build=BuildResult(ok=True, warnings=(text,), log=text, duration_s=0.1),
+    )
+
+
+def _assert_inert(out: str) -> None:
+    for ch in FORBIDDEN:
+        assert ch not in out, f"{ch!r} reached the terminal output"
+    assert not re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", out)
+
+
+# --- terminal ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [HOSTILE, HOSTILE_BYTES], ids=["str", "invalid-utf8"])
+def test_terminal_output_has_no_control_characters(text: str) -> None:
+    out = terminal.render(_hostile_report(text))
+    _assert_inert(out)
+    out.encode("utf-8")  # printable as it is
+
+
+def test_terminal_output_shows_control_characters_visibly() -> None:
+    out = terminal.render(_hostile_report())
+    assert "\\x1b[31mred" in out
+    assert "\\x07" in out
+    assert "\\x00" in out
+    assert "\\x0d" in out
+    assert "\\x9b2J" in out
+    assert "<script>x</script>" in out  # shown as text: a terminal runs no script
+    assert "PASSED {{ x }}" in out
+
+
+def test_terminal_output_of_invalid_utf8_shows_replacement_characters() -> None:
+    out = terminal.render(_hostile_report(HOSTILE_BYTES))
+    assert "\ufffd" in out
+    assert "\\x1b[2J" in out
+
+
+def test_terminal_shows_every_failing_field() -> None:
+    report = _report(
+        _check(
+            Outcome.FAILED,
+            message="the message",
+            expected="the expected",
+            actual="the actual",
+            hint="the hint",
+            lecture="pipe",
+            evidence=(Evidence("the table", ("a", "b"), (("cell1", "cell2"),), "the text"),),
+        )
+    )
+    out = terminal.render(report)
+    for text in ("FAIL", "the message", "the expected", "the actual", "the hint", "pipe"):
+        assert text in out
+    for text in ("the table", "cell1", "cell2", "the text"):
+        assert text in out
+
+
+def test_long_actual_output_is_cut_with_a_marker() -> None:
+    long_line = "x" * 5000
+    out = terminal.render(_report(_check(Outcome.FAILED, actual=long_line)))
+    assert "more characters cut" in out
+    assert long_line not in out
+    assert len(out) < 3000
+
+
+def test_many_lines_of_actual_output_are_cut_with_a_marker() -> None:
+    many = "\n".join(f"line {i}" for i in range(200))
+    out = terminal.render(_report(_check(Outcome.FAILED, actual=many)))
+    assert "more lines cut" in out
+    assert "line 0" in out
+    assert "line 199" not in out
+
+
+def test_many_evidence_rows_are_cut_with_a_marker() -> None:
+    rows = tuple((str(i), "file") for i in range(100))
+    ev = Evidence("fds", ("fd", "kind"), rows)
+    out = terminal.render(_report(_check(Outcome.FAILED, evidence=(ev,))))
+    assert "more rows cut" in out
+
+
+def test_ragged_evidence_rows_do_not_break_the_renderer() -> None:
+    ev = Evidence("fds", ("fd",), (("0", "extra cell"),))
+    out = terminal.render(_report(_check(Outcome.FAILED, evidence=(ev,))))
+    assert "extra cell" in out
+
+
+def test_terminal_output_of_an_undecodable_path_is_printable() -> None:
+    path = b"/home/student/caf\xe9/exercise1".decode("utf-8", "surrogateescape")
+    out = terminal.render(_report(submission=path, problems=(f"found {path}/Copy.c",)))
+    out.encode("utf-8")
+
+
+def test_terminal_summary_line() -> None:
+    report = _report(_check(Outcome.PASSED, 1), _check(Outcome.FAILED, 2))
+    out = terminal.render(report)
+    assert "score 1/2" in out
+    assert "1 passed, 1 failed" in out
+    assert "not passed" in out
+
+
+# --- JSON -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [HOSTILE, HOSTILE_BYTES], ids=["str", "invalid-utf8"])
+def test_json_round_trips(text: str) -> None:
+    report = _hostile_report(text)
+    out = json_render.render(report)
+    assert out.isascii()
+    assert "\x1b" not in out
+    data = json.loads(out)
+    assert data["schema"] == 1
+    assert data["exercise"] == "exercise1"
+    assert data["score"] == report.score
+    assert data["max_score"] == report.max_score
+    assert data["checks"][1]["actual"] == text
+    back = SubmissionReport.from_dict(data)
+    assert back.to_dict() == report.to_dict()
+    assert back == report
+
+
+def test_json_round_trips_missing_files_and_a_failed_build() -> None:
+    report = _report(
+        _check(Outcome.SKIPPED, message="needs copy.c"),
+        missing_files=("copy.c",),
+        found_files=(),
+        problems=("found main.c; this exercise expects copy.c",),
+        build=BuildResult(ok=False, kind="missing", errors=("copy.c is missing",)),
+        isolation=Isolation(level="reduced", missing=("no user namespaces",)),
+        kept="/tmp/ipcgrade-exercise1-x",
+    )
+    back = SubmissionReport.from_dict(json.loads(json_render.render(report)))
+    assert back == report
+
+
+@pytest.mark.parametrize("schema", [2, 0, None, "1"])
+def test_from_dict_refuses_another_schema(schema: object) -> None:
+    data = _report().to_dict()
+    data["schema"] = schema
+    with pytest.raises(ValueError, match="schema"):
+        SubmissionReport.from_dict(data)
+
+
+def test_from_dict_refuses_a_report_without_schema() -> None:
+    data = _report().to_dict()
+    del data["schema"]
+    with pytest.raises(ValueError, match="schema"):
+        SubmissionReport.from_dict(data)
+
+
+# --- exit codes and scores --------------------------------------------------------------
+
+
+def test_all_passed_exits_0() -> None:
+    report = _report(_check(Outcome.PASSED, 1), _check(Outcome.PASSED, 2))
+    assert report.passed
+    assert report.exit_code == 0
+
+
+def test_a_failed_check_exits_1() -> None:
+    report = _report(_check(Outcome.PASSED, 1), _check(Outcome.FAILED, 2))
+    assert not report.passed
+    assert report.exit_code == 1
+
+
+def test_a_skipped_check_is_not_a_pass() -> None:
+    report = _report(_check(Outcome.PASSED, 1), _check(Outcome.SKIPPED, 2))
+    assert report.exit_code == 1
+
+
+def test_an_error_exits_3_even_beside_failures() -> None:
+    report = _report(_check(Outcome.FAILED, 1), _check(Outcome.ERROR, 2))
+    assert report.exit_code == 3
+
+
+def test_missing_files_exit_1_even_if_no_check_failed() -> None:
+    report = _report(_check(Outcome.PASSED), missing_files=("copy.c",))
+    assert not report.passed
+    assert report.exit_code == 1
+
+
+def test_a_failed_build_exits_1_even_if_no_check_failed() -> None:
+    report = _report(_check(Outcome.PASSED), build=BuildResult(ok=False, kind="compile"))
+    assert not report.passed
+    assert report.exit_code == 1
+
+
+def test_no_checks_is_not_a_pass() -> None:
+    report = replace(_report(), checks=())
+    assert not report.passed
+    assert report.exit_code == 1
+
+
+def test_score_and_max_score_are_sums() -> None:
+    checks = (
+        replace(_check(Outcome.PASSED, 1), points=2.0, max_points=2.0),
+        replace(_check(Outcome.FAILED, 2), points=0.5, max_points=3.0),
+        replace(_check(Outcome.SKIPPED, 3), points=0.0, max_points=1.5),
+    )
+    report = _report(*checks)
+    assert report.score == 2.5
+    assert report.max_score == 6.5
+    assert report.counts() == {"passed": 1, "failed": 1, "skipped": 1, "error": 0}
+    data = json.loads(json_render.render(report))
+    assert (data["score"], data["max_score"]) == (2.5, 6.5)
