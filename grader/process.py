@@ -318,6 +318,7 @@ class Run:
         output: str | re.Pattern[str] | None = None,
         stream: str = "stdout",
         eof: bool = False,
+        state: str | None = None,
         predicate: Callable[[], object] | None = None,
     ) -> Waited:
         """Wait, at most `within_s` seconds, for one event.
@@ -326,6 +327,7 @@ class Run:
             exit: the process ended.
             output: this text (or regex) appeared on `stream`.
             eof: every holder of stdout closed it (all output read).
+            state: the process is in this state ("stopped", "sleeping", "zombie", ...).
             predicate: any condition on the live processes (an fd appearing, a state),
                 polled every few milliseconds.
         """
@@ -333,6 +335,8 @@ class Run:
         deadline = start + within_s
         if isinstance(output, str):
             output = re.compile(re.escape(output))
+        if state is not None:
+            predicate = _in_state(self.pid, state, predicate)
 
         def happened() -> bool:
             if exit and self._exit is not None:
@@ -376,6 +380,20 @@ class Run:
                 if f is not None:
                     with contextlib.suppress(OSError):
                         f.close()
+
+
+def _in_state(pid: int, state: str, other: Callable[[], object] | None) -> Callable[[], object]:
+    from grader import inspection
+
+    def check() -> object:
+        if other is not None and other():
+            return True
+        try:
+            return inspection.process(pid).state == state
+        except inspection.ProcessGone:
+            return False
+
+    return check
 
 
 class Program:

@@ -50,6 +50,13 @@ def test_a_signal_is_named(box: sandbox.Sandbox) -> None:
     assert run.exit.describe() == "killed by SIGINT"
 
 
+def test_wait_for_a_process_state(box: sandbox.Sandbox) -> None:
+    run = box.start(["sleep", "30"])
+    assert not run.wait_for(state="stopped", within_s=0.1)
+    run.signal(signal.SIGSTOP)
+    assert run.wait_for(state="stopped", within_s=10)
+
+
 def test_wait_for_an_fd_to_appear(box: sandbox.Sandbox) -> None:
     run = box.start(["sh", "-c", "read x; exec 7>marker; echo opened; exec sleep 30"],
                     stdin="pipe")  # fmt: skip
