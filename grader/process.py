@@ -7,6 +7,7 @@ import errno
 import fcntl
 import os
 import re
+import select
 import signal
 import subprocess
 import threading
@@ -59,6 +60,18 @@ class Waited:
 
     def __bool__(self) -> bool:
         return self.ok
+
+
+def wait_exit(pid: int, timeout: float | None) -> None:
+    """Block until `pid` exits or `timeout` passes, without reaping it (a pidfd)."""
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return  # old kernel or Python: Popen.wait's own polling does the waiting
+    try:
+        select.select([fd], [], [], timeout)
+    finally:
+        os.close(fd)
 
 
 class _Stream:
@@ -219,6 +232,7 @@ class Run:
 
     def _reap(self, timeout: float | None) -> Exit | None:
         if self._pty_fd is None:
+            wait_exit(self.pid, timeout)  # wakes at the exit, not at a polling tick
             try:
                 rc = self._popen.wait(timeout=timeout)
             except subprocess.TimeoutExpired:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.catalog import Limits
-from grader.process import Run
+from grader.process import Run, wait_exit
 from grader.results import Isolation
 
 NO_USERNS_ENV = "IPCGRADE_NO_USERNS"  # "1": grade as if user namespaces were unavailable
@@ -165,7 +165,8 @@ def run_worker(
         )
         timed_out = False
         try:
-            proc.wait(timeout=timeout_s)
+            wait_exit(proc.pid, timeout_s)
+            proc.wait(timeout=0.5)
         except subprocess.TimeoutExpired:
             timed_out = True
         finally:
@@ -238,6 +239,9 @@ def _under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
+_inside = False  # set by enter(): this process is the worker inside the grade's namespaces
+
+
 def enter(scratch: Path, keep: Iterable[str], hide: Iterable[str]) -> list[str]:
     """Lay out the worker's file system inside its fresh mount namespace.
 
@@ -249,6 +253,8 @@ def enter(scratch: Path, keep: Iterable[str], hide: Iterable[str]) -> list[str]:
 
     Returns the layers that could not be set up (empty when all worked).
     """
+    global _inside
+    _inside = True
     missing: list[str] = []
     keep_paths = sorted({os.path.realpath(k) for k in keep if os.path.isdir(k)})
     held = {k: os.open(k, os.O_PATH | os.O_DIRECTORY) for k in keep_paths}
@@ -473,8 +479,11 @@ def _reap_orphans() -> None:
 
 
 def remove_ipc_objects(caps: Capabilities) -> None:
-    """Inside the grade's own IPC namespace, every System V object is the grade's: remove all."""
-    if not caps.userns:
+    """Inside the grade's own IPC namespace, every System V object is the grade's: remove all.
+
+    Never outside it: there the objects are the machine's.
+    """
+    if not (caps.userns and _inside):
         return
     import sysv_ipc
 

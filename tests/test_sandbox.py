@@ -160,3 +160,15 @@ def test_the_outside_watchdog_ends_a_hung_grade(tmp_path: Path) -> None:
     (sub / "probe.c").write_text((PROBE / "probe.c").read_text())
     with pytest.raises(SandboxError, match="longer than 2 s"):
         session.grade(ex, discover(sub, ex), session.GradeOptions())
+
+
+def test_cleanup_outside_a_grade_leaves_the_machines_ipc_objects(tmp_path: Path) -> None:
+    import sysv_ipc
+
+    queue = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX)
+    try:
+        b = sandbox.Sandbox(tmp_path / "w", Limits(), sandbox.detect())
+        b.cleanup()
+        assert sysv_ipc.MessageQueue(queue.key).id == queue.id
+    finally:
+        queue.remove()
