@@ -21,6 +21,39 @@ if TYPE_CHECKING:
     from grader.sandbox import Sandbox
 
 _F_SETPIPE_SZ = 1031
+
+# Runs a program on a terminal the way a shell does: the program in its own process group,
+# the terminal's foreground group, with this launcher (the session leader) as its parent in
+# another group. Its group is then not orphaned, so control-Z really stops a program that
+# has no SIGTSTP handler (the kernel discards terminal stop signals to orphaned groups).
+_FOREGROUND = r"""
+import os, signal, sys
+exe, argv = sys.argv[1], sys.argv[2:]
+signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+pid = os.fork()
+if pid == 0:
+    os.setpgid(0, 0)
+    os.tcsetpgrp(0, os.getpid())
+    for s in (signal.SIGTTOU, signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT):
+        signal.signal(s, signal.SIG_DFL)
+    try:
+        os.execvp(exe, argv)
+    finally:
+        os._exit(127)
+for call in (lambda: os.setpgid(pid, pid), lambda: os.tcsetpgrp(0, pid)):
+    try:
+        call()
+    except OSError:
+        pass
+while True:
+    _, status = os.waitpid(pid, os.WUNTRACED)
+    if not os.WIFSTOPPED(status):
+        break
+if os.WIFSIGNALED(status):
+    signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+    os.kill(os.getpid(), os.WTERMSIG(status))
+os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+"""
 POLL_S = 0.005  # how often process state is looked at while waiting on it
 
 
@@ -60,6 +93,22 @@ class Waited:
 
     def __bool__(self) -> bool:
         return self.ok
+
+
+def _foreground_child(leader: int, argv0: str, within_s: float = 5.0) -> int:
+    """The launcher's child once it has exec'd the program (the launcher if it never does)."""
+    import psutil
+
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            for child in psutil.Process(leader).children():
+                if child.cmdline()[:1] == [argv0]:
+                    return int(child.pid)
+        except (psutil.Error, IndexError):
+            return leader
+        time.sleep(POLL_S)  # noqa: sleep - a fork then exec, a few milliseconds
+    return leader
 
 
 def wait_exit(pid: int, timeout: float | None) -> None:
@@ -151,6 +200,8 @@ class Run:
         self._exit: Exit | None = None
         self._stdin: IO[bytes] | None = None
         self._pty_fd: int | None = None
+        self.leader = 0  # with a terminal: the launcher that leads the session
+        self.trace_path: Path | None = None  # set when started under strace
         self.output_cap = output_cap
         self._out: _Stream
         self._err: _Stream
@@ -205,19 +256,24 @@ class Run:
         preexec_fn: Callable[[], None],
         executable: str | None,
     ) -> None:
+        import sys
+
         import pexpect
 
+        program = executable or self.argv[0]
         self._child = pexpect.spawn(
-            executable or self.argv[0],
-            list(self.argv[1:]),
+            sys.executable,
+            ["-S", "-c", _FOREGROUND, program, *self.argv],
             cwd=str(cwd),
             env=env,
             preexec_fn=preexec_fn,
             dimensions=(24, 80),
             echo=False,
         )
-        self.pid = int(self._child.pid)
+        self.leader = int(self._child.pid)
+        self.pid = self.leader
         self._pty_fd = int(self._child.child_fd)
+        self.pid = _foreground_child(self.leader, self.argv[0])
 
     # -- the process's end ----------------------------------------------------------
 
@@ -241,7 +297,7 @@ class Run:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             try:
-                pid, status = os.waitpid(self.pid, os.WNOHANG)
+                pid, status = os.waitpid(self.leader, os.WNOHANG)
             except ChildProcessError:
                 return Exit(None, None)
             if pid:
@@ -293,6 +349,12 @@ class Run:
         data = self.stdout if stream == "stdout" else self.stderr
         return data.decode("utf-8", errors="replace")
 
+    def calls(self) -> tuple[Any, ...]:
+        """The system calls recorded by strace (started with `trace=`), in order."""
+        from grader import trace
+
+        return trace.read(self.trace_path) if self.trace_path is not None else ()
+
     def release_output(self) -> None:
         """Start reading stdout (held since start with `hold_output=True`)."""
         self._out.start()
@@ -319,10 +381,11 @@ class Run:
 
     def kill_group(self) -> None:
         """SIGKILL the program's process group (its own session made it the leader)."""
-        with contextlib.suppress(OSError):
-            os.killpg(self.pid, signal.SIGKILL)
-        with contextlib.suppress(OSError):
-            os.kill(self.pid, signal.SIGKILL)
+        for pid in {self.pid, self.leader} - {0}:
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
 
     def wait_for(
         self,

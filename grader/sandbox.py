@@ -213,6 +213,35 @@ def _mount(src: str | None, target: str, fstype: str | None, flags: int, data: s
         raise OSError(err, f"mount {target}: {os.strerror(err)}")
 
 
+# The grade's IPC namespace may not hold more than this: a segment cannot take the machine's
+# memory (tmpfs-backed shared memory counts against the host, not the grade).
+IPC_LIMITS = {
+    "shmmax": 64 * 2**20,  # bytes in one segment
+    "shmall": 64 * 2**20 // 4096,  # pages in all segments
+    "shmmni": 64,  # segments
+    "msgmni": 32,  # queues
+    "msgmnb": 65536,  # bytes in one queue
+    "msgmax": 8192,  # bytes in one message
+    "semmni": 32,  # semaphore sets
+}
+
+
+def _cap_ipc_namespace() -> list[str]:
+    missing = []
+    for name, value in IPC_LIMITS.items():
+        path = Path("/proc/sys/kernel") / name
+        try:
+            if name == "semmni":  # "semmsl semmns semopm semmni"
+                fields = path.with_name("sem").read_text().split()
+                fields[3] = str(value)
+                path.with_name("sem").write_text(" ".join(fields))
+            else:
+                path.write_text(str(value))
+        except (OSError, IndexError) as e:
+            missing.append(f"IPC limit {name} ({e})")
+    return missing
+
+
 class _MountAttr(ctypes.Structure):
     _fields_ = (
         ("attr_set", ctypes.c_uint64),
@@ -259,6 +288,7 @@ def enter(scratch: Path, keep: Iterable[str], hide: Iterable[str]) -> list[str]:
     keep_paths = sorted({os.path.realpath(k) for k in keep if os.path.isdir(k)})
     held = {k: os.open(k, os.O_PATH | os.O_DIRECTORY) for k in keep_paths}
     scratch_fd = os.open(scratch, os.O_PATH | os.O_DIRECTORY)
+    missing.extend(_cap_ipc_namespace())
     if not _read_only_everything():
         missing.append("read-only root (mount_setattr unavailable)")
     flags = _MS_NOSUID | _MS_NODEV
@@ -420,10 +450,24 @@ class Sandbox:
         env: dict[str, str] | None = None,
         limits: Limits | None = None,
         umask: int = 0o022,
+        trace: Sequence[str] = (),
         **kwargs: Any,
     ) -> Run:
-        """Start `argv` as a student process: own session, rlimits, scrubbed environment."""
+        """Start `argv` as a student process: own session, rlimits, scrubbed environment.
+
+        Args:
+            trace: system calls to record with strace (`run.calls()` reads them).
+        """
         lim = limits or self.limits
+        trace_path = None
+        if trace:
+            from grader import trace as tracing
+
+            traces = self.workdir.parent / f".{self.workdir.name}-traces"
+            traces.mkdir(exist_ok=True)
+            hand_to_students(traces, self.caps)  # strace runs as the student
+            trace_path = traces / f"{len(self.runs)}.strace"
+            argv = tracing.wrap(argv, kwargs.pop("executable", None), trace_path, trace)
         hand_to_students(self.workdir, self.caps)  # files the check wrote there, too
         run = Run(
             argv,
@@ -436,6 +480,7 @@ class Sandbox:
             wall_s=lim.wall_s,
             **kwargs,
         )
+        run.trace_path = trace_path
         self.runs.append(run)
         shown = " ".join(a if len(a) < 60 else a[:40] + "…" for a in argv[:8])
         self.note(f"started {shown} as pid {run.pid}")

@@ -7,8 +7,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from grader.inspection import ipc
 from grader.inspection.fds import FdEntry, fds
 from grader.inspection.pipes import Pipe, PipeEnd
+from grader.inspection.signals import SignalMasks, signal_masks
 from grader.inspection.pipes import pipes as _join_pipes
 from grader.inspection.tree import (
     ProcessGone,
@@ -26,11 +28,14 @@ __all__ = [
     "PipeEnd",
     "ProcessGone",
     "ProcessInfo",
+    "SignalMasks",
     "Snapshot",
     "all_processes",
     "fds",
+    "ipc",
     "in_session",
     "process",
+    "signal_masks",
     "snapshot",
     "tree",
 ]

@@ -87,3 +87,8 @@ def test_own_ipc_namespace() -> None:
     for kind in ("msg", "shm", "sem"):
         lines = Path(f"/proc/sysvipc/{kind}").read_text().splitlines()
         assert len(lines) <= 1, (kind, lines)
+
+
+def test_ipc_namespace_limits_are_capped() -> None:
+    assert int(Path("/proc/sys/kernel/shmmax").read_text()) == 64 * 2**20
+    assert int(Path("/proc/sys/kernel/msgmni").read_text()) == 32

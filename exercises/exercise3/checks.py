@@ -1,0 +1,226 @@
+"""exercise3 `signals`: handlers for SIGTSTP, SIGINT and SIGTERM, driven from a terminal."""
+
+from __future__ import annotations
+
+import re
+import signal
+
+from grader import Failed, Program, Run, inspection
+from grader.inspection import ProcessGone, SignalMasks
+from grader.results import Evidence
+from grader.sandbox import Sandbox
+
+LECTURE = "Signal example"
+CTRL_C, CTRL_Z = "\x03", "\x1a"
+DOT = re.compile(r"^\.\r?$", re.MULTILINE)
+PAUSE = re.compile(r"Signal\s*20\s*=>\s*pause", re.IGNORECASE)
+END = {
+    signal.SIGINT: re.compile(r"Signal\s*2\s*=>\s*End of the program", re.IGNORECASE),
+    signal.SIGTERM: re.compile(r"Signal\s*15\s*=>\s*End of the program", re.IGNORECASE),
+}
+NEEDED = ("SIGINT", "SIGTERM", "SIGTSTP")
+TICK_S = 1.0  # the exercise prints a dot every second
+_UNSAFE = re.compile(r"\b(printf|fprintf|puts|fputs|putchar|malloc|free|exit)\s*\(")
+
+
+def _in_loop(run: Run) -> bool:
+    """The program is in its loop: exec'd and asleep (sleep, pause) or printing."""
+    try:
+        me = inspection.process(run.pid)
+    except ProcessGone:
+        return False
+    return me.state == "sleeping" and me.exe.endswith("/signals")
+
+
+def _start(program: Program) -> Run:
+    """Start on a terminal and wait until the program sleeps in its loop."""
+    run = program.start(pty=True)
+    if not run.wait_for(predicate=lambda: _in_loop(run), within_s=5):
+        raise Failed(
+            f"your program (pid {run.pid}) never went to sleep in its loop: it "
+            f"{run.exit.describe() if run.exit else 'kept running without sleeping'}",
+            actual=run.text() or None,
+            hint="loop forever: sleep(1); then print a dot",
+            lecture=LECTURE,
+        )
+    return run
+
+
+def _masks_evidence(run: Run) -> list[Evidence]:
+    try:
+        m = inspection.signal_masks(run.pid)
+    except ProcessGone:
+        return []
+    rows = tuple((name, m.disposition(name)) for name in (*NEEDED, "SIGALRM"))
+    return [Evidence(f"signal dispositions of pid {run.pid}", ("signal", "disposition"), rows)]
+
+
+def _unsafe_handler_warning(sandbox: Sandbox, program: Program) -> None:
+    """printf in a handler: not async-signal-safe. A warning, never a failure."""
+    source = program.path.with_suffix(".c")
+    try:
+        text = source.read_text(errors="replace")
+    except OSError:
+        return
+    handlers = set(re.findall(r"signal\s*\(\s*SIG\w+\s*,\s*(\w+)\s*\)", text))
+    handlers |= set(re.findall(r"sa_handler\s*=\s*&?\s*(\w+)", text))
+    for name in sorted(handlers - {"SIG_IGN", "SIG_DFL"}):
+        body = re.search(rf"\b{name}\s*\([^)]*\)\s*\{{(.*?)\n\}}", text, re.DOTALL)
+        calls = sorted(set(_UNSAFE.findall(body.group(1)))) if body else []
+        if calls:
+            sandbox.warn(
+                f"the handler {name}() calls {', '.join(calls)}, which are not "
+                "async-signal-safe: a signal arriving inside printf() can deadlock or "
+                "garble the output. It works here, as in the lecture; write() and _exit() "
+                "are safe in a handler"
+            )
+
+
+def test_prints_a_dot_every_second(program: Program) -> None:
+    """prints a dot on a line of its own every second, as a person at the terminal sees it"""
+    run = _start(program)
+    if not run.wait_for(predicate=lambda: len(DOT.findall(run.text())) >= 2,
+                        within_s=2 * TICK_S + 2):  # fmt: skip
+        seen = run.text()
+        why = (
+            "dots were printed but not one per line"
+            if "." in seen
+            else "nothing appeared: output without a newline stays in stdio's buffer until "
+            "it fills (4 KiB on a terminal)"
+        )
+        raise Failed(
+            f"after {2 * TICK_S + 2:g} s, the terminal showed {seen.count('.')} dot(s) on "
+            f"their own line, not one a second: {why}",
+            actual=seen or "(nothing)",
+            hint='print the dot with its newline, printf(".\\n"), or call fflush(stdout)',
+            lecture=LECTURE,
+        )
+
+
+def test_handlers_installed_before_the_loop(program: Program) -> None:
+    """SIGINT, SIGTERM and SIGTSTP are caught from the loop's first second"""
+    run = _start(program)
+    masks = inspection.signal_masks(run.pid)
+    missing = [s for s in NEEDED if s not in masks.caught]
+    if not missing:
+        return
+    said = []
+    for name in missing:
+        how = masks.disposition(name)
+        said.append(
+            f"{name} is {how}" + (" (SIG_IGN: the signal is thrown away)" if how == "ignored"
+                                  else " (no handler)" if how == "default" else "")  # fmt: skip
+        )
+    later = inspection.signal_masks(run.pid) if run.wait_for(
+        predicate=lambda: all(s in inspection.signal_masks(run.pid).caught for s in NEEDED),
+        within_s=2 * TICK_S + 1) else None  # fmt: skip
+    when = (
+        "they are installed only after the loop has started: a key pressed before then "
+        "finds no handler"
+        if later is not None
+        else f"no handler is ever installed for {' or '.join(missing)}"
+    )
+    raise Failed(
+        f"when your program (pid {run.pid}) first slept in its loop, {'; '.join(said)}: "
+        f"{when}. Install every handler before the loop",
+        hint="call signal(SIGTSTP, handler), signal(SIGINT, handler) and "
+        "signal(SIGTERM, handler) (or sigaction) before while (1)",
+        lecture=LECTURE,
+        evidence=_masks_evidence(run),
+    )
+
+
+def test_ctrl_z_pauses_and_keeps_running(program: Program, sandbox: Sandbox) -> None:
+    """control-Z prints `Signal 20 => pause` and the program keeps running"""
+    _unsafe_handler_warning(sandbox, program)
+    run = _start(program)
+    sandbox.note("pressed control-Z")
+    run.send(CTRL_Z)
+    stopped = run.wait_for(state="stopped", within_s=0.5)
+    if stopped:
+        raise Failed(
+            f"control-Z stopped your program (pid {run.pid} is in state stopped): no handler "
+            "for SIGTSTP was installed, so the default action, stop, was taken",
+            hint="install a SIGTSTP handler that prints Signal 20 => pause and returns",
+            lecture=LECTURE,
+            evidence=_masks_evidence(run),
+        )
+    if not run.wait_for(output=PAUSE, within_s=TICK_S + 1):
+        raise Failed(
+            "after control-Z, your program did not print `Signal 20 => pause`"
+            + (f": it {run.exit.describe()}" if run.exit else ""),
+            expected="Signal 20 => pause",
+            actual=run.text() or "(nothing)",
+            lecture=LECTURE,
+            evidence=_masks_evidence(run),
+        )
+    after = run.text().index(PAUSE.search(run.text()).group())  # type: ignore[union-attr]
+    going_on = run.wait_for(predicate=lambda: DOT.search(run.text()[after:]) is not None,
+                            within_s=2 * TICK_S + 1)  # fmt: skip
+    if not going_on or not run.alive:
+        raise Failed(
+            "after `Signal 20 => pause`, your program "
+            + (run.exit.describe() if run.exit else "printed no more dots")
+            + ": on SIGTSTP it must go on running",
+            actual=run.text(),
+            hint="the SIGTSTP handler prints and returns; it does not exit or stop",
+            lecture=LECTURE,
+        )
+
+
+def _ends(run: Run, sig: int, how: str, masks: SignalMasks) -> None:
+    """Judge how the program ended after `how`; `masks` were read just before."""
+    name = signal.Signals(sig).name
+    if not run.wait_for(exit=True, within_s=TICK_S + 2):
+        why = {
+            "blocked": f"{name} is blocked (sigprocmask), so it is never delivered",
+            "ignored": f"{name} is ignored (SIG_IGN)",
+        }.get(masks.disposition(name), f"the {name} handler returned without exiting")
+        raise Failed(
+            f"after {how}, your program (pid {run.pid}) kept running: {why}",
+            hint=f"a {name} handler prints its message and calls exit(0)",
+            lecture=LECTURE,
+            evidence=_masks_evidence(run),
+        )
+    assert run.exit is not None
+    if run.exit.signal == sig:
+        raise Failed(
+            f"{how} killed your program with no message (killed by {name}): no handler "
+            f"for {name} was installed, so the default action, terminate, was taken",
+            hint=f"install a {name} handler that prints Signal {sig} => End of the program "
+            "and calls exit(0)",
+            lecture=LECTURE,
+        )
+    if not END[sig].search(run.text()):
+        raise Failed(
+            f"after {how}, your program {run.exit.describe()} without printing "
+            f"`Signal {sig} => End of the program`",
+            expected=f"Signal {sig} => End of the program",
+            actual=run.text() or "(nothing)",
+            lecture=LECTURE,
+        )
+    if run.exit.code != 0:
+        raise Failed(
+            f"after {how}, your program printed its message but {run.exit.describe()}; the "
+            "exercise asks for exit status 0",
+            hint="end the handler with exit(0)",
+            lecture=LECTURE,
+        )
+
+
+def test_ctrl_c_ends_with_message(program: Program, sandbox: Sandbox) -> None:
+    """control-C prints `Signal 2 => End of the program` and exits with status 0"""
+    run = _start(program)
+    masks = inspection.signal_masks(run.pid)
+    sandbox.note("pressed control-C")
+    run.send(CTRL_C)
+    _ends(run, signal.SIGINT, "control-C", masks)
+
+
+def test_sigterm_ends_with_message(program: Program, sandbox: Sandbox) -> None:
+    """kill -TERM prints `Signal 15 => End of the program` and exits with status 0"""
+    run = _start(program)
+    masks = inspection.signal_masks(run.pid)
+    sandbox.note(f"sent SIGTERM to pid {run.pid}")
+    run.signal(signal.SIGTERM)
+    _ends(run, signal.SIGTERM, "SIGTERM", masks)

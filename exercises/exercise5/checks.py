@@ -1,0 +1,158 @@
+"""exercise5 `shm`: a System V shared memory segment on key 5678, and the calls that use it."""
+
+from __future__ import annotations
+
+import pytest
+import sysv_ipc
+
+from grader import Failed, Mismatch, Program, Run, inspection, trace
+from grader.inspection.ipc import SharedSegment
+from grader.results import Evidence
+
+KEY = 5678
+SIZE = 4096
+LECTURE = "Shared memory segment"
+CALLS = ("shmget", "shmat", "shmdt", "shmctl")
+
+
+def _run(program: Program, *args: str, within_s: float = 5) -> Run:
+    return program.run(*args, within_s=within_s, trace=CALLS if trace.available() else ())
+
+
+def _calls(*runs: Run) -> list[Evidence]:
+    calls = [c for r in runs for c in r.calls()]
+    return [trace.evidence(calls)] if calls else []
+
+
+def _ended(run: Run) -> str:
+    return run.exit.describe() if run.exit else "did not end"
+
+
+def _segment_or_fail(writer: Run) -> SharedSegment:
+    seg = inspection.ipc.segment(KEY)
+    if seg is not None:
+        return seg
+    others = inspection.ipc.segments()
+    if others:
+        o = others[0]
+        raise Failed(
+            f"a segment with key {o.key:#x} ({o.key}) exists; the exercise uses key 5678 "
+            "(0x162e)",
+            hint="key_t key = 5678; in writer and reader alike",
+            lecture=LECTURE,
+            evidence=_calls(writer),
+        )
+    raise Failed(
+        f"after writer ({_ended(writer)}), there is no shared memory segment at all",
+        actual=writer.text("stderr") or None,
+        hint="shmget(5678, 4096, IPC_CREAT | 0666) creates it",
+        lecture=LECTURE,
+        evidence=_calls(writer),
+    )
+
+
+def test_writer_creates_the_segment(programs: dict[str, Program]) -> None:
+    """writer makes a 4096-byte segment, key 5678, mode 0666, holding the text"""
+    text = "hello shared memory"
+    writer = _run(programs["writer"], text)
+    seg = _segment_or_fail(writer)
+    if seg.size != SIZE:
+        raise Mismatch(
+            f"{SIZE} bytes",
+            f"{seg.size} bytes",
+            f"the segment {seg.id} is {seg.size} bytes; the exercise asks for {SIZE}: a text "
+            "longer than the segment would not fit, and writing past its end is a crash",
+            hint="shmget(5678, 4096, IPC_CREAT | 0666)",
+            lecture=LECTURE,
+            evidence=_calls(writer),
+        )
+    if seg.mode != 0o666:
+        raise Mismatch(
+            "mode 0666 (rw-rw-rw-)",
+            f"mode {seg.mode:04o}",
+            f"the segment {seg.id} was created with mode {seg.mode:04o}; the exercise asks "
+            "for 0666, so that any user's reader can attach it",
+            hint="shmget(key, 4096, IPC_CREAT | 0666)",
+            lecture=LECTURE,
+            evidence=_calls(writer),
+        )
+    memory = sysv_ipc.SharedMemory(KEY)
+    try:
+        got = memory.read(SIZE).split(b"\0", 1)[0].decode(errors="replace")
+    finally:
+        memory.detach()
+    if got != text:
+        raise Mismatch(text, got, "the segment does not hold the text as a C string",
+                       hint="strncpy(addr, argv[1], 4095) copies it with its NUL",
+                       lecture=LECTURE, evidence=_calls(writer))  # fmt: skip
+    if writer.exit is None or writer.exit.code != 0:
+        raise Failed(f"the segment is right, but writer {_ended(writer)}",
+                     actual=writer.text("stderr") or None)  # fmt: skip
+
+
+def test_writer_detaches(programs: dict[str, Program]) -> None:
+    """writer detaches (shmdt) what it attached before it exits"""
+    if trace.available() is None:
+        pytest.skip(trace.MISSING)
+    writer = _run(programs["writer"], "detach me")
+    calls = writer.calls()
+    attached = [c for c in calls if c.name == "shmat" and not c.failed]
+    if not attached:
+        raise Failed(f"writer never attached the segment (shmat): it {_ended(writer)}",
+                     lecture=LECTURE, evidence=_calls(writer))  # fmt: skip
+    last = calls.index(attached[-1])
+    if not any(c.name == "shmdt" and not c.failed for c in calls[last:]):
+        seg = inspection.ipc.segment(KEY)
+        after = f" (now {seg.attached} attached)" if seg else ""
+        raise Failed(
+            "writer never called shmdt(): it was still attached when it exited, and the "
+            f"kernel detached it only then{after}. Detach what you attach, as soon as you "
+            "are done with it",
+            hint="shmdt(addr) after copying the text",
+            lecture=LECTURE,
+            evidence=_calls(writer),
+        )
+
+
+def test_reader_prints_and_removes(programs: dict[str, Program]) -> None:
+    """reader prints the text on a line and removes the segment (IPC_RMID)"""
+    text = "message for the reader"
+    _run(programs["writer"], text)
+    reader = _run(programs["reader"])
+    if text not in reader.text().splitlines():
+        raise Mismatch(text, reader.text() or "(nothing)",
+                       f"reader {_ended(reader)} without printing the segment's text on a line",
+                       lecture=LECTURE, evidence=_calls(reader))  # fmt: skip
+    seg = inspection.ipc.segment(KEY)
+    if seg is not None:
+        raise Failed(
+            f"after reader, the {seg.describe()} is still there: nobody removed it, so it "
+            "stays in the kernel after every process has gone",
+            hint="at the end of reader: shmctl(id, IPC_RMID, NULL)",
+            lecture=LECTURE,
+            evidence=_calls(reader),
+        )
+    if reader.exit is None or reader.exit.code != 0:
+        raise Failed(f"reader printed the text but {_ended(reader)}")
+
+
+def test_reader_without_segment_fails(programs: dict[str, Program]) -> None:
+    """reader with no segment: an error message and a non-zero status, nothing created"""
+    reader = _run(programs["reader"], within_s=2)
+    seg = inspection.ipc.segment(KEY)
+    if seg is not None:
+        raise Failed(
+            f"with no segment, reader created one ({seg.describe()}): it used IPC_CREAT, "
+            "so it reads an empty segment instead of reporting that writer never ran",
+            hint="in reader: shmget(5678, 0, 0666), without IPC_CREAT; then perror and exit(1)",
+            lecture=LECTURE,
+            evidence=_calls(reader),
+        )
+    if reader.exit is None or reader.exit.code == 0 or not reader.stderr.strip():
+        raise Failed(
+            f"with no segment, reader {_ended(reader)}"
+            + ("" if reader.stderr.strip() else " and printed no error message"),
+            hint='check shmget\'s result: if (id < 0) { perror("shmget"); exit(1); }',
+            lecture=LECTURE,
+            evidence=_calls(reader),
+        )
