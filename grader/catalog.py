@@ -47,6 +47,7 @@ class Exercise:
     build: BuildSpec = field(default_factory=BuildSpec)
     limits: Limits = field(default_factory=Limits)
     points: Mapping[str, float] = field(default_factory=dict)
+    ipc_keys: tuple[int, ...] = ()  # fixed System V keys: grades without namespaces take turns
 
     @property
     def checks(self) -> Path:
@@ -86,6 +87,7 @@ def _load(folder: Path) -> Exercise:
             build=BuildSpec(**build),
             limits=Limits(**data.get("limits", {})),
             points=dict(data.get("points", {})),
+            ipc_keys=tuple(int(k) for k in data.get("ipc_keys", ())),
         )
     except (OSError, KeyError, TypeError, ValueError) as e:
         raise ExerciseError(f"the exercise file {path} is broken: {e}") from e

@@ -428,6 +428,7 @@ class Sandbox:
         self.home = home or workdir
         self.log: list[str] = []
         self.warnings: list[str] = []
+        self.since = int(time.time())  # IPC objects created from now on are this check's
         self.runs: list[Run] = []
         workdir.mkdir(parents=True, exist_ok=True)
         hand_to_students(workdir, caps)
@@ -494,7 +495,7 @@ class Sandbox:
         for run in self.runs:
             run.close()
         _reap_orphans()
-        remove_ipc_objects(self.caps)
+        remove_ipc_objects(self.caps, since=self.since)
 
 
 def _kill_stragglers() -> None:
@@ -523,14 +524,19 @@ def _reap_orphans() -> None:
             return
 
 
-def remove_ipc_objects(caps: Capabilities) -> None:
-    """Inside the grade's own IPC namespace, every System V object is the grade's: remove all.
+def remove_ipc_objects(caps: Capabilities, since: int | None = None) -> None:
+    """Remove the System V objects the grade made.
 
-    Never outside it: there the objects are the machine's.
+    Inside the grade's own IPC namespace, every object is the grade's: all go. Without
+    namespaces (reduced isolation, where fixed-key grades are serialized by a lock), the
+    objects of the student's uid created since `since` go. Never anything else: outside a
+    grade, the objects are the machine's.
     """
-    if not (caps.userns and _inside):
-        return
     import sysv_ipc
+
+    if caps.userns and not _inside:
+        return
+    owner = NOBODY if caps.root else os.getuid()
 
     removers = {
         "msg": sysv_ipc.remove_message_queue,
@@ -540,10 +546,15 @@ def remove_ipc_objects(caps: Capabilities) -> None:
     for name, remove in removers.items():
         try:
             with open(f"/proc/sysvipc/{name}") as f:
-                next(f, None)
-                ids = [int(line.split()[1]) for line in f if line.strip()]
+                header = f.readline().split()
+                rows = [dict(zip(header, line.split(), strict=False)) for line in f if line.strip()]
         except OSError:
             continue
+        ids = [
+            int(r[header[1]]) for r in rows
+            if caps.userns
+            or (since is not None and int(r["uid"]) == owner and int(r["ctime"]) >= since)
+        ]  # fmt: skip
         for ident in ids:
             with contextlib.suppress(sysv_ipc.Error, OSError):
                 remove(ident)

@@ -25,6 +25,8 @@ EXERCISES = catalog.all_exercises()
 
 def _variants(exercise_id: str) -> list[Path]:
     folder = SUBMISSIONS / exercise_id
+    if not folder.is_dir():
+        return []
     return sorted(p for p in folder.iterdir() if (p / "expect.toml").is_file())
 
 
@@ -96,6 +98,9 @@ def test_variant_fails_what_it_lists(
         assert check.outcome is Outcome.FAILED, f"{name}: {check.outcome.value} {check.message}"
         for word in expect.get("says", []):
             assert word.lower() in check.message.lower(), f"{name} does not say {word!r}"
+    warnings = " ".join(w for c in report.checks for w in c.warnings).lower()
+    for word in expect.get("warns", []):
+        assert word.lower() in warnings, f"no warning says {word!r}"
     assert report.exit_code == (0 if report.passed else 1)
     assert not any(c.outcome is Outcome.ERROR for c in report.checks), _explain(report)
 
@@ -124,3 +129,12 @@ def test_reference_passes_with_reduced_isolation(exercise: catalog.Exercise) -> 
     assert report.isolation.level == "reduced"
     assert report.isolation.missing
     assert report.passed, _explain(report)
+
+
+def test_two_grades_of_a_fixed_key_exercise_at_once() -> None:
+    """Each grade has its own IPC namespace (or takes its turn): key 1234 never collides."""
+    folder = ROOT / "reference" / "exercise4"
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        both = list(pool.map(lambda _: _grade("exercise4", folder), range(2)))
+    for report in both:
+        assert report.passed, _explain(report)

@@ -162,6 +162,7 @@ def test_the_outside_watchdog_ends_a_hung_grade(tmp_path: Path) -> None:
         session.grade(ex, discover(sub, ex), session.GradeOptions())
 
 
+@needs_userns
 def test_cleanup_outside_a_grade_leaves_the_machines_ipc_objects(tmp_path: Path) -> None:
     import sysv_ipc
 

@@ -79,8 +79,9 @@ def _unsafe_handler_warning(sandbox: Sandbox, program: Program) -> None:
 def test_prints_a_dot_every_second(program: Program) -> None:
     """prints a dot on a line of its own every second, as a person at the terminal sees it"""
     run = _start(program)
-    if not run.wait_for(predicate=lambda: len(DOT.findall(run.text())) >= 2,
-                        within_s=2 * TICK_S + 2):  # fmt: skip
+    if not run.wait_for(
+        predicate=lambda: len(DOT.findall(run.text())) >= 2, within_s=2 * TICK_S + 2
+    ):
         seen = run.text()
         why = (
             "dots were printed but not one per line"
@@ -108,12 +109,23 @@ def test_handlers_installed_before_the_loop(program: Program) -> None:
     for name in missing:
         how = masks.disposition(name)
         said.append(
-            f"{name} is {how}" + (" (SIG_IGN: the signal is thrown away)" if how == "ignored"
-                                  else " (no handler)" if how == "default" else "")  # fmt: skip
+            f"{name} is {how}"
+            + (
+                " (SIG_IGN: the signal is thrown away)"
+                if how == "ignored"
+                else " (no handler)"
+                if how == "default"
+                else ""
+            )
         )
-    later = inspection.signal_masks(run.pid) if run.wait_for(
-        predicate=lambda: all(s in inspection.signal_masks(run.pid).caught for s in NEEDED),
-        within_s=2 * TICK_S + 1) else None  # fmt: skip
+    later = (
+        inspection.signal_masks(run.pid)
+        if run.wait_for(
+            predicate=lambda: all(s in inspection.signal_masks(run.pid).caught for s in NEEDED),
+            within_s=2 * TICK_S + 1,
+        )
+        else None
+    )
     when = (
         "they are installed only after the loop has started: a key pressed before then "
         "finds no handler"
@@ -155,12 +167,16 @@ def test_ctrl_z_pauses_and_keeps_running(program: Program, sandbox: Sandbox) -> 
             evidence=_masks_evidence(run),
         )
     after = run.text().index(PAUSE.search(run.text()).group())  # type: ignore[union-attr]
-    going_on = run.wait_for(predicate=lambda: DOT.search(run.text()[after:]) is not None,
-                            within_s=2 * TICK_S + 1)  # fmt: skip
-    if not going_on or not run.alive:
+    # Going on: a dot after the message, or (output the dots check judges) a tick later
+    # still alive and not stopped.
+    run.wait_for(
+        predicate=lambda: DOT.search(run.text()[after:]) is not None, exit=True, within_s=TICK_S + 1
+    )
+    stopped_now = run.alive and inspection.process(run.pid).is_stopped
+    if not run.alive or stopped_now:
         raise Failed(
             "after `Signal 20 => pause`, your program "
-            + (run.exit.describe() if run.exit else "printed no more dots")
+            + (run.exit.describe() if run.exit else "stopped")
             + ": on SIGTSTP it must go on running",
             actual=run.text(),
             hint="the SIGTSTP handler prints and returns; it does not exit or stop",

@@ -30,6 +30,10 @@ def _calls(*runs: Run) -> list[Evidence]:
     return [trace.evidence(calls)] if calls else []
 
 
+def _ended(run: Run) -> str:
+    return run.exit.describe() if run.exit else "did not end"
+
+
 def _queue_or_fail(creator: Run) -> MessageQueue:
     q = inspection.ipc.queue(KEY)
     if q is not None:
@@ -73,7 +77,7 @@ def test_creator_makes_the_queue(programs: dict[str, Program]) -> None:
         raise Failed(f"creator left {q.messages} message(s) in the new queue", lecture=LECTURE)
     if creator.exit is None or creator.exit.code != 0:
         raise Failed(
-            f"the queue is right, but creator {creator.exit.describe() if creator.exit else 'did not end'}",
+            f"the queue is right, but creator {_ended(creator)}",
             actual=creator.text("stderr") or None,
         )
 
@@ -89,10 +93,13 @@ def test_sender_sends_one_message(programs: dict[str, Program]) -> None:
     sender = _run(programs["sender"])
     q = inspection.ipc.queue(KEY)
     if q is None or q.messages != 1:
-        found = "no queue" if q is None else f"{q.messages} messages"
+        found = (
+            "there is no queue with key 1234"
+            if q is None
+            else (f"the queue holds {q.messages} messages")
+        )
         raise Failed(
-            f"after creator then sender, the queue holds {found}, not one message "
-            f"(sender {sender.exit.describe() if sender.exit else 'did not end'})",
+            f"after creator then sender, {found}, not one message (sender {_ended(sender)})",
             actual=sender.text("stderr") or None,
             hint="msgsnd(id, &msg, size, 0) once",
             lecture=LECTURE,
@@ -113,8 +120,12 @@ def test_sender_sends_one_message(programs: dict[str, Program]) -> None:
                 evidence=_calls(sender),
             )
         if q.bytes > field:
-            raise Mismatch(f"at most {field} bytes", f"{q.bytes} bytes",
-                           "the message is larger than the text field", lecture=LECTURE)  # fmt: skip
+            raise Mismatch(
+                f"at most {field} bytes",
+                f"{q.bytes} bytes",
+                "the message is larger than the text field",
+                lecture=LECTURE,
+            )
     data, mtype = sysv_ipc.MessageQueue(KEY).receive(block=False)
     text = data.split(b"\0", 1)[0].decode(errors="replace")
     if mtype != 1 or text != TEXT:
@@ -135,17 +146,19 @@ def test_receiver_prints_the_message(programs: dict[str, Program]) -> None:
         raise Mismatch(
             "received : hello vietnam",
             receiver.text() or "(nothing)",
-            f"receiver {receiver.exit.describe() if receiver.exit else 'did not end'} "
-            "without printing the message",
+            f"receiver {_ended(receiver)} without printing the message",
             lecture=LECTURE,
             evidence=_calls(receiver),
         )
     q = inspection.ipc.queue(KEY)
     if q is not None and q.messages:
-        raise Failed(f"after receiver, the queue still holds {q.messages} message(s)",
-                     lecture=LECTURE, evidence=_calls(receiver))  # fmt: skip
+        raise Failed(
+            f"after receiver, the queue still holds {q.messages} message(s)",
+            lecture=LECTURE,
+            evidence=_calls(receiver),
+        )
     if receiver.exit is None or receiver.exit.code != 0:
-        raise Failed(f"receiver printed the message but {receiver.exit.describe() if receiver.exit else 'did not end'}")
+        raise Failed(f"receiver printed the message but {_ended(receiver)}")
 
 
 def test_receiver_waits_without_spinning(programs: dict[str, Program]) -> None:
@@ -154,7 +167,7 @@ def test_receiver_waits_without_spinning(programs: dict[str, Program]) -> None:
     receiver = programs["receiver"].start()
     if receiver.wait_for(exit=True, within_s=0.3):
         raise Failed(
-            f"receiver, started on an empty queue, {receiver.exit.describe() if receiver.exit else 'ended'} "
+            f"receiver, started on an empty queue, {_ended(receiver)} "
             "instead of waiting for a message",
             actual=receiver.text() + receiver.text("stderr") or None,
             hint="msgrcv without IPC_NOWAIT blocks until a message arrives",
@@ -174,8 +187,11 @@ def test_receiver_waits_without_spinning(programs: dict[str, Program]) -> None:
         )
     _run(programs["sender"])
     if not receiver.wait_for(output=RECEIVED, within_s=3):
-        raise Failed("receiver was waiting, but did not print the message once it was sent",
-                     actual=receiver.text() or "(nothing)", lecture=LECTURE)  # fmt: skip
+        raise Failed(
+            "receiver was waiting, but did not print the message once it was sent",
+            actual=receiver.text() or "(nothing)",
+            lecture=LECTURE,
+        )
 
 
 def test_missing_queue_is_an_error(programs: dict[str, Program]) -> None:

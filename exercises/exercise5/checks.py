@@ -36,8 +36,7 @@ def _segment_or_fail(writer: Run) -> SharedSegment:
     if others:
         o = others[0]
         raise Failed(
-            f"a segment with key {o.key:#x} ({o.key}) exists; the exercise uses key 5678 "
-            "(0x162e)",
+            f"a segment with key {o.key:#x} ({o.key}) exists; the exercise uses key 5678 (0x162e)",
             hint="key_t key = 5678; in writer and reader alike",
             lecture=LECTURE,
             evidence=_calls(writer),

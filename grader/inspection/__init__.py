@@ -10,8 +10,8 @@ from types import MappingProxyType
 from grader.inspection import ipc
 from grader.inspection.fds import FdEntry, fds
 from grader.inspection.pipes import Pipe, PipeEnd
-from grader.inspection.signals import SignalMasks, signal_masks
 from grader.inspection.pipes import pipes as _join_pipes
+from grader.inspection.signals import SignalMasks, signal_masks
 from grader.inspection.tree import (
     ProcessGone,
     ProcessInfo,
@@ -32,8 +32,8 @@ __all__ = [
     "Snapshot",
     "all_processes",
     "fds",
-    "ipc",
     "in_session",
+    "ipc",
     "process",
     "signal_masks",
     "snapshot",

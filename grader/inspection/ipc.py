@@ -21,8 +21,10 @@ class MessageQueue:
     ctime: int
 
     def describe(self) -> str:
-        return (f"queue {self.id} with key {self.key} ({self.key:#x}), mode {self.mode:04o}, "
-                f"{self.messages} message(s), {self.bytes} bytes")  # fmt: skip
+        return (
+            f"queue {self.id} with key {self.key} ({self.key:#x}), mode {self.mode:04o}, "
+            f"{self.messages} message(s), {self.bytes} bytes"
+        )
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,10 @@ class SharedSegment:
     ctime: int
 
     def describe(self) -> str:
-        return (f"segment {self.id} with key {self.key} ({self.key:#x}), mode {self.mode:04o}, "
-                f"{self.size} bytes, {self.attached} attached")  # fmt: skip
+        return (
+            f"segment {self.id} with key {self.key} ({self.key:#x}), mode {self.mode:04o}, "
+            f"{self.size} bytes, {self.attached} attached"
+        )
 
 
 @dataclass(frozen=True)
@@ -70,16 +74,34 @@ def _rows(kind: str) -> list[dict[str, int]]:
 
 def queues() -> tuple[MessageQueue, ...]:
     return tuple(
-        MessageQueue(r["key"], r["msqid"], r["perms"] & 0o777, r["cbytes"], r["qnum"],
-                     r["lspid"], r["lrpid"], r["uid"], r["ctime"])  # fmt: skip
+        MessageQueue(
+            r["key"],
+            r["msqid"],
+            r["perms"] & 0o777,
+            r["cbytes"],
+            r["qnum"],
+            r["lspid"],
+            r["lrpid"],
+            r["uid"],
+            r["ctime"],
+        )
         for r in _rows("msg")
     )
 
 
 def segments() -> tuple[SharedSegment, ...]:
     return tuple(
-        SharedSegment(r["key"], r["shmid"], r["perms"] & 0o777, r["size"], r["cpid"],
-                      r["lpid"], r["nattch"], r["uid"], r["ctime"])  # fmt: skip
+        SharedSegment(
+            r["key"],
+            r["shmid"],
+            r["perms"] & 0o777,
+            r["size"],
+            r["cpid"],
+            r["lpid"],
+            r["nattch"],
+            r["uid"],
+            r["ctime"],
+        )
         for r in _rows("shm")
     )
 

@@ -17,7 +17,7 @@ class SignalMasks:
     pending: frozenset[str]  # raised, not yet delivered (SigPnd, ShdPnd)
 
     def disposition(self, name: str) -> str:
-        """"caught", "ignored", "blocked" (with a handler or not) or "default"."""
+        """ "caught", "ignored", "blocked" (with a handler or not) or "default"."""
         if name in self.blocked:
             return "blocked"
         if name in self.ignored:
