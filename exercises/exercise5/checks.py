@@ -139,6 +139,15 @@ def test_reader_without_segment_fails(programs: dict[str, Program]) -> None:
     """reader with no segment: an error message and a non-zero status, nothing created"""
     reader = _run(programs["reader"], within_s=2)
     seg = inspection.ipc.segment(KEY)
+    created = [c for c in reader.calls() if c.name == "shmget" and "IPC_CREAT" in c.args]
+    if seg is None and created and not created[0].failed:
+        raise Failed(
+            f"with no segment, reader created one ({created[0].describe()}): it used "
+            "IPC_CREAT, so it read an empty segment instead of reporting that writer never ran",
+            hint="in reader: shmget(5678, 0, 0666), without IPC_CREAT; then perror and exit(1)",
+            lecture=LECTURE,
+            evidence=_calls(reader),
+        )
     if seg is not None:
         raise Failed(
             f"with no segment, reader created one ({seg.describe()}): it used IPC_CREAT, "
@@ -150,7 +159,9 @@ def test_reader_without_segment_fails(programs: dict[str, Program]) -> None:
     if reader.exit is None or reader.exit.code == 0 or not reader.stderr.strip():
         raise Failed(
             f"with no segment, reader {_ended(reader)}"
-            + ("" if reader.stderr.strip() else " and printed no error message"),
+            + ("" if reader.stderr.strip() else " and printed no error message")
+            + (": did its shmget() use IPC_CREAT?" if reader.exit and reader.exit.code == 0
+               else ""),
             hint='check shmget\'s result: if (id < 0) { perror("shmget"); exit(1); }',
             lecture=LECTURE,
             evidence=_calls(reader),
