@@ -28,7 +28,7 @@ _F_SETPIPE_SZ = 1031
 # has no SIGTSTP handler (the kernel discards terminal stop signals to orphaned groups).
 _FOREGROUND = r"""
 import os, signal, sys
-exe, argv = sys.argv[1], sys.argv[2:]
+uid, exe, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
 signal.signal(signal.SIGTTOU, signal.SIG_IGN)
 pid = os.fork()
 if pid == 0:
@@ -36,6 +36,10 @@ if pid == 0:
     os.tcsetpgrp(0, os.getpid())
     for s in (signal.SIGTTOU, signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT):
         signal.signal(s, signal.SIG_DFL)
+    if uid != "-":
+        os.setgroups([])
+        os.setgid(int(uid))
+        os.setuid(int(uid))
     try:
         os.execvp(exe, argv)
     finally:
@@ -190,6 +194,7 @@ class Run:
         pass_fds: Sequence[int] = (),
         executable: str | None = None,
         name: str = "",
+        run_as: int | None = None,
     ) -> None:
         self.argv = tuple(argv)
         self.name = name or Path(self.argv[0]).name
@@ -206,7 +211,7 @@ class Run:
         self._out: _Stream
         self._err: _Stream
         if pty:
-            self._spawn_pty(cwd, env, preexec_fn, executable)
+            self._spawn_pty(cwd, env, preexec_fn, executable, run_as)
             assert self._pty_fd is not None
             self._out = _Stream(self._pty_fd, output_cap, self._notify, self._overflow)
             self._err = _Stream(-1, output_cap, self._notify, self._overflow)
@@ -255,6 +260,7 @@ class Run:
         env: dict[str, str],
         preexec_fn: Callable[[], None],
         executable: str | None,
+        run_as: int | None,
     ) -> None:
         import sys
 
@@ -263,7 +269,7 @@ class Run:
         program = executable or self.argv[0]
         self._child = pexpect.spawn(
             sys.executable,
-            ["-S", "-c", _FOREGROUND, program, *self.argv],
+            ["-S", "-c", _FOREGROUND, "-" if run_as is None else str(run_as), program, *self.argv],
             cwd=str(cwd),
             env=env,
             preexec_fn=preexec_fn,

@@ -381,7 +381,12 @@ def preexec(
         (resource.RLIMIT_NOFILE, limits.open_files),
         (resource.RLIMIT_CORE, 0),
     )
-    drop_uid = caps.root and not caps.userns
+    # A terminal's launcher is Python, which nobody may not be able to run (a pyenv under
+    # /root): it drops to nobody itself, in the child, just before exec.
+    drop_uid = caps.root and not caps.userns and new_session
+    # ... and it needs its capabilities for that: setuid() then clears them all (with
+    # no_new_privs, nothing gives them back).
+    keep_caps = caps.root and not caps.userns and not new_session
 
     def _child() -> None:
         if new_session:  # a pty child already leads its own session (pexpect did it)
@@ -392,7 +397,7 @@ def preexec(
         os.umask(umask)
         for which, value in rlimits:
             resource.setrlimit(which, (value, value))
-        for cap in range(_CAP_LAST + 1):  # needs CAP_SETPCAP: before giving up root
+        for cap in range(0 if keep_caps else _CAP_LAST + 1):  # needs CAP_SETPCAP: while root
             _libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
         if drop_uid:
             os.setgroups([])
@@ -477,6 +482,7 @@ class Sandbox:
             preexec_fn=preexec(
                 lim, self.caps, new_session=not kwargs.get("pty", False), umask=umask
             ),
+            run_as=NOBODY if self.caps.root and not self.caps.userns else None,
             output_cap=lim.output_kb * 1024,
             wall_s=lim.wall_s,
             **kwargs,

@@ -125,8 +125,8 @@ def test_reader_prints_and_removes(programs: dict[str, Program]) -> None:
     seg = inspection.ipc.segment(KEY)
     if seg is not None:
         raise Failed(
-            f"after reader, the {seg.describe()} is still there: nobody removed it, so it "
-            "stays in the kernel after every process has gone",
+            f"after reader, the {seg.describe()} is still there: nobody removed it with "
+            "shmctl(IPC_RMID), so it stays in the kernel after every process has gone",
             hint="at the end of reader: shmctl(id, IPC_RMID, NULL)",
             lecture=LECTURE,
             evidence=_calls(reader),
@@ -160,8 +160,9 @@ def test_reader_without_segment_fails(programs: dict[str, Program]) -> None:
         raise Failed(
             f"with no segment, reader {_ended(reader)}"
             + ("" if reader.stderr.strip() else " and printed no error message")
-            + (": did its shmget() use IPC_CREAT?" if reader.exit and reader.exit.code == 0
-               else ""),
+            + (
+                ": did its shmget() use IPC_CREAT?" if reader.exit and reader.exit.code == 0 else ""
+            ),
             hint='check shmget\'s result: if (id < 0) { perror("shmget"); exit(1); }',
             lecture=LECTURE,
             evidence=_calls(reader),
