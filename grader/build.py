@@ -68,10 +68,11 @@ def compile(folder: Path, exercise: Exercise, sandbox: Sandbox, *, makefile: boo
     logs: list[str] = []
     commands: list[str] = []
     all_warnings: list[str] = []
-    for source, output in exercise.programs.items():
-        argv = [spec.cc, *spec.cflags, "-fdiagnostics-color=never", "-o", output, source,
+    for source, output, extra in exercise.builds:
+        flags = [*spec.cflags, *extra]
+        argv = [spec.cc, *flags, "-fdiagnostics-color=never", "-o", output, source,
                 *spec.ldflags]  # fmt: skip
-        commands.append(" ".join([spec.cc, *spec.cflags, "-o", output, source, *spec.ldflags]))
+        commands.append(" ".join([spec.cc, *flags, "-o", output, source, *spec.ldflags]))
         code, log = _run(argv, folder, sandbox)
         logs.append(log)
         errors, warnings, kind = _classify(log)

@@ -35,6 +35,8 @@ class BuildSpec:
     cc: str = "gcc"
     cflags: tuple[str, ...] = ("-Wall",)
     ldflags: tuple[str, ...] = ()
+    # more builds of every program: {"O2": ["-O2"]} also builds prodcons-O2 with -O2
+    variants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,14 @@ class Exercise:
         """Each C file and the program it builds: {"copy.c": "copy"}."""
         return {f: f.rsplit(".", 1)[0] for f in self.files if f.endswith(".c")}
 
+    @property
+    def builds(self) -> list[tuple[str, str, tuple[str, ...]]]:
+        """(source, program, extra flags) for every build: each program, then its variants."""
+        out = [(src, prog, ()) for src, prog in self.programs.items()]
+        for suffix, flags in self.build.variants.items():
+            out += [(src, f"{prog}-{suffix}", flags) for src, prog in self.programs.items()]
+        return out
+
 
 def root() -> Path:
     """The folder holding exercises/: inside the wheel, or the source checkout."""
@@ -78,6 +88,7 @@ def _load(folder: Path) -> Exercise:
         for key in ("cflags", "ldflags"):
             if key in build:
                 build[key] = tuple(build[key])
+        build["variants"] = {k: tuple(v) for k, v in build.get("variants", {}).items()}
         return Exercise(
             id=str(data["id"]),
             name=str(data["name"]),

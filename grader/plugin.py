@@ -103,7 +103,9 @@ class Collector:
             verb = {"link": "link", "make": "build with your Makefile"}.get(build.kind, "compile")
             pytest.skip(f"needs {files} to {verb}")
         return {
-            name: Program(name, self.ctx.source / name, sandbox) for name in ex.programs.values()
+            name: Program(name, self.ctx.source / name, sandbox)
+            for _, name, _ in ex.builds
+            if (self.ctx.source / name).is_file()  # a Makefile builds no variant
         }
 
     @pytest.fixture

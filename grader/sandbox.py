@@ -80,7 +80,7 @@ class Capabilities:
                     "user namespace",
                     "PID namespace",
                     "IPC namespace",
-                    "network namespace (no network)",
+                    "network namespace (loopback only: no network, ports of its own)",
                     f"mount namespace: private {TMPFS_MB} MiB tmpfs on /tmp and /dev/shm, "
                     "home folders hidden, the rest read-only",
                     "no capabilities for student programs",
@@ -242,6 +242,23 @@ def _cap_ipc_namespace() -> list[str]:
     return missing
 
 
+def _loopback_up() -> list[str]:
+    """The grade's network namespace has only `lo`, down: bring it up for socket exercises."""
+    import fcntl
+    import socket
+    import struct
+
+    siocgifflags, siocsifflags, iff_up = 0x8913, 0x8914, 0x1
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            req = struct.pack("16sH14x", b"lo", 0)
+            flags = struct.unpack("16sH14x", fcntl.ioctl(s, siocgifflags, req))[1]
+            fcntl.ioctl(s, siocsifflags, struct.pack("16sH14x", b"lo", flags | iff_up))
+    except OSError as e:
+        return [f"loopback in the network namespace ({e})"]
+    return []
+
+
 class _MountAttr(ctypes.Structure):
     _fields_ = (
         ("attr_set", ctypes.c_uint64),
@@ -289,6 +306,7 @@ def enter(scratch: Path, keep: Iterable[str], hide: Iterable[str]) -> list[str]:
     held = {k: os.open(k, os.O_PATH | os.O_DIRECTORY) for k in keep_paths}
     scratch_fd = os.open(scratch, os.O_PATH | os.O_DIRECTORY)
     missing.extend(_cap_ipc_namespace())
+    missing.extend(_loopback_up())
     if not _read_only_everything():
         missing.append("read-only root (mount_setattr unavailable)")
     flags = _MS_NOSUID | _MS_NODEV

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from grader.inspection import ipc
+from grader.inspection import ipc, memory, sockets
 from grader.inspection.fds import FdEntry, fds
 from grader.inspection.pipes import Pipe, PipeEnd
 from grader.inspection.pipes import pipes as _join_pipes
@@ -34,9 +34,11 @@ __all__ = [
     "fds",
     "in_session",
     "ipc",
+    "memory",
     "process",
     "signal_masks",
     "snapshot",
+    "sockets",
     "tree",
 ]
 
