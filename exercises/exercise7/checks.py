@@ -1,0 +1,227 @@
+"""exercise7 `prodcons`: a ring buffer in shared memory, semaphores, no spinning, no race."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from dataclasses import dataclass
+
+from grader import Failed, Mismatch, Program, Run, inspection
+from grader.inspection import ProcessGone, ProcessInfo
+from grader.results import Evidence
+
+LECTURE = "Use-case: producer-consumer"
+RUNS = 10  # per build, for the race check
+RACE_N = 20_000
+RUN_DEADLINE_S = 5.0
+BUSY_S = 0.15  # CPU seconds in a 0.5 s window that mean a process spins
+
+
+def _expected(n: int) -> list[str]:
+    return [f"consumed {chr(ord('a') + i % 26)} {i}" for i in range(n)]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    what: str  # "" or "item 1234 lost", "item 7 repeated", "hung", ...
+
+
+def _judge(run: Run, n: int) -> Verdict:
+    if run.timed_out or run.exit is None:
+        return Verdict(False, "hung")
+    lines = [ln.strip() for ln in run.text().splitlines() if ln.strip()]
+    want = _expected(n)
+    if lines == want:
+        return Verdict(run.exit.code == 0, "" if run.exit.code == 0 else run.exit.describe())
+    for i, (got, exp) in enumerate(zip(lines, want, strict=False)):
+        if got != exp:
+            if got in want[:i]:
+                return Verdict(False, f"item {i} came twice: {got!r} again")
+            if exp not in lines:
+                return Verdict(False, f"item {i} ({exp!r}) was lost: next came {got!r}")
+            return Verdict(False, f"item {i}: expected {exp!r}, got {got!r}")
+    if len(lines) < n:
+        return Verdict(False, f"only {len(lines)} of {n} items were consumed")
+    return Verdict(False, f"{len(lines) - n} items too many")
+
+
+def _participants(run: Run) -> list[ProcessInfo]:
+    return [p for p in inspection.in_session(run.pid) if not p.is_zombie]
+
+
+def _evidence(procs: list[ProcessInfo], title: str) -> list[Evidence]:
+    rows = tuple((str(p.pid), str(p.ppid), p.name, p.state, f"{p.cpu_s:.2f} s") for p in procs)
+    return [Evidence(title, ("pid", "ppid", "program", "state", "CPU"), rows)]
+
+
+def test_consumes_every_item_in_order(programs: dict[str, Program]) -> None:
+    """prodcons N prints `consumed <product> <price>` for the N items, in order, then exits 0"""
+    n = 60  # past 'z': products wrap around
+    run = programs["prodcons"].run(str(n), within_s=RUN_DEADLINE_S)
+    verdict = _judge(run, n)
+    if verdict.ok:
+        return
+    got = run.text().splitlines()
+    wrap = next((ln for ln in got[26:27] if not ln.startswith("consumed a ")), None)
+    why = (
+        f"; item 26 should be product 'a' again, got {wrap!r}: products go 'a' + i % 26, so "
+        "they wrap after 'z'"
+        if wrap is not None and len(got) > 26
+        else ""
+    )
+    raise Mismatch(
+        "\n".join(_expected(n)[:30]) + "\n…",
+        run.text() or "(nothing)",
+        f"prodcons {n}: {verdict.what or 'the output differs'}{why}",
+        hint="the producer makes item i = {'a' + i % 26, i}; the consumer prints "
+        "consumed %c %d for each, in order",
+        lecture=LECTURE,
+    )
+
+
+def test_parent_waits_for_both(programs: dict[str, Program]) -> None:
+    """the program ends after the producer and the consumer, leaving no orphan"""
+    run = programs["prodcons"].start(str(RACE_N), hold_output=True)
+    try:
+        run.wait_for(exit=True, within_s=1.0)  # its output is held: it cannot be done
+        if run.alive:
+            return
+        left = _participants(run)
+        if not left:
+            return
+        raise Failed(
+            f"your program (pid {run.pid}) {run.exit.describe() if run.exit else 'ended'} "
+            f"while {', '.join(p.label for p in left)} still ran: they became orphans, and "
+            "whoever started prodcons thinks it is done before its output is",
+            hint="the parent waits for both children: waitpid() for each",
+            lecture=LECTURE,
+            evidence=_evidence(left, "processes left running"),
+        )
+    finally:
+        run.release_output()
+
+
+def test_buffer_is_shared(programs: dict[str, Program]) -> None:
+    """producer and consumer share the ring buffer (a shared mapping, seen in their maps)"""
+    run = programs["prodcons"].start(str(RACE_N), hold_output=True)
+    try:
+        run.wait_for(predicate=lambda: len(_participants(run)) >= 2, within_s=3)
+        run.wait_for(exit=True, within_s=0.2)  # let both children reach their loops
+        procs = [p for p in _participants(run) if p.pid != run.pid] or _participants(run)
+        unshared = []
+        for p in procs:
+            try:
+                if not inspection.memory.shared_writable(p.pid):
+                    unshared.append(p)
+            except ProcessGone:
+                continue
+        if unshared:
+            raise Failed(
+                f"{', '.join(p.label for p in unshared)} has no shared writable memory: the "
+                "buffer is not shared. After fork(), each process has its own copy of every "
+                "global variable, so the producer fills its copy and the consumer waits on "
+                "its own, forever empty",
+                hint="put the buffer, in, out and the semaphores in memory shared before "
+                "fork(): mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, "
+                "-1, 0)",
+                lecture=LECTURE,
+                evidence=_evidence(procs, "processes of prodcons"),
+            )
+    finally:
+        run.release_output()
+
+
+def _cpu(pid: int) -> float:
+    try:
+        return inspection.process(pid).cpu_s
+    except ProcessGone:
+        return 0.0
+
+
+def test_waiting_uses_no_cpu(programs: dict[str, Program]) -> None:
+    """a producer on a full buffer, and a consumer on an empty one, sleep: no busy waiting"""
+    run = programs["prodcons"].start(str(RACE_N), hold_output=True)
+    try:
+        run.wait_for(predicate=lambda: len(_participants(run)) >= 3, within_s=3)
+        procs = _participants(run)
+        for waiter in procs:
+            others = [p for p in procs if p.pid != waiter.pid]
+            for p in others:  # hold everyone else up: the one left can only wait
+                _signal(p.pid, signal.SIGSTOP)
+            try:
+                run.wait_for(exit=True, within_s=0.2)  # let it reach its wait
+                before = _cpu(waiter.pid)
+                run.wait_for(exit=True, within_s=0.5)  # the measuring window
+                used = _cpu(waiter.pid) - before
+            finally:
+                for p in others:
+                    _signal(p.pid, signal.SIGCONT)
+            if used > BUSY_S:
+                raise Failed(
+                    f"{waiter.label} used {used:.2f} s of CPU in 0.5 s while it could only "
+                    "wait (the other processes were held up and stdout was full): it burns a "
+                    "CPU while it waits, spinning in a loop like the lecture's "
+                    "while (nb == BUFFER_SIZE); instead of sleeping",
+                    hint="wait on semaphores: sem_wait(&empty) before producing, "
+                    "sem_wait(&full) before consuming (sem_init(&s, 1, value) in shared "
+                    "memory)",
+                    lecture=LECTURE,
+                    evidence=_evidence(procs, "processes of prodcons"),
+                )
+    finally:
+        run.release_output()
+
+
+def _signal(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
+
+
+def test_no_race_across_runs(programs: dict[str, Program]) -> None:
+    """no item lost or repeated, no hang, over many runs with a large N, also built with -O2"""
+    summary: list[str] = []
+    first: str | None = None
+    for build in ("prodcons", "prodcons-O2"):
+        program = programs.get(build)
+        if program is None:
+            continue
+        bad = 0
+        for i in range(RUNS):
+            run = program.start(str(RACE_N))
+            if not run.wait_for(exit=True, within_s=RUN_DEADLINE_S):
+                procs = _participants(run)
+                verdict = Verdict(False, "hung")
+                states = "; ".join(
+                    f"{p.label} is {p.state} and used {p.cpu_s:.1f} s of CPU" for p in procs
+                )
+                what = f"hung: after {RUN_DEADLINE_S:g} s, {states or 'no process was left'}"
+                run.kill_group()
+            else:
+                run.finish(2)
+                verdict = _judge(run, RACE_N)
+                what = verdict.what
+            if not verdict.ok:
+                bad += 1
+                first = first or f"{build}, run {i + 1}: {what}"
+                if verdict.what == "hung":
+                    bad += RUNS - i - 1  # a build that hangs once is not run again
+                    break
+        flag = " (with -O2)" if build.endswith("-O2") else ""
+        summary.append(f"{bad} of {RUNS} runs{flag} went wrong")
+    if first is not None:
+        hung = "hung" in first
+        raise Failed(
+            f"over {RUNS} runs of prodcons {RACE_N} per build: {'; '.join(summary)}. "
+            f"First: {first}"
+            + (
+                ". A loop that waits on a plain variable (while (nb == 0);) is compiled with "
+                "-O2 into a loop that reads it once: the other process's change is never seen"
+                if hung and "O2" in first
+                else ""
+            ),
+            hint="synchronise with semaphores, not with a shared counter: nb++ and nb-- from "
+            "two processes race (read, add, write back), losing or repeating items",
+            lecture=LECTURE,
+        )
