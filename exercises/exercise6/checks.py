@@ -33,13 +33,14 @@ def _need_trace() -> None:
 
 
 def _file_mmaps(run: Run) -> list[trace.Call]:
-    """The mmap calls of a file descriptor (not anonymous, not the loader's libraries)."""
-    opened = {
-        c.result for c in run.calls()
-        if c.name == "openat" and "data.bin" in c.args and not c.failed
-    }  # fmt: skip
-    return [c for c in run.calls() if c.name == "mmap" and c.args.split(", ")[4:5] and
-            c.args.split(", ")[4] in opened]  # fmt: skip
+    """The mmap calls of FILE's descriptor, after it was opened (the loader reuses fd 3)."""
+    calls = run.calls()
+    opens = [i for i, c in enumerate(calls)
+             if c.name == "openat" and ".bin" in c.args and not c.failed]  # fmt: skip
+    if not opens:
+        return []
+    fd = calls[opens[0]].result
+    return [c for c in calls[opens[0] :] if c.name == "mmap" and c.args.split(", ")[4:5] == [fd]]
 
 
 def _ended(run: Run) -> str:

@@ -1,0 +1,261 @@
+"""exercise8 `sockets`: a TCP echo server and its client, seen in the kernel's socket table."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from grader import Failed, Mismatch, Program, Run, inspection
+from grader.inspection import ProcessGone
+
+LECTURE = "Socket"
+CLIENTS = 21
+
+
+def _free_port() -> int:
+    """A port nobody uses: in the grade's own network namespace, or on a shared machine."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def port() -> int:
+    return _free_port()
+
+
+def _ended(run: Run) -> str:
+    return run.exit.describe() if run.exit else "is still running"
+
+
+def _listens(run: Run, port: int) -> bool:
+    return any(s.local[1] == port for s in inspection.sockets.listening(run.pid))
+
+
+def _server(program: Program, port: int) -> Run:
+    """Start the server and wait until it listens on `port` (seen in the socket table)."""
+    run = program.start(str(port))
+    if run.wait_for(predicate=lambda: _listens(run, port), exit=True, within_s=5) and _listens(
+        run, port
+    ):
+        return run
+    elsewhere = inspection.sockets.listening(run.pid) if run.alive else ()
+    if elsewhere:
+        raise Failed(
+            f"server {port} listens on {elsewhere[0].describe()}, not on port {port}: a "
+            "client connecting to the port it was given finds nobody",
+            hint="addr.sin_port = htons(atoi(argv[1])); bind to that port",
+            lecture=LECTURE,
+        )
+    raise Failed(
+        f"server {port} never listened on port {port}: it {_ended(run)}",
+        actual=run.text("stderr") or None,
+        hint="socket(AF_INET, SOCK_STREAM, 0), bind to 127.0.0.1:PORT, listen(fd, 5)",
+        lecture=LECTURE,
+    )
+
+
+@contextlib.contextmanager
+def _connect(port: int) -> Iterator[socket.socket]:
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def _echo(s: socket.socket, line: bytes) -> bytes:
+    s.sendall(line)
+    got = b""
+    while not got.endswith(b"\n"):
+        try:
+            chunk = s.recv(4096)
+        except TimeoutError:
+            break
+        if not chunk:
+            break
+        got += chunk
+    return got
+
+
+def _fd_count(pid: int) -> int:
+    return len(inspection.fds(pid))
+
+
+def test_server_listens_on_port(programs: dict[str, Program], port: int) -> None:
+    """server PORT listens on 127.0.0.1:PORT (seen in the kernel's socket table)"""
+    _server(programs["server"], port)
+
+
+def test_server_echoes_lines(programs: dict[str, Program], port: int) -> None:
+    """the server sends back every line of a connection"""
+    _server(programs["server"], port)
+    with _connect(port) as s:
+        for line in (b"hello\n", b"a second, longer line\n", b"third\n"):
+            got = _echo(s, line)
+            if got != line:
+                raise Mismatch(repr(line), repr(got), "the server did not echo the line back",
+                               hint="write back exactly the bytes read, until read returns 0",
+                               lecture=LECTURE)  # fmt: skip
+
+
+def test_server_serves_clients_in_turn(programs: dict[str, Program], port: int) -> None:
+    """the server serves one client after another"""
+    server = _server(programs["server"], port)
+    for n in (1, 2, 3):
+        if not server.alive:
+            raise Failed(
+                f"the server served {n - 1} client(s) and then {_ended(server)}: it served one "
+                "client and exited, where it must go back to accept() for the next",
+                hint="loop: while (1) { c = accept(...); echo until read returns 0; close(c); }",
+                lecture=LECTURE,
+            )
+        try:
+            with _connect(port) as s:
+                if _echo(s, b"ping\n") != b"ping\n":
+                    raise Failed(f"client {n} got no echo", lecture=LECTURE)
+        except ConnectionRefusedError as e:
+            raise Failed(
+                f"client {n} could not connect ({e.strerror}): the server served one client "
+                f"and {_ended(server)}",
+                hint="go back to accept() after each client",
+                lecture=LECTURE,
+            ) from e
+        server.wait_for(exit=True, within_s=0.2)  # did it leave after that client?
+
+
+def test_server_closes_each_connection(programs: dict[str, Program], port: int) -> None:
+    """the server's descriptors stay the same after many clients (each connection closed)"""
+    server = _server(programs["server"], port)
+    before = _fd_count(server.pid)
+    for _ in range(CLIENTS):
+        with _connect(port) as s:
+            _echo(s, b"x\n")
+    if server.wait_for(predicate=lambda: _fd_count(server.pid) <= before, exit=True,
+                       within_s=3) and server.alive:  # fmt: skip
+        return
+    if not server.alive:
+        pytest.skip(f"needs a server that serves {CLIENTS} clients (it {_ended(server)})")
+    after = _fd_count(server.pid)
+    raise Failed(
+        f"the server's fd count grew from {before} to {after} after {CLIENTS} clients: the "
+        "descriptor accept() returns for each connection is never closed, so a long-running "
+        "server runs out of descriptors",
+        hint="close(client_fd) when read() returns 0",
+        lecture=LECTURE,
+        evidence=[inspection.snapshot(pids=[server.pid]).fd_evidence(server.pid)],
+    )
+
+
+def test_server_does_not_spin(programs: dict[str, Program], port: int) -> None:
+    """once its client has left, the server waits asleep (it does not spin on read)"""
+    server = _server(programs["server"], port)
+    with _connect(port) as s:
+        _echo(s, b"bye\n")
+    server.wait_for(exit=True, within_s=0.2)  # let it notice that the client left
+    try:
+        before = inspection.process(server.pid).cpu_s
+        server.wait_for(exit=True, within_s=0.5)  # the measuring window
+        used = inspection.process(server.pid).cpu_s - before
+    except ProcessGone:
+        pytest.skip(f"needs a server that goes on after its client (it {_ended(server)})")
+    if used > 0.15:
+        raise Failed(
+            f"after its client left, the server (pid {server.pid}) used {used:.2f} s of CPU in "
+            "0.5 s: read() returns 0 at end of file, and a loop that goes on reading spins, "
+            "burning a CPU for nothing",
+            hint="when read() returns 0, the client has closed: close the connection and go "
+            "back to accept()",
+            lecture=LECTURE,
+        )
+
+
+def test_server_restarts_with_open_connection(programs: dict[str, Program], port: int) -> None:
+    """a server restarted while a connection is still open can bind its port (SO_REUSEADDR)"""
+    first = _server(programs["server"], port)
+    with _connect(port) as s:
+        _echo(s, b"still here\n")
+        first.signal(signal.SIGKILL)
+        first.wait_for(exit=True, within_s=5)
+        second = programs["server"].start(str(port))
+        if second.wait_for(predicate=lambda: _listens(second, port), exit=True, within_s=5) \
+                and _listens(second, port):  # fmt: skip
+            return
+    said = second.text("stderr")
+    raise Failed(
+        f"restarted while a connection was still open, the server {_ended(second)} without "
+        "listening"
+        + (': "Address already in use"' if "in use" in said.lower() else "")
+        + f". The old connection keeps port {port} busy for a while after the server died; "
+        "SO_REUSEADDR lets a new server bind it at once",
+        actual=said or None,
+        hint="int one = 1; setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one); "
+        "before bind()",
+        lecture=LECTURE,
+    )
+
+
+def _echo_once(listener: socket.socket) -> None:
+    try:
+        conn, _ = listener.accept()
+    except OSError:
+        return
+    with conn:
+        conn.settimeout(5)
+        data = b""
+        with contextlib.suppress(OSError):
+            while not data.endswith(b"\n"):
+                chunk = conn.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+            conn.sendall(data)
+
+
+def test_client_prints_the_echo(programs: dict[str, Program], port: int) -> None:
+    """client PORT TEXT prints the line the server sends back, and exits 0"""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", port))
+    listener.listen(1)
+    listener.settimeout(10)
+    helper = threading.Thread(target=_echo_once, args=(listener,), daemon=True)
+    helper.start()
+    try:
+        run = programs["client"].run(str(port), "hello sockets", within_s=10)
+    finally:
+        listener.close()
+        helper.join(5)
+    if "hello sockets" not in run.text().splitlines() or run.exit is None or run.exit.code:
+        raise Mismatch(
+            "hello sockets (then exit status 0)",
+            (run.text() or "(nothing)") + f" — {_ended(run)}",
+            "the client did not print the echoed line and exit 0",
+            hint="send TEXT and \\n, read until the \\n comes back, print it, close",
+            lecture=LECTURE,
+        )
+
+
+def test_client_without_server_fails(programs: dict[str, Program], port: int) -> None:
+    """client with no server: an error message and a non-zero status"""
+    run = programs["client"].run(str(port), "anyone there?", within_s=10)
+    if run.exit is not None and run.exit.signal == signal.SIGPIPE:
+        raise Failed(
+            "with no server, the client was killed by SIGPIPE: connect() failed, was not "
+            "checked, and writing on the unconnected socket raised SIGPIPE",
+            hint='if (connect(...) < 0) { perror("connect"); exit(1); }',
+            lecture=LECTURE,
+        )
+    if run.exit is None or run.exit.code == 0 or not run.stderr.strip():
+        raise Failed(
+            f"with no server, the client {_ended(run)}"
+            + ("" if run.stderr.strip() else " without an error message"),
+            actual=run.text("stderr") or None,
+            hint='check connect(): if it returns -1, perror("connect") and exit(1)',
+            lecture=LECTURE,
+        )
