@@ -67,7 +67,8 @@ class Exercise:
     @property
     def builds(self) -> list[tuple[str, str, tuple[str, ...]]]:
         """(source, program, extra flags) for every build: each program, then its variants."""
-        out = [(src, prog, ()) for src, prog in self.programs.items()]
+        none: tuple[str, ...] = ()
+        out = [(src, prog, none) for src, prog in self.programs.items()]
         for suffix, flags in self.build.variants.items():
             out += [(src, f"{prog}-{suffix}", flags) for src, prog in self.programs.items()]
         return out

@@ -339,6 +339,10 @@ class Run:
     def alive(self) -> bool:
         return self._exit is None
 
+    def ended(self) -> str:
+        """How it ended, for a message: "exited with status 1", "killed by SIGBUS", ..."""
+        return self._exit.describe() if self._exit is not None else "did not end"
+
     @property
     def stdout(self) -> bytes:
         return bytes(self._out.data)

@@ -8,7 +8,6 @@ import sysv_ipc
 
 from grader import Failed, Mismatch, Program, Run, inspection, trace
 from grader.inspection.ipc import MessageQueue
-from grader.results import Evidence
 
 KEY = 1234
 TEXT = "hello vietnam"
@@ -25,15 +24,6 @@ def _run(program: Program, *args: str, within_s: float = 5) -> Run:
     return program.run(*args, within_s=within_s, trace=CALLS if trace.available() else ())
 
 
-def _calls(*runs: Run) -> list[Evidence]:
-    calls = [c for r in runs for c in r.calls()]
-    return [trace.evidence(calls)] if calls else []
-
-
-def _ended(run: Run) -> str:
-    return run.exit.describe() if run.exit else "did not end"
-
-
 def _queue_or_fail(creator: Run) -> MessageQueue:
     q = inspection.ipc.queue(KEY)
     if q is not None:
@@ -46,7 +36,7 @@ def _queue_or_fail(creator: Run) -> MessageQueue:
             f"0x4d2. key_t key = 1234 is decimal: 0x1234 is another key ({0x1234})",
             hint="key_t key = 1234; in creator, sender and receiver alike",
             lecture=LECTURE,
-            evidence=_calls(creator),
+            evidence=trace.calls_of(creator),
         )
     ended = creator.exit.describe() if creator.exit else "did not end"
     raise Failed(
@@ -54,7 +44,7 @@ def _queue_or_fail(creator: Run) -> MessageQueue:
         actual=creator.text("stderr") or None,
         hint="msgget(1234, IPC_CREAT | 0666) creates it",
         lecture=LECTURE,
-        evidence=_calls(creator),
+        evidence=trace.calls_of(creator),
     )
 
 
@@ -71,13 +61,13 @@ def test_creator_makes_the_queue(programs: dict[str, Program]) -> None:
             "your programs run without root's privileges",
             hint="msgget(key, IPC_CREAT | 0666)",
             lecture=LECTURE,
-            evidence=_calls(creator),
+            evidence=trace.calls_of(creator),
         )
     if q.messages:
         raise Failed(f"creator left {q.messages} message(s) in the new queue", lecture=LECTURE)
     if creator.exit is None or creator.exit.code != 0:
         raise Failed(
-            f"the queue is right, but creator {_ended(creator)}",
+            f"the queue is right, but creator {creator.ended()}",
             actual=creator.text("stderr") or None,
         )
 
@@ -99,11 +89,11 @@ def test_sender_sends_one_message(programs: dict[str, Program]) -> None:
             else (f"the queue holds {q.messages} messages")
         )
         raise Failed(
-            f"after creator then sender, {found}, not one message (sender {_ended(sender)})",
+            f"after creator then sender, {found}, not one message (sender {sender.ended()})",
             actual=sender.text("stderr") or None,
             hint="msgsnd(id, &msg, size, 0) once",
             lecture=LECTURE,
-            evidence=_calls(sender),
+            evidence=trace.calls_of(sender),
         )
     field = _text_field(programs["sender"].path.with_suffix(".c").read_text(errors="replace"))
     if field is not None:
@@ -117,7 +107,7 @@ def test_sender_sends_one_message(programs: dict[str, Program]) -> None:
                 "The size is that of the text alone: the kernel stores mtype apart",
                 hint="msgsnd(id, &msg, sizeof(msg.mtext), 0)",
                 lecture=LECTURE,
-                evidence=_calls(sender),
+                evidence=trace.calls_of(sender),
             )
         if q.bytes > field:
             raise Mismatch(
@@ -146,19 +136,19 @@ def test_receiver_prints_the_message(programs: dict[str, Program]) -> None:
         raise Mismatch(
             "received : hello vietnam",
             receiver.text() or "(nothing)",
-            f"receiver {_ended(receiver)} without printing the message",
+            f"receiver {receiver.ended()} without printing the message",
             lecture=LECTURE,
-            evidence=_calls(receiver),
+            evidence=trace.calls_of(receiver),
         )
     q = inspection.ipc.queue(KEY)
     if q is not None and q.messages:
         raise Failed(
             f"after receiver, the queue still holds {q.messages} message(s)",
             lecture=LECTURE,
-            evidence=_calls(receiver),
+            evidence=trace.calls_of(receiver),
         )
     if receiver.exit is None or receiver.exit.code != 0:
-        raise Failed(f"receiver printed the message but {_ended(receiver)}")
+        raise Failed(f"receiver printed the message but {receiver.ended()}")
 
 
 def test_receiver_waits_without_spinning(programs: dict[str, Program]) -> None:
@@ -167,7 +157,7 @@ def test_receiver_waits_without_spinning(programs: dict[str, Program]) -> None:
     receiver = programs["receiver"].start()
     if receiver.wait_for(exit=True, within_s=0.3):
         raise Failed(
-            f"receiver, started on an empty queue, {_ended(receiver)} "
+            f"receiver, started on an empty queue, {receiver.ended()} "
             "instead of waiting for a message",
             actual=receiver.text() + receiver.text("stderr") or None,
             hint="msgrcv without IPC_NOWAIT blocks until a message arrives",
@@ -206,7 +196,7 @@ def test_missing_queue_is_an_error(programs: dict[str, Program]) -> None:
                 hint=f"in {name}: msgget(1234, 0666), without IPC_CREAT, fails when the "
                 "queue does not exist; then perror and exit(1)",
                 lecture=LECTURE,
-                evidence=_calls(run),
+                evidence=trace.calls_of(run),
             )
         if run.exit is None or run.exit.code == 0 or not run.stderr.strip():
             ended = run.exit.describe() if run.exit else "did not end"
@@ -215,5 +205,5 @@ def test_missing_queue_is_an_error(programs: dict[str, Program]) -> None:
                 + ("" if run.stderr.strip() else " and printed no error message"),
                 hint='check msgget\'s result: if (id < 0) { perror("msgget"); exit(1); }',
                 lecture=LECTURE,
-                evidence=_calls(run),
+                evidence=trace.calls_of(run),
             )

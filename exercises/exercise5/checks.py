@@ -7,7 +7,6 @@ import sysv_ipc
 
 from grader import Failed, Mismatch, Program, Run, inspection, trace
 from grader.inspection.ipc import SharedSegment
-from grader.results import Evidence
 
 KEY = 5678
 SIZE = 4096
@@ -17,15 +16,6 @@ CALLS = ("shmget", "shmat", "shmdt", "shmctl")
 
 def _run(program: Program, *args: str, within_s: float = 5) -> Run:
     return program.run(*args, within_s=within_s, trace=CALLS if trace.available() else ())
-
-
-def _calls(*runs: Run) -> list[Evidence]:
-    calls = [c for r in runs for c in r.calls()]
-    return [trace.evidence(calls)] if calls else []
-
-
-def _ended(run: Run) -> str:
-    return run.exit.describe() if run.exit else "did not end"
 
 
 def _segment_or_fail(writer: Run) -> SharedSegment:
@@ -39,14 +29,14 @@ def _segment_or_fail(writer: Run) -> SharedSegment:
             f"a segment with key {o.key:#x} ({o.key}) exists; the exercise uses key 5678 (0x162e)",
             hint="key_t key = 5678; in writer and reader alike",
             lecture=LECTURE,
-            evidence=_calls(writer),
+            evidence=trace.calls_of(writer),
         )
     raise Failed(
-        f"after writer ({_ended(writer)}), there is no shared memory segment at all",
+        f"after writer ({writer.ended()}), there is no shared memory segment at all",
         actual=writer.text("stderr") or None,
         hint="shmget(5678, 4096, IPC_CREAT | 0666) creates it",
         lecture=LECTURE,
-        evidence=_calls(writer),
+        evidence=trace.calls_of(writer),
     )
 
 
@@ -63,7 +53,7 @@ def test_writer_creates_the_segment(programs: dict[str, Program]) -> None:
             "longer than the segment would not fit, and writing past its end is a crash",
             hint="shmget(5678, 4096, IPC_CREAT | 0666)",
             lecture=LECTURE,
-            evidence=_calls(writer),
+            evidence=trace.calls_of(writer),
         )
     if seg.mode != 0o666:
         raise Mismatch(
@@ -73,7 +63,7 @@ def test_writer_creates_the_segment(programs: dict[str, Program]) -> None:
             "for 0666, so that any user's reader can attach it",
             hint="shmget(key, 4096, IPC_CREAT | 0666)",
             lecture=LECTURE,
-            evidence=_calls(writer),
+            evidence=trace.calls_of(writer),
         )
     memory = sysv_ipc.SharedMemory(KEY)
     try:
@@ -83,9 +73,9 @@ def test_writer_creates_the_segment(programs: dict[str, Program]) -> None:
     if got != text:
         raise Mismatch(text, got, "the segment does not hold the text as a C string",
                        hint="strncpy(addr, argv[1], 4095) copies it with its NUL",
-                       lecture=LECTURE, evidence=_calls(writer))  # fmt: skip
+                       lecture=LECTURE, evidence=trace.calls_of(writer))  # fmt: skip
     if writer.exit is None or writer.exit.code != 0:
-        raise Failed(f"the segment is right, but writer {_ended(writer)}",
+        raise Failed(f"the segment is right, but writer {writer.ended()}",
                      actual=writer.text("stderr") or None)  # fmt: skip
 
 
@@ -97,8 +87,8 @@ def test_writer_detaches(programs: dict[str, Program]) -> None:
     calls = writer.calls()
     attached = [c for c in calls if c.name == "shmat" and not c.failed]
     if not attached:
-        raise Failed(f"writer never attached the segment (shmat): it {_ended(writer)}",
-                     lecture=LECTURE, evidence=_calls(writer))  # fmt: skip
+        raise Failed(f"writer never attached the segment (shmat): it {writer.ended()}",
+                     lecture=LECTURE, evidence=trace.calls_of(writer))  # fmt: skip
     last = calls.index(attached[-1])
     if not any(c.name == "shmdt" and not c.failed for c in calls[last:]):
         seg = inspection.ipc.segment(KEY)
@@ -109,7 +99,7 @@ def test_writer_detaches(programs: dict[str, Program]) -> None:
             "are done with it",
             hint="shmdt(addr) after copying the text",
             lecture=LECTURE,
-            evidence=_calls(writer),
+            evidence=trace.calls_of(writer),
         )
 
 
@@ -120,8 +110,8 @@ def test_reader_prints_and_removes(programs: dict[str, Program]) -> None:
     reader = _run(programs["reader"])
     if text not in reader.text().splitlines():
         raise Mismatch(text, reader.text() or "(nothing)",
-                       f"reader {_ended(reader)} without printing the segment's text on a line",
-                       lecture=LECTURE, evidence=_calls(reader))  # fmt: skip
+                       f"reader {reader.ended()} without printing the segment's text on a line",
+                       lecture=LECTURE, evidence=trace.calls_of(reader))  # fmt: skip
     seg = inspection.ipc.segment(KEY)
     if seg is not None:
         raise Failed(
@@ -129,10 +119,10 @@ def test_reader_prints_and_removes(programs: dict[str, Program]) -> None:
             "shmctl(IPC_RMID), so it stays in the kernel after every process has gone",
             hint="at the end of reader: shmctl(id, IPC_RMID, NULL)",
             lecture=LECTURE,
-            evidence=_calls(reader),
+            evidence=trace.calls_of(reader),
         )
     if reader.exit is None or reader.exit.code != 0:
-        raise Failed(f"reader printed the text but {_ended(reader)}")
+        raise Failed(f"reader printed the text but {reader.ended()}")
 
 
 def test_reader_without_segment_fails(programs: dict[str, Program]) -> None:
@@ -146,7 +136,7 @@ def test_reader_without_segment_fails(programs: dict[str, Program]) -> None:
             "IPC_CREAT, so it read an empty segment instead of reporting that writer never ran",
             hint="in reader: shmget(5678, 0, 0666), without IPC_CREAT; then perror and exit(1)",
             lecture=LECTURE,
-            evidence=_calls(reader),
+            evidence=trace.calls_of(reader),
         )
     if seg is not None:
         raise Failed(
@@ -154,16 +144,16 @@ def test_reader_without_segment_fails(programs: dict[str, Program]) -> None:
             "so it reads an empty segment instead of reporting that writer never ran",
             hint="in reader: shmget(5678, 0, 0666), without IPC_CREAT; then perror and exit(1)",
             lecture=LECTURE,
-            evidence=_calls(reader),
+            evidence=trace.calls_of(reader),
         )
     if reader.exit is None or reader.exit.code == 0 or not reader.stderr.strip():
         raise Failed(
-            f"with no segment, reader {_ended(reader)}"
+            f"with no segment, reader {reader.ended()}"
             + ("" if reader.stderr.strip() else " and printed no error message")
             + (
                 ": did its shmget() use IPC_CREAT?" if reader.exit and reader.exit.code == 0 else ""
             ),
             hint='check shmget\'s result: if (id < 0) { perror("shmget"); exit(1); }',
             lecture=LECTURE,
-            evidence=_calls(reader),
+            evidence=trace.calls_of(reader),
         )

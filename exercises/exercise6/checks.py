@@ -7,7 +7,6 @@ import re
 import pytest
 
 from grader import Failed, Mismatch, Program, Run, trace
-from grader.results import Evidence
 from grader.sandbox import Sandbox
 
 LECTURE = "Mmap"
@@ -20,11 +19,6 @@ N = 100_000
 
 def _run(program: Program, calls: tuple[str, ...], *args: str) -> Run:
     return program.run(*args, within_s=10, trace=calls if trace.available() else ())
-
-
-def _calls(run: Run, names: tuple[str, ...] | None = None) -> list[Evidence]:
-    calls = [c for c in run.calls() if names is None or c.name in names]
-    return [trace.evidence(calls)] if calls else []
 
 
 def _need_trace() -> None:
@@ -43,10 +37,6 @@ def _file_mmaps(run: Run) -> list[trace.Call]:
     return [c for c in calls[opens[0] :] if c.name == "mmap" and c.args.split(", ")[4:5] == [fd]]
 
 
-def _ended(run: Run) -> str:
-    return run.exit.describe() if run.exit else "did not end"
-
-
 def test_filemap_writes_text_at_start(programs: dict[str, Program], sandbox: Sandbox) -> None:
     """FILE starts with TEXT on disk afterwards, and the rest is byte for byte unchanged"""
     sandbox.path("data.bin").write_bytes(ORIGINAL)
@@ -61,11 +51,11 @@ def test_filemap_writes_text_at_start(programs: dict[str, Program], sandbox: San
             "the file was mapped with MAP_PRIVATE: your writes went to a private copy of "
             "the page and never reach the file"
             if private
-            else f"nothing was written to it (filemap {_ended(run)})"
+            else f"nothing was written to it (filemap {run.ended()})"
         )
         raise Failed(f"FILE is unchanged on disk: {why}",
                      hint="mmap(NULL, pagesize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)",
-                     lecture=LECTURE, evidence=_calls(run))  # fmt: skip
+                     lecture=LECTURE, evidence=trace.calls_of(run))  # fmt: skip
     if got[: len(TEXT)] == TEXT.encode() and got[len(TEXT)] == 0:
         raise Mismatch(
             repr(want[: len(TEXT) + 8]),
@@ -82,9 +72,9 @@ def test_filemap_writes_text_at_start(programs: dict[str, Program], sandbox: San
         repr(want[around]),
         repr(got[around]),
         f"FILE differs from what was expected from byte {first} on "
-        f"({len(got)} bytes now, {len(want)} expected); filemap {_ended(run)}",
+        f"({len(got)} bytes now, {len(want)} expected); filemap {run.ended()}",
         lecture=LECTURE,
-        evidence=_calls(run),
+        evidence=trace.calls_of(run),
     )
 
 
@@ -100,7 +90,7 @@ def test_filemap_mapping_is_shared(programs: dict[str, Program], sandbox: Sandbo
             hint="open FILE with O_RDWR, then mmap(NULL, pagesize, PROT_READ | PROT_WRITE, "
             "MAP_SHARED, fd, 0)",
             lecture=LECTURE,
-            evidence=_calls(run),
+            evidence=trace.calls_of(run),
         )
     m = maps[0]
     if "MAP_SHARED" not in m.args or "PROT_WRITE" not in m.args:
@@ -115,7 +105,7 @@ def test_filemap_mapping_is_shared(programs: dict[str, Program], sandbox: Sandbo
             + ". The exercise asks for MAP_SHARED, read/write",
             hint="PROT_READ | PROT_WRITE, MAP_SHARED",
             lecture=LECTURE,
-            evidence=_calls(run, ("mmap",)),
+            evidence=trace.calls_of(run, names=("mmap",)),
         )
 
 
@@ -133,7 +123,7 @@ def test_filemap_uses_no_write(programs: dict[str, Program], sandbox: Sandbox) -
             "carries them to the file",
             hint="memcpy(base, text, strlen(text)) into the MAP_SHARED mapping, no write()",
             lecture=LECTURE,
-            evidence=_calls(run),
+            evidence=trace.calls_of(run),
         )
 
 
@@ -158,7 +148,7 @@ def test_filemap_short_file_reported(programs: dict[str, Program], sandbox: Sand
         )
     if run.exit is None or run.exit.code == 0 or not run.stderr.strip():
         raise Failed(
-            f"with an empty FILE, filemap {_ended(run)}"
+            f"with an empty FILE, filemap {run.ended()}"
             + ("" if run.stderr.strip() else " without an error message")
             + ": TEXT does not fit in it, which is an error to report",
             actual=run.text("stderr") or None,
@@ -187,11 +177,11 @@ def test_forkmap_counts_to_n(programs: dict[str, Program]) -> None:
         f"counter = {N}",
         run.text() or "(nothing)",
         f"forkmap {N} printed {'counter = ' + str(got) if got is not None else 'no counter'} "
-        f"and {_ended(run)}{why}",
+        f"and {run.ended()}{why}",
         hint="mmap(NULL, pagesize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0) "
         "before fork()",
         lecture=LECTURE,
-        evidence=_calls(run, ("mmap", "clone", "clone3", "wait4")),
+        evidence=trace.calls_of(run, names=("mmap", "clone", "clone3", "wait4")),
     )
 
 
@@ -217,7 +207,7 @@ def test_forkmap_page_is_shared(programs: dict[str, Program]) -> None:
         ),
         hint="MAP_SHARED | MAP_ANONYMOUS, before fork(), so that both processes see one page",
         lecture=LECTURE,
-        evidence=_calls(run, ("mmap", "clone", "clone3")),
+        evidence=trace.calls_of(run, names=("mmap", "clone", "clone3")),
     )
 
 
@@ -234,5 +224,5 @@ def test_forkmap_parent_waits(programs: dict[str, Program]) -> None:
             f"the counter before the child is done (it printed {_counter(run)!r})",
             hint="waitpid(child, NULL, 0) before printing the counter",
             lecture=LECTURE,
-            evidence=_calls(run, ("clone", "clone3", "wait4", "waitid")),
+            evidence=trace.calls_of(run, names=("clone", "clone3", "wait4", "waitid")),
         )

@@ -42,8 +42,7 @@ def tcp() -> tuple[TcpSocket, ...]:
     except OSError:
         return ()
     return tuple(
-        TcpSocket(_address(r[1]), _address(r[2]), _STATES.get(r[3], r[3]), int(r[9]))
-        for r in rows
+        TcpSocket(_address(r[1]), _address(r[2]), _STATES.get(r[3], r[3]), int(r[9])) for r in rows
     )
 
 
