@@ -33,6 +33,7 @@ def _list() -> str:
 )  # fmt: skip
 @click.option("--out", "-o", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the report to FILE instead of the terminal.")  # fmt: skip
+@click.option("--doctor", is_flag=True, help="Show what this machine offers the sandbox.")
 @click.option("--keep", is_flag=True, help="Keep the scratch folder and say where it is.")
 @click.option("--debug", is_flag=True, help="Show internals and tracebacks.")
 @click.version_option(package_name="ipcgrade")
@@ -42,6 +43,7 @@ def grade(
     list_: bool,
     fmt: str,
     out: Path | None,
+    doctor: bool,
     keep: bool,
     debug: bool,
 ) -> int:
@@ -53,6 +55,11 @@ def grade(
     """
     if list_:
         click.echo(_list())
+        return ExitCode.PASSED
+    if doctor:
+        from grader import doctor as doctor_mod
+
+        click.echo(doctor_mod.render(doctor_mod.examine()))
         return ExitCode.PASSED
     if exercise is None:
         raise UsageError(

@@ -265,3 +265,10 @@ def test_a_sandbox_error_exits_3(monkeypatch: pytest.MonkeyPatch) -> None:
     result = _grade("exercise1", REFERENCE1, "--debug")
     assert result.exit_code == 3
     assert "Traceback" in result.stderr
+
+
+def test_doctor_says_what_the_machine_offers() -> None:
+    result = _grade("--doctor")
+    assert result.exit_code == 0
+    assert "user namespaces" in result.stdout
+    assert "isolation of every grade on this machine:" in result.stdout
