@@ -35,21 +35,28 @@ def examine() -> tuple[Finding, ...]:
             "each grade gets its own user, PID, IPC, network and mount namespaces"
             if caps.userns
             else f"unavailable: {caps.why_not}; grades run with reduced isolation",
-        ),  # fmt: skip
+        ),
     ]
     if not caps.userns:
         if _read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1":
             out[-1] = Finding(
-                out[-1].what, False, out[-1].detail,
+                out[-1].what,
+                False,
+                out[-1].detail,
                 "AppArmor restricts unprivileged user namespaces (Ubuntu 23.10 and later): "
                 "sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0",
-            )  # fmt: skip
+            )
         elif _read("/proc/sys/kernel/unprivileged_userns_clone") == "0":
-            out[-1] = Finding(out[-1].what, False, out[-1].detail,
-                              "sudo sysctl kernel.unprivileged_userns_clone=1")  # fmt: skip
+            out[-1] = Finding(
+                out[-1].what,
+                False,
+                out[-1].detail,
+                "sudo sysctl kernel.unprivileged_userns_clone=1",
+            )
         elif _read("/proc/sys/user/max_user_namespaces") == "0":
-            out[-1] = Finding(out[-1].what, False, out[-1].detail,
-                              "sudo sysctl user.max_user_namespaces=15000")  # fmt: skip
+            out[-1] = Finding(
+                out[-1].what, False, out[-1].detail, "sudo sysctl user.max_user_namespaces=15000"
+            )
     for tool, why, package in (
         ("gcc", "builds the students' programs", "gcc"),
         ("make", "builds a student's own Makefile", "make"),
@@ -57,25 +64,49 @@ def examine() -> tuple[Finding, ...]:
         ("ps", "exercise2 runs ps -ef", "procps"),
     ):
         path = shutil.which(tool)
-        out.append(Finding(tool, path is not None, f"{path or 'missing'}: {why}",
-                           "" if path else f"sudo apt install {package}"))  # fmt: skip
+        out.append(
+            Finding(
+                tool,
+                path is not None,
+                f"{path or 'missing'}: {why}",
+                "" if path else f"sudo apt install {package}",
+            )
+        )
     strace = trace.available()
-    out.append(Finding("strace", strace is not None,
-                       f"{strace}: shows the system calls of exercises 4 to 7" if strace else
-                       "missing: checks that need system calls are skipped, never passed",
-                       "" if strace else "sudo apt install strace"))  # fmt: skip
+    out.append(
+        Finding(
+            "strace",
+            strace is not None,
+            f"{strace}: shows the system calls of exercises 4 to 7"
+            if strace
+            else "missing: checks that need system calls are skipped, never passed",
+            "" if strace else "sudo apt install strace",
+        )
+    )
     if Path("/sys/fs/cgroup/cgroup.controllers").exists():
         cgroups = "v2"
     elif Path("/sys/fs/cgroup/memory").is_dir():
         cgroups = "v1"
     else:
         cgroups = "none"
-    out.append(Finding("cgroups", cgroups != "none",
-                       f"{cgroups} (not used yet: limits are rlimits and namespace caps)"))  # fmt: skip
+    out.append(
+        Finding(
+            "cgroups",
+            cgroups != "none",
+            f"{cgroups} (not used yet: limits are rlimits and namespace caps)",
+        )
+    )
     root = os.geteuid() == 0
-    out.append(Finding("user", True, "root: student programs drop every capability"
-                       + ("" if caps.userns else " and run as nobody") if root
-                       else f"uid {os.getuid()}"))  # fmt: skip
+    out.append(
+        Finding(
+            "user",
+            True,
+            "root: student programs drop every capability"
+            + ("" if caps.userns else " and run as nobody")
+            if root
+            else f"uid {os.getuid()}",
+        )
+    )
     out.append(Finding("kernel", True, f"{platform.system()} {platform.release()}"))
     return tuple(out)
 
