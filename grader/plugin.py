@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Generator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -150,6 +150,9 @@ class Collector:
             "max_points": float(ex.points.get(name, 1.0)),
         }
         result = self._judge(phases, exc, base)
+        stops = box.stops() if box is not None else []
+        if stops and result.outcome is Outcome.FAILED:
+            result = replace(result, message=f"{'; '.join(stops)}. {result.message}")
         self.ctx.results.append(result)
 
     def _judge(

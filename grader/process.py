@@ -115,12 +115,24 @@ def _foreground_child(leader: int, argv0: str, within_s: float = 5.0) -> int:
     return leader
 
 
+def _cpu_used(usage: Any) -> float:
+    return float(usage.ru_utime + usage.ru_stime) if usage is not None else 0.0
+
+
 def wait_exit(pid: int, timeout: float | None) -> None:
-    """Block until `pid` exits or `timeout` passes, without reaping it (a pidfd)."""
+    """Block until child `pid` exits or `timeout` passes, without reaping it."""
     try:
         fd = os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        return  # old kernel or Python: Popen.wait's own polling does the waiting
+    except (AttributeError, OSError):  # no pidfd (kernel < 5.3): poll without reaping
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while deadline is None or time.monotonic() < deadline:
+            try:
+                if os.waitid(os.P_PID, pid, os.WEXITED | os.WNOHANG | os.WNOWAIT):
+                    return
+            except ChildProcessError:
+                return
+            time.sleep(POLL_S)  # noqa: sleep - the fallback of a blocking wait
+        return
     try:
         select.select([fd], [], [], timeout)
     finally:
@@ -195,12 +207,15 @@ class Run:
         executable: str | None = None,
         name: str = "",
         run_as: int | None = None,
+        cpu_limit_s: float = 0.0,
     ) -> None:
         self.argv = tuple(argv)
         self.name = name or Path(self.argv[0]).name
         self.started = time.monotonic()
         self.timed_out = False
         self.stopped_for = ""  # why the sandbox stopped it ("used more than 2 s of CPU", ...)
+        self.cpu_limit_s = cpu_limit_s
+        self._rusage: Any = None
         self._cond = threading.Condition()
         self._exit: Exit | None = None
         self._stdin: IO[bytes] | None = None
@@ -296,10 +311,14 @@ class Run:
         if self._pty_fd is None:
             wait_exit(self.pid, timeout)  # wakes at the exit, not at a polling tick
             try:
-                rc = self._popen.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
+                pid, status, usage = os.wait4(self.pid, 0 if timeout is None else os.WNOHANG)
+            except ChildProcessError:
+                return Exit(None, None)
+            if pid == 0:
                 return None
-            return Exit.from_returncode(rc)
+            self._rusage = usage
+            self._popen.returncode = os.waitstatus_to_exitcode(status)
+            return Exit.from_returncode(self._popen.returncode)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             try:
@@ -323,8 +342,13 @@ class Run:
             self.kill_group()
             ended = self._reap(None)
         assert ended is not None
-        if ended.signal == signal.SIGXCPU and not self.stopped_for:
-            self.stopped_for = "used more than its CPU-time limit"
+        out_of_cpu = (
+            ended.signal in (signal.SIGXCPU, signal.SIGKILL)
+            and self.cpu_limit_s > 0
+            and _cpu_used(self._rusage) >= self.cpu_limit_s - 0.05
+        )
+        if out_of_cpu and not self.stopped_for:
+            self.stopped_for = f"used more than {self.cpu_limit_s:g} s of CPU"
         with self._cond:
             self._exit = ended
             self._cond.notify_all()

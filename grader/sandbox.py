@@ -463,6 +463,11 @@ class Sandbox:
         """Advice shown with the check's result that does not fail it."""
         self.warnings.append(text)
 
+    def stops(self) -> list[str]:
+        """What the sandbox stopped, in plain words, for the check's message."""
+        return [f"the sandbox stopped {r.name} (pid {r.pid}): it {r.stopped_for}"
+                for r in self.runs if r.stopped_for]  # fmt: skip
+
     def path(self, name: str) -> Path:
         return self.workdir / name
 
@@ -501,6 +506,7 @@ class Sandbox:
                 lim, self.caps, new_session=not kwargs.get("pty", False), umask=umask
             ),
             run_as=NOBODY if self.caps.root and not self.caps.userns else None,
+            cpu_limit_s=lim.cpu_s,
             output_cap=lim.output_kb * 1024,
             wall_s=lim.wall_s,
             **kwargs,
