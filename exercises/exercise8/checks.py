@@ -29,10 +29,6 @@ def port() -> int:
     return _free_port()
 
 
-def _ended(run: Run) -> str:
-    return run.exit.describe() if run.exit else "is still running"
-
-
 def _listens(run: Run, port: int) -> bool:
     return any(s.local[1] == port for s in inspection.sockets.listening(run.pid))
 
@@ -40,9 +36,8 @@ def _listens(run: Run, port: int) -> bool:
 def _server(program: Program, port: int) -> Run:
     """Start the server and wait until it listens on `port` (seen in the socket table)."""
     run = program.start(str(port))
-    if run.wait_for(predicate=lambda: _listens(run, port), exit=True, within_s=5) and _listens(
-        run, port
-    ):
+    run.wait_for(predicate=lambda: inspection.sockets.listening(run.pid), exit=True, within_s=5)
+    if _listens(run, port):
         return run
     elsewhere = inspection.sockets.listening(run.pid) if run.alive else ()
     if elsewhere:
@@ -53,7 +48,7 @@ def _server(program: Program, port: int) -> Run:
             lecture=LECTURE,
         )
     raise Failed(
-        f"server {port} never listened on port {port}: it {_ended(run)}",
+        f"server {port} never listened on port {port}: it {run.ended()}",
         actual=run.text("stderr") or None,
         hint="socket(AF_INET, SOCK_STREAM, 0), bind to 127.0.0.1:PORT, listen(fd, 5)",
         lecture=LECTURE,
@@ -61,8 +56,17 @@ def _server(program: Program, port: int) -> Run:
 
 
 @contextlib.contextmanager
-def _connect(port: int) -> Iterator[socket.socket]:
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+def _connect(port: int, server: Run | None = None, n: int = 1) -> Iterator[socket.socket]:
+    """A connection to the student's server; a refused one is the server's failure."""
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    except OSError as e:
+        state = f": the server {server.ended()}" if server is not None and not server.alive else ""
+        raise Failed(
+            f"client {n} could not connect to 127.0.0.1:{port} ({e.strerror or e}){state}",
+            hint="the server goes back to accept() after each client, forever",
+            lecture=LECTURE,
+        ) from e
     try:
         yield s
     finally:
@@ -70,16 +74,17 @@ def _connect(port: int) -> Iterator[socket.socket]:
 
 
 def _echo(s: socket.socket, line: bytes) -> bytes:
-    s.sendall(line)
+    """Send `line`, read until its newline comes back (or the server closes or stalls)."""
     got = b""
-    while not got.endswith(b"\n"):
-        try:
+    try:
+        s.sendall(line)
+        while not got.endswith(b"\n"):
             chunk = s.recv(4096)
-        except TimeoutError:
-            break
-        if not chunk:
-            break
-        got += chunk
+            if not chunk:
+                break
+            got += chunk
+    except OSError:  # reset, timeout: the caller judges what came back
+        pass
     return got
 
 
@@ -110,22 +115,18 @@ def test_server_serves_clients_in_turn(programs: dict[str, Program], port: int) 
     for n in (1, 2, 3):
         if not server.alive:
             raise Failed(
-                f"the server served {n - 1} client(s) and then {_ended(server)}: it served one "
+                f"the server served {n - 1} client(s) and then {server.ended()}: it served one "
                 "client and exited, where it must go back to accept() for the next",
                 hint="loop: while (1) { c = accept(...); echo until read returns 0; close(c); }",
                 lecture=LECTURE,
             )
-        try:
-            with _connect(port) as s:
-                if _echo(s, b"ping\n") != b"ping\n":
-                    raise Failed(f"client {n} got no echo", lecture=LECTURE)
-        except ConnectionRefusedError as e:
-            raise Failed(
-                f"client {n} could not connect ({e.strerror}): the server served one client "
-                f"and {_ended(server)}",
-                hint="go back to accept() after each client",
-                lecture=LECTURE,
-            ) from e
+        with _connect(port, server, n) as s:
+            if _echo(s, b"ping\n") != b"ping\n":
+                raise Failed(
+                    f"client {n} got no echo"
+                    + (f": the server {server.ended()}" if not server.alive else ""),
+                    lecture=LECTURE,
+                )
         server.wait_for(exit=True, within_s=0.2)  # did it leave after that client?
 
 
@@ -133,14 +134,16 @@ def test_server_closes_each_connection(programs: dict[str, Program], port: int) 
     """the server's descriptors stay the same after many clients (each connection closed)"""
     server = _server(programs["server"], port)
     before = _fd_count(server.pid)
-    for _ in range(CLIENTS):
-        with _connect(port) as s:
+    for n in range(1, CLIENTS + 1):
+        if not server.alive:
+            pytest.skip(f"needs a server that serves {CLIENTS} clients (it {server.ended()})")
+        with _connect(port, server, n) as s:
             _echo(s, b"x\n")
     if server.wait_for(predicate=lambda: _fd_count(server.pid) <= before, exit=True,
                        within_s=3) and server.alive:  # fmt: skip
         return
     if not server.alive:
-        pytest.skip(f"needs a server that serves {CLIENTS} clients (it {_ended(server)})")
+        pytest.skip(f"needs a server that serves {CLIENTS} clients (it {server.ended()})")
     after = _fd_count(server.pid)
     raise Failed(
         f"the server's fd count grew from {before} to {after} after {CLIENTS} clients: the "
@@ -163,7 +166,7 @@ def test_server_does_not_spin(programs: dict[str, Program], port: int) -> None:
         server.wait_for(exit=True, within_s=0.5)  # the measuring window
         used = inspection.process(server.pid).cpu_s - before
     except ProcessGone:
-        pytest.skip(f"needs a server that goes on after its client (it {_ended(server)})")
+        pytest.skip(f"needs a server that goes on after its client (it {server.ended()})")
     if used > 0.15:
         raise Failed(
             f"after its client left, the server (pid {server.pid}) used {used:.2f} s of CPU in "
@@ -188,7 +191,7 @@ def test_server_restarts_with_open_connection(programs: dict[str, Program], port
             return
     said = second.text("stderr")
     raise Failed(
-        f"restarted while a connection was still open, the server {_ended(second)} without "
+        f"restarted while a connection was still open, the server {second.ended()} without "
         "listening"
         + (': "Address already in use"' if "in use" in said.lower() else "")
         + f". The old connection keeps port {port} busy for a while after the server died; "
@@ -234,7 +237,7 @@ def test_client_prints_the_echo(programs: dict[str, Program], port: int) -> None
     if "hello sockets" not in run.text().splitlines() or run.exit is None or run.exit.code:
         raise Mismatch(
             "hello sockets (then exit status 0)",
-            (run.text() or "(nothing)") + f" — {_ended(run)}",
+            (run.text() or "(nothing)") + f" — {run.ended()}",
             "the client did not print the echoed line and exit 0",
             hint="send TEXT and \\n, read until the \\n comes back, print it, close",
             lecture=LECTURE,
@@ -253,7 +256,7 @@ def test_client_without_server_fails(programs: dict[str, Program], port: int) ->
         )
     if run.exit is None or run.exit.code == 0 or not run.stderr.strip():
         raise Failed(
-            f"with no server, the client {_ended(run)}"
+            f"with no server, the client {run.ended()}"
             + ("" if run.stderr.strip() else " without an error message"),
             actual=run.text("stderr") or None,
             hint='check connect(): if it returns -1, perror("connect") and exit(1)',
