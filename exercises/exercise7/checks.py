@@ -168,7 +168,7 @@ def test_waiting_uses_no_cpu(programs: dict[str, Program]) -> None:
                     "sem_wait(&full) before consuming (sem_init(&s, 1, value) in shared "
                     "memory)",
                     lecture=LECTURE,
-                    evidence=_evidence(procs, "processes of prodcons"),
+                    evidence=_evidence(_participants(run), "processes of prodcons"),
                 )
     finally:
         run.release_output()
@@ -211,8 +211,10 @@ def test_no_race_across_runs(programs: dict[str, Program]) -> None:
                     break
         flag = " with -O2" if build.endswith("-O2") else ""
         if hung_at:
-            summary.append(f"run {hung_at}{flag} hung ({bad - 1} of {hung_at - 1} before it "
-                           "went wrong), so it was not run again")  # fmt: skip
+            before = (
+                f" ({bad - 1} of the {hung_at - 1} before it went wrong)" if hung_at > 1 else ""
+            )
+            summary.append(f"run {hung_at}{flag} hung{before}, so it was not run again")  # fmt: skip
         else:
             summary.append(f"{bad} of {RUNS} runs{flag} went wrong")
     if first is not None:
