@@ -211,10 +211,10 @@ def test_no_race_across_runs(programs: dict[str, Program]) -> None:
                     break
         flag = " with -O2" if build.endswith("-O2") else ""
         if hung_at:
-            before = (
-                f" ({bad - 1} of the {hung_at - 1} before it went wrong)" if hung_at > 1 else ""
-            )
-            summary.append(f"run {hung_at}{flag} hung{before}, so it was not run again")  # fmt: skip
+            before = ""
+            if hung_at > 1:
+                before = f" ({bad - 1} of the {hung_at - 1} before it went wrong)"
+            summary.append(f"run {hung_at}{flag} hung{before}, so it was not run again")
         else:
             summary.append(f"{bad} of {RUNS} runs{flag} went wrong")
     if first is not None:
