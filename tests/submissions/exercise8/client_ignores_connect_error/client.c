@@ -1,5 +1,6 @@
 /*
- * Wrong variant: the client never checks connect(): with no server it writes on an unconnected socket and exits 0 without a word.
+ * Wrong variant: the client never checks connect(): with no server it writes on the
+ * unconnected socket, and SIGPIPE kills it without a word.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
