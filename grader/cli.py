@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 import traceback
 from pathlib import Path
@@ -81,8 +83,14 @@ def grade(
     return report.exit_code
 
 
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # unwinds the grade: its scratch folder and sandbox go
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of `grade`: turns every outcome into its exit status."""
+    with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
+        signal.signal(signal.SIGTERM, _terminated)
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
         code = grade.main(args=argv, standalone_mode=False)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from grader.inspection.tree import ProcessGone
+
 if TYPE_CHECKING:
     from grader.sandbox import Sandbox
 
@@ -54,7 +56,8 @@ while True:
     if not os.WIFSTOPPED(status):
         break
 if os.WIFSIGNALED(status):
-    signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+    if os.WTERMSIG(status) not in (signal.SIGKILL, signal.SIGSTOP):
+        signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
     os.kill(os.getpid(), os.WTERMSIG(status))
 os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
 """
@@ -284,7 +287,15 @@ class Run:
         program = executable or self.argv[0]
         self._child = pexpect.spawn(
             sys.executable,
-            ["-S", "-c", _FOREGROUND, "-" if run_as is None else str(run_as), program, *self.argv],
+            [
+                "-I",
+                "-S",
+                "-c",
+                _FOREGROUND,
+                "-" if run_as is None else str(run_as),
+                program,
+                *self.argv,
+            ],
             cwd=str(cwd),
             env=env,
             preexec_fn=preexec_fn,
@@ -456,7 +467,12 @@ class Run:
                 return True
             if output is not None and output.search(self.text(stream)):
                 return True
-            return bool(predicate is not None and predicate())
+            if predicate is None:
+                return False
+            try:
+                return bool(predicate())
+            except ProcessGone:  # a process looked at has gone: not yet, ask again
+                return False
 
         with self._cond:
             while True:

@@ -19,6 +19,7 @@ import os
 import resource
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -139,8 +140,9 @@ def worker_env() -> dict[str, str]:
 def worker_argv(job: Path, caps: Capabilities, package: Path) -> list[str]:
     from grader.worker import BOOT
 
-    # -s: not the user's site-packages; the path to grader is given, not taken from the env
-    python = [sys.executable, "-s", "-c", BOOT, str(package.resolve().parent.parent), str(job)]
+    # -I: no script folder (the worker runs in a student-writable one), no user site, no
+    # PYTHON* variables: the path to grader is given on the command line
+    python = [sys.executable, "-I", "-c", BOOT, str(package.resolve().parent.parent), str(job)]
     if caps.userns:
         unshare = shutil.which("unshare") or "unshare"
         return [unshare, *_UNSHARE, "--", *python]
@@ -162,6 +164,7 @@ def run_worker(
             start_new_session=True,
             env=env,
             close_fds=True,
+            preexec_fn=_die_with_grader,
         )
         timed_out = False
         try:
@@ -172,8 +175,25 @@ def run_worker(
         finally:
             _kill_everything(proc.pid)
             proc.wait()
-    text = log_path.read_bytes()[-20000:].decode(errors="replace")
+    text = (read_private(log_path) or "")[-20000:]
     return WorkerExit(proc.returncode, timed_out, time.monotonic() - start, text)
+
+
+def _die_with_grader() -> None:
+    _libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
+def read_private(path: Path, cap: int = 64 * 2**20) -> str | None:
+    """A file the worker wrote, read without following links and with a size cap."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            return None
+        data = f.read(cap)
+    return data.decode("utf-8", errors="replace") or None
 
 
 def _kill_everything(pid: int) -> None:

@@ -88,13 +88,17 @@ def _grade(
     start = time.monotonic()
     scratch = Path(tempfile.mkdtemp(prefix=f"ipcgrade-{exercise.id}-"))
     try:
-        copy_into(submission, scratch / "submission")
-        if caps.root and not caps.userns:
+        # box/ is all a student program sees; the job, the log and the results stay
+        # beside it, out of its reach
+        box = scratch / "box"
+        copy_into(submission, box / "submission")
+        if caps.root:
             scratch.chmod(0o711)  # students run as nobody: they may pass, not list
-        sandbox.hand_to_students(scratch / "submission", caps)
+        sandbox.hand_to_students(box, caps)
         job = {
             "caps": {"userns": caps.userns, "why_not": caps.why_not, "root": caps.root},
-            "scratch": str(scratch),
+            "scratch": str(box),
+            "result": str(scratch / "result.json"),
             "exercise_folder": str(exercise.folder),
             "missing": list(submission.missing),
             "makefile": submission.makefile,
@@ -108,7 +112,8 @@ def _grade(
             job_path, caps, exercise.limits.grade_s, scratch / "worker.log", Path(grader.__file__)
         )
         result_path = scratch / "result.json"
-        if not result_path.is_file():
+        text = sandbox.read_private(result_path)
+        if text is None:
             why = (
                 f"it ran longer than {exercise.limits.grade_s:g} s"
                 if exit_.timed_out
@@ -116,7 +121,7 @@ def _grade(
             )
             tail = "\n".join(exit_.log.strip().splitlines()[-15:])
             raise SandboxError(f"the grade's worker failed: {why}." + (f"\n{tail}" if tail else ""))
-        data = json.loads(result_path.read_text())
+        data = json.loads(text)
         checks = tuple(CheckResult.from_dict(c) for c in data["checks"])
         if not checks:
             tail = "\n".join(exit_.log.strip().splitlines()[-15:])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,10 +162,13 @@ def copy_into(submission: Submission, dest: Path) -> None:
         src = submission.folder / rel
         target = dest / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        if src.is_symlink():
+        st = src.lstat()
+        if stat.S_ISLNK(st.st_mode):
             target.symlink_to(os.readlink(src))
             continue
-        size = src.stat().st_size
+        if not stat.S_ISREG(st.st_mode):
+            continue  # a FIFO, a socket, a device: nothing to grade, and reading could hang
+        size = st.st_size
         total += size
         if total > MAX_BYTES:
             raise SubmissionError(
@@ -177,4 +181,4 @@ def copy_into(submission: Submission, dest: Path) -> None:
             raise SubmissionError(
                 f"the file '{src}' cannot be read (permission denied); fix its permissions."
             ) from e
-        target.chmod(src.stat().st_mode & 0o755 | 0o600)
+        target.chmod(st.st_mode & 0o755 | 0o600)

@@ -20,11 +20,9 @@ BOOT = (
 
 
 def _pytest_args(checks: Path, scratch: Path, debug: bool) -> list[str]:
-    ini = scratch / "pytest.ini"
-    ini.write_text("[pytest]\n")
     return [
         str(checks),
-        "-c", str(ini),
+        "-c", os.devnull,  # no configuration file: not the project's, not a student's
         "--rootdir", str(scratch),
         "--confcutdir", str(checks.parent),
         "--import-mode=importlib",
@@ -49,6 +47,8 @@ def main(argv: list[str]) -> None:
     os.environ.update({"PATH": sandbox.SAFE_PATH, "LANG": "C.UTF-8",
                        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})  # fmt: skip
     scratch = Path(job["scratch"])
+    # opened before the sandbox is laid out: the results file is out of students' reach
+    out = os.open(job["result"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     missing_layers: list[str] = []
     if caps.userns:
         missing_layers = sandbox.enter(scratch, keep=job["keep"], hide=job["hide"])
@@ -79,6 +79,7 @@ def main(argv: list[str]) -> None:
         "checks": [c.to_dict() for c in ctx.results],
         "missing_layers": missing_layers,
     }
-    (scratch / "result.json").write_text(json.dumps(result))
+    os.write(out, json.dumps(result).encode())
+    os.close(out)
     sys.stdout.flush()
     os._exit(0)  # init of the namespace: skip interpreter teardown and its stray threads

@@ -46,6 +46,21 @@ def _start(program: Program) -> Run:
     return run
 
 
+def _masks(run: Run) -> SignalMasks:
+    """The program's signal masks; its end is a failure, not the grader's."""
+    try:
+        return inspection.signal_masks(run.pid)
+    except ProcessGone:
+        run.wait_for(exit=True, within_s=2)
+        raise Failed(
+            f"your program (pid {run.pid}) {run.ended()} on its own; it should print dots "
+            "forever, until a signal ends it",
+            actual=run.text() or None,
+            hint='while (1) { sleep(1); printf(".\\n"); }',
+            lecture=LECTURE,
+        ) from None
+
+
 def _masks_evidence(run: Run) -> list[Evidence]:
     try:
         m = inspection.signal_masks(run.pid)
@@ -101,7 +116,7 @@ def test_prints_a_dot_every_second(program: Program) -> None:
 def test_handlers_installed_before_the_loop(program: Program) -> None:
     """SIGINT, SIGTERM and SIGTSTP are caught from the loop's first second"""
     run = _start(program)
-    masks = inspection.signal_masks(run.pid)
+    masks = _masks(run)
     missing = [s for s in NEEDED if s not in masks.caught]
     if not missing:
         return
@@ -172,7 +187,7 @@ def test_ctrl_z_pauses_and_keeps_running(program: Program, sandbox: Sandbox) -> 
     run.wait_for(
         predicate=lambda: DOT.search(run.text()[after:]) is not None, exit=True, within_s=TICK_S + 1
     )
-    stopped_now = run.alive and inspection.process(run.pid).is_stopped
+    stopped_now = run.wait_for(state="stopped", within_s=0)
     if not run.alive or stopped_now:
         raise Failed(
             "after `Signal 20 => pause`, your program "
@@ -227,7 +242,7 @@ def _ends(run: Run, sig: int, how: str, masks: SignalMasks) -> None:
 def test_ctrl_c_ends_with_message(program: Program, sandbox: Sandbox) -> None:
     """control-C prints `Signal 2 => End of the program` and exits with status 0"""
     run = _start(program)
-    masks = inspection.signal_masks(run.pid)
+    masks = _masks(run)
     sandbox.note("pressed control-C")
     run.send(CTRL_C)
     _ends(run, signal.SIGINT, "control-C", masks)
@@ -236,7 +251,7 @@ def test_ctrl_c_ends_with_message(program: Program, sandbox: Sandbox) -> None:
 def test_sigterm_ends_with_message(program: Program, sandbox: Sandbox) -> None:
     """kill -TERM prints `Signal 15 => End of the program` and exits with status 0"""
     run = _start(program)
-    masks = inspection.signal_masks(run.pid)
+    masks = _masks(run)
     sandbox.note(f"sent SIGTERM to pid {run.pid}")
     run.signal(signal.SIGTERM)
     _ends(run, signal.SIGTERM, "SIGTERM", masks)

@@ -7,6 +7,7 @@ import re
 import sysv_ipc
 
 from grader import Failed, Mismatch, Program, Run, inspection, trace
+from grader.inspection import ProcessGone
 from grader.inspection.ipc import MessageQueue
 
 KEY = 1234
@@ -163,9 +164,19 @@ def test_receiver_waits_without_spinning(programs: dict[str, Program]) -> None:
             hint="msgrcv without IPC_NOWAIT blocks until a message arrives",
             lecture=LECTURE,
         )
-    before = inspection.process(receiver.pid).cpu_s
-    receiver.wait_for(exit=True, within_s=0.5)  # the window over which CPU time is measured
-    used = inspection.process(receiver.pid).cpu_s - before
+    try:
+        before = inspection.process(receiver.pid).cpu_s
+        receiver.wait_for(exit=True, within_s=0.5)  # the window over which CPU time is measured
+        used = inspection.process(receiver.pid).cpu_s - before
+    except ProcessGone:
+        receiver.wait_for(exit=True, within_s=2)
+        raise Failed(
+            f"receiver, started on an empty queue, {receiver.ended()} instead of waiting for "
+            "a message",
+            actual=receiver.text() + receiver.text("stderr") or None,
+            hint="msgrcv without IPC_NOWAIT blocks until a message arrives",
+            lecture=LECTURE,
+        ) from None
     if used > 0.1:
         raise Failed(
             f"while it waited for a message, receiver (pid {receiver.pid}) used {used:.2f} s "
