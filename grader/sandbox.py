@@ -150,7 +150,12 @@ def worker_argv(job: Path, caps: Capabilities, package: Path) -> list[str]:
 
 
 def run_worker(
-    job: Path, caps: Capabilities, timeout_s: float, log_path: Path, package: Path
+    job: Path,
+    caps: Capabilities,
+    timeout_s: float,
+    log_path: Path,
+    package: Path,
+    result_fd: int,
 ) -> WorkerExit:
     """Run the grade's worker and wait for it, killing the whole sandbox at `timeout_s`."""
     start = time.monotonic()
@@ -164,7 +169,10 @@ def run_worker(
             start_new_session=True,
             env=env,
             close_fds=True,
-            preexec_fn=_die_with_grader,
+            preexec_fn=_die_with_grader,  # a killed grader ends its sandbox
+            # the results file, opened here: a file opened for writing inside the new mount
+            # namespace would keep its mounts from becoming read-only (EBUSY)
+            pass_fds=(result_fd,),
         )
         timed_out = False
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -98,20 +99,25 @@ def _grade(
         job = {
             "caps": {"userns": caps.userns, "why_not": caps.why_not, "root": caps.root},
             "scratch": str(box),
-            "result": str(scratch / "result.json"),
-            "exercise_folder": str(exercise.folder),
+            "exercise_folder": str(exercise.folder.resolve()),
             "missing": list(submission.missing),
             "makefile": submission.makefile,
             "keep": _keep_paths(exercise),
             "hide": _hide_paths(submission),
             "debug": options.debug,
         }
+        result_path = scratch / "result.json"
+        result_fd = os.open(result_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        job["result_fd"] = result_fd
         job_path = scratch / "job.json"
         job_path.write_text(json.dumps(job))
-        exit_ = sandbox.run_worker(
-            job_path, caps, exercise.limits.grade_s, scratch / "worker.log", Path(grader.__file__)
-        )
-        result_path = scratch / "result.json"
+        try:
+            exit_ = sandbox.run_worker(
+                job_path, caps, exercise.limits.grade_s, scratch / "worker.log",
+                Path(grader.__file__), result_fd,
+            )  # fmt: skip
+        finally:
+            os.close(result_fd)
         text = sandbox.read_private(result_path)
         if text is None:
             why = (

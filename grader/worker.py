@@ -47,8 +47,8 @@ def main(argv: list[str]) -> None:
     os.environ.update({"PATH": sandbox.SAFE_PATH, "LANG": "C.UTF-8",
                        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})  # fmt: skip
     scratch = Path(job["scratch"])
-    # opened before the sandbox is laid out: the results file is out of students' reach
-    out = os.open(job["result"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    out = int(job["result_fd"])  # opened by the host, out of students' reach
+    os.set_inheritable(out, False)  # and out of their processes
     missing_layers: list[str] = []
     if caps.userns:
         missing_layers = sandbox.enter(scratch, keep=job["keep"], hide=job["hide"])
