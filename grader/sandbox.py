@@ -22,6 +22,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -85,6 +86,7 @@ class Capabilities:
                     f"mount namespace: private {TMPFS_MB} MiB tmpfs on /tmp and /dev/shm, "
                     "home folders hidden, the rest read-only",
                     "no capabilities for student programs",
+                    *((f"student programs run as uid {NOBODY} (nobody)",) if self.root else ()),
                     *common,
                 ),
             )
@@ -145,8 +147,58 @@ def worker_argv(job: Path, caps: Capabilities, package: Path) -> list[str]:
     python = [sys.executable, "-I", "-c", BOOT, str(package.resolve().parent.parent), str(job)]
     if caps.userns:
         unshare = shutil.which("unshare") or "unshare"
+        if caps.root:  # the user namespace is made, and mapped, by run_worker()
+            return [unshare, *_UNSHARE[2:], "--", *python]
         return [unshare, *_UNSHARE, "--", *python]
     return python
+
+
+_CLONE_NEWUSER = 0x10000000
+# As root, the grade's user namespace maps two uids: 0 for the worker and 65534 for the
+# students, so that student code is nobody there and on the host (util-linux's
+# --map-users needs newuidmap and an /etc/subuid entry, which root usually lacks).
+_ROOT_MAP = f"0 0 1\n{NOBODY} {NOBODY} 1\n"
+
+
+class _UserNamespace:
+    """A child that unshares its user namespace in preexec; the parent maps its uids."""
+
+    def __init__(self) -> None:
+        self.ready_r, self.ready_w = os.pipe()
+        self.go_r, self.go_w = os.pipe()
+        self.error = ""
+        self._thread = threading.Thread(target=self._map, daemon=True)
+        self._thread.start()
+
+    def preexec(self) -> None:
+        _die_with_grader()
+        if _libc.unshare(_CLONE_NEWUSER) != 0:
+            os._exit(125)
+        os.write(self.ready_w, str(os.getpid()).encode())
+        if os.read(self.go_r, 1) != b"y":
+            os._exit(125)
+
+    def _map(self) -> None:
+        answer = b"n"
+        try:
+            pid = int(os.read(self.ready_r, 32) or b"0")
+            if pid:
+                for name in ("uid_map", "gid_map"):
+                    Path(f"/proc/{pid}/{name}").write_text(_ROOT_MAP)
+                answer = b"y"
+        except (OSError, ValueError) as e:
+            self.error = str(e)
+        finally:
+            os.write(self.go_w, answer)
+
+    def close(self) -> None:
+        for fd in (self.ready_w, self.go_r):  # the child's ends: unblocks the thread
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._thread.join(5)
+        for fd in (self.ready_r, self.go_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
 def run_worker(
@@ -160,6 +212,7 @@ def run_worker(
     """Run the grade's worker and wait for it, killing the whole sandbox at `timeout_s`."""
     start = time.monotonic()
     env = worker_env()
+    userns = _UserNamespace() if caps.userns and caps.root else None
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             worker_argv(job, caps, package),
@@ -169,11 +222,13 @@ def run_worker(
             start_new_session=True,
             env=env,
             close_fds=True,
-            preexec_fn=_die_with_grader,  # a killed grader ends its sandbox
+            preexec_fn=userns.preexec if userns else _die_with_grader,  # dies with the grader
             # the results file, opened here: a file opened for writing inside the new mount
             # namespace would keep its mounts from becoming read-only (EBUSY)
             pass_fds=(result_fd,),
         )
+        if userns is not None:
+            userns.close()
         timed_out = False
         try:
             wait_exit(proc.pid, timeout_s)
@@ -429,10 +484,10 @@ def preexec(
     )
     # A terminal's launcher is Python, which nobody may not be able to run (a pyenv under
     # /root): it drops to nobody itself, in the child, just before exec.
-    drop_uid = caps.root and not caps.userns and new_session
+    drop_uid = caps.root and new_session
     # ... and it needs its capabilities for that: setuid() then clears them all (with
     # no_new_privs, nothing gives them back).
-    keep_caps = caps.root and not caps.userns and not new_session
+    keep_caps = caps.root and not new_session
 
     def _child() -> None:
         if new_session:  # a pty child already leads its own session (pexpect did it)
@@ -455,8 +510,8 @@ def preexec(
 
 
 def hand_to_students(folder: Path, caps: Capabilities) -> None:
-    """As real root without namespaces, give the scratch folder to the nobody uid."""
-    if not (caps.root and not caps.userns):
+    """As real root, give the scratch folder to the nobody uid that student code runs as."""
+    if not caps.root:
         return
     for dirpath, dirnames, filenames in os.walk(folder):
         for name in (*dirnames, *filenames):
@@ -533,7 +588,7 @@ class Sandbox:
             preexec_fn=preexec(
                 lim, self.caps, new_session=not kwargs.get("pty", False), umask=umask
             ),
-            run_as=NOBODY if self.caps.root and not self.caps.userns else None,
+            run_as=NOBODY if self.caps.root else None,
             cpu_limit_s=lim.cpu_s,
             output_cap=lim.output_kb * 1024,
             wall_s=lim.wall_s,

@@ -103,3 +103,13 @@ def test_loopback_is_up_and_private() -> None:
         client.close()
     finally:
         server.close()
+
+
+def test_student_cannot_read_root_only_files(program: Program) -> None:
+    if not os.path.exists("/etc/shadow"):
+        return
+    run = program.sandbox.start(["cat", "/etc/shadow"])
+    run.finish(5)
+    assert run.exit is not None
+    assert run.exit.code != 0, "a student program read /etc/shadow"
+    assert not run.stdout
