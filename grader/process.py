@@ -29,7 +29,7 @@ _F_SETPIPE_SZ = 1031
 # another group. Its group is then not orphaned, so control-Z really stops a program that
 # has no SIGTSTP handler (the kernel discards terminal stop signals to orphaned groups).
 _FOREGROUND = r"""
-import os, signal, sys
+import os, signal, sys, warnings  # all imports now: as nobody, the stdlib may be unreadable
 uid, exe, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
 signal.signal(signal.SIGTTOU, signal.SIG_IGN)
 pid = os.fork()

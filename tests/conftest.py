@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TypeVar
 
 import psutil
@@ -62,3 +65,12 @@ def no_leftovers() -> Iterator[None]:
         pytest.fail(f"processes left behind: {', '.join(left)}")
     new_ipc = _sysv_ids() - before_ipc
     assert not new_ipc, f"System V IPC objects left behind: {sorted(new_ipc)}"
+
+
+@pytest.fixture
+def tmp_path() -> Iterator[Path]:
+    """A temporary folder that student programs can reach: as root, they run as nobody."""
+    path = Path(tempfile.mkdtemp(prefix="ipcg-test-"))
+    path.chmod(0o711)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

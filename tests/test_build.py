@@ -26,6 +26,7 @@ def _folder(tmp_path: Path, source: str, makefile: str | None = None) -> Path:
     (folder / "copy.c").write_text(source)
     if makefile is not None:
         (folder / "Makefile").write_text(makefile)
+    sandbox.hand_to_students(folder, sandbox.detect())  # gcc runs as the student
     return folder
 
 
