@@ -1,0 +1,172 @@
+"""The host side: the grade's worker started in fresh namespaces, under a watchdog."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.process import wait_exit
+from grader.sandbox.detect import _UNSHARE, NOBODY, SAFE_PATH, Capabilities, _libc
+
+
+@dataclass(frozen=True)
+class WorkerExit:
+    returncode: int
+    timed_out: bool
+    duration_s: float
+    log: str  # the worker's own stdout and stderr (harness messages, never student output)
+
+
+def worker_env() -> dict[str, str]:
+    """The worker's whole environment: nothing of the user's (no tokens, no variables)."""
+    return {"PATH": SAFE_PATH, "LANG": "C.UTF-8", "HOME": "/nonexistent"}
+
+
+def worker_argv(job: Path, caps: Capabilities, package: Path) -> list[str]:
+    from grader.worker import BOOT
+
+    # -I: no script folder (the worker runs in a student-writable one), no user site, no
+    # PYTHON* variables: the path to grader is given on the command line
+    python = [sys.executable, "-I", "-c", BOOT, str(package.resolve().parent.parent), str(job)]
+    if caps.userns:
+        unshare = shutil.which("unshare") or "unshare"
+        if caps.root:  # the user namespace is made, and mapped, by run_worker()
+            return [unshare, *_UNSHARE[2:], "--", *python]
+        return [unshare, *_UNSHARE, "--", *python]
+    return python
+
+
+_CLONE_NEWUSER = 0x10000000
+# As root, the grade's user namespace maps two uids: 0 for the worker and 65534 for the
+# students, so that student code is nobody there and on the host (util-linux's
+# --map-users needs newuidmap and an /etc/subuid entry, which root usually lacks).
+_ROOT_MAP = f"0 0 1\n{NOBODY} {NOBODY} 1\n"
+
+
+class _UserNamespace:
+    """A child that unshares its user namespace in preexec; the parent maps its uids."""
+
+    def __init__(self) -> None:
+        self.ready_r, self.ready_w = os.pipe()
+        self.go_r, self.go_w = os.pipe()
+        self.error = ""
+        self._thread = threading.Thread(target=self._map, daemon=True)
+        self._thread.start()
+
+    def preexec(self) -> None:
+        _die_with_grader()
+        if _libc.unshare(_CLONE_NEWUSER) != 0:
+            os._exit(125)
+        os.write(self.ready_w, str(os.getpid()).encode())
+        if os.read(self.go_r, 1) != b"y":
+            os._exit(125)
+
+    def _map(self) -> None:
+        answer = b"n"
+        try:
+            pid = int(os.read(self.ready_r, 32) or b"0")
+            if pid:
+                for name in ("uid_map", "gid_map"):
+                    Path(f"/proc/{pid}/{name}").write_text(_ROOT_MAP)
+                answer = b"y"
+        except (OSError, ValueError) as e:
+            self.error = str(e)
+        finally:
+            os.write(self.go_w, answer)
+
+    def close(self) -> None:
+        for fd in (self.ready_w, self.go_r):  # the child's ends: unblocks the thread
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self._thread.join(5)
+        for fd in (self.ready_r, self.go_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def run_worker(
+    job: Path,
+    caps: Capabilities,
+    timeout_s: float,
+    log_path: Path,
+    package: Path,
+    result_fd: int,
+) -> WorkerExit:
+    """Run the grade's worker and wait for it, killing the whole sandbox at `timeout_s`."""
+    start = time.monotonic()
+    env = worker_env()
+    userns = _UserNamespace() if caps.userns and caps.root else None
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            worker_argv(job, caps, package),
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env,
+            close_fds=True,
+            preexec_fn=userns.preexec if userns else _die_with_grader,  # dies with the grader
+            # the results file, opened here: a file opened for writing inside the new mount
+            # namespace would keep its mounts from becoming read-only (EBUSY)
+            pass_fds=(result_fd,),
+        )
+        if userns is not None:
+            userns.close()
+        timed_out = False
+        try:
+            wait_exit(proc.pid, timeout_s)
+            proc.wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        finally:
+            _kill_everything(proc.pid)
+            proc.wait()
+    text = (read_private(log_path) or "")[-20000:]
+    return WorkerExit(proc.returncode, timed_out, time.monotonic() - start, text)
+
+
+def _die_with_grader() -> None:
+    _libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
+def read_private(path: Path, cap: int = 64 * 2**20) -> str | None:
+    """A file the worker wrote, read without following links and with a size cap."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            return None
+        data = f.read(cap)
+    return data.decode("utf-8", errors="replace") or None
+
+
+def _kill_everything(pid: int) -> None:
+    """Kill the worker, its process group and every descendant it still has.
+
+    With namespaces, killing `unshare` and its child (the namespace's init) ends every
+    process inside. Without, students live in sessions of their own: collect the
+    descendants first (the worker is their subreaper), then kill them all.
+    """
+    import psutil
+
+    try:
+        victims = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        victims = []
+    for sig in (signal.SIGSTOP, signal.SIGKILL):  # stop first: no new forks while we kill
+        for p in victims:
+            with contextlib.suppress(psutil.Error):
+                p.send_signal(sig)
+    with contextlib.suppress(OSError):
+        os.killpg(pid, signal.SIGKILL)

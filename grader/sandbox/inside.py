@@ -1,0 +1,172 @@
+"""Inside the namespaces: the worker's view of the file system, network and IPC limits."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+from collections.abc import Iterable
+from pathlib import Path
+
+from grader.sandbox.detect import _PR_SET_CHILD_SUBREAPER, _PR_SET_DUMPABLE, TMPFS_MB, _libc
+
+INSIDE_SCRATCH = Path("/tmp/grade")
+_HIDDEN = ("/home", "/root", "/mnt", "/media", "/srv", "/opt", "/var/tmp", "/run/user")
+
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT = 1, 2, 4, 32
+_MS_BIND, _MS_REC = 4096, 16384
+_AT_FDCWD, _AT_RECURSIVE = -100, 0x8000
+_MOUNT_ATTR_RDONLY = 1
+_SYS_MOUNT_SETATTR = 442  # the same number on every architecture (new syscalls are unified)
+
+
+def _mount(src: str | None, target: str, fstype: str | None, flags: int, data: str = "") -> None:
+    rc = _libc.mount(
+        src.encode() if src else None,
+        target.encode(),
+        fstype.encode() if fstype else None,
+        ctypes.c_ulong(flags),
+        data.encode() if data else None,
+    )
+    if rc != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount {target}: {os.strerror(err)}")
+
+
+# The grade's IPC namespace may not hold more than this: a segment cannot take the machine's
+# memory (tmpfs-backed shared memory counts against the host, not the grade).
+IPC_LIMITS = {
+    "shmmax": 64 * 2**20,  # bytes in one segment
+    "shmall": 64 * 2**20 // 4096,  # pages in all segments
+    "shmmni": 64,  # segments
+    "msgmni": 32,  # queues
+    "msgmnb": 65536,  # bytes in one queue
+    "msgmax": 8192,  # bytes in one message
+    "semmni": 32,  # semaphore sets
+}
+
+
+def _cap_ipc_namespace() -> list[str]:
+    missing = []
+    for name, value in IPC_LIMITS.items():
+        path = Path("/proc/sys/kernel") / name
+        try:
+            if name == "semmni":  # "semmsl semmns semopm semmni"
+                fields = path.with_name("sem").read_text().split()
+                fields[3] = str(value)
+                path.with_name("sem").write_text(" ".join(fields))
+            else:
+                path.write_text(str(value))
+        except (OSError, IndexError) as e:
+            missing.append(f"IPC limit {name} ({e})")
+    return missing
+
+
+def _loopback_up() -> list[str]:
+    """The grade's network namespace has only `lo`, down: bring it up for socket exercises."""
+    import fcntl
+    import socket
+    import struct
+
+    siocgifflags, siocsifflags, iff_up = 0x8913, 0x8914, 0x1
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            req = struct.pack("16sH14x", b"lo", 0)
+            flags = struct.unpack("16sH14x", fcntl.ioctl(s, siocgifflags, req))[1]
+            fcntl.ioctl(s, siocsifflags, struct.pack("16sH14x", b"lo", flags | iff_up))
+    except OSError as e:
+        return [f"loopback in the network namespace ({e})"]
+    return []
+
+
+class _MountAttr(ctypes.Structure):
+    _fields_ = (
+        ("attr_set", ctypes.c_uint64),
+        ("attr_clr", ctypes.c_uint64),
+        ("propagation", ctypes.c_uint64),
+        ("userns_fd", ctypes.c_uint64),
+    )
+
+
+def _read_only_everything() -> bool:
+    attr = _MountAttr(_MOUNT_ATTR_RDONLY, 0, 0, 0)
+    rc = _libc.syscall(
+        _SYS_MOUNT_SETATTR,
+        ctypes.c_int(_AT_FDCWD),
+        b"/",
+        ctypes.c_uint(_AT_RECURSIVE),
+        ctypes.byref(attr),
+        ctypes.c_size_t(ctypes.sizeof(attr)),
+    )
+    return bool(rc == 0)
+
+
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+_inside = False  # set by enter(): this process is the worker inside the grade's namespaces
+
+
+def entered() -> bool:
+    return _inside
+
+
+def enter(scratch: Path, keep: Iterable[str], hide: Iterable[str]) -> list[str]:
+    """Lay out the worker's file system inside its fresh mount namespace.
+
+    Args:
+        scratch: the host scratch folder; it appears at /tmp/grade, writable.
+        keep: folders the worker needs (Python, the grader, the exercises): kept visible,
+            read-only, even inside a hidden folder.
+        hide: more folders to hide (the source checkout's reference/, other students).
+
+    Returns the layers that could not be set up (empty when all worked).
+    """
+    global _inside
+    _inside = True
+    missing: list[str] = []
+    keep_paths = sorted({os.path.realpath(k) for k in keep if os.path.isdir(k)})
+    held = {k: os.open(k, os.O_PATH | os.O_DIRECTORY) for k in keep_paths}
+    scratch_fd = os.open(scratch, os.O_PATH | os.O_DIRECTORY)
+    missing.extend(_cap_ipc_namespace())
+    missing.extend(_loopback_up())
+    if not _read_only_everything():
+        missing.append("read-only root (mount_setattr unavailable)")
+    flags = _MS_NOSUID | _MS_NODEV
+
+    def cover(folder: str, options: str) -> None:
+        """A fresh tmpfs over `folder`, with the kept folders under it bound back read-only."""
+        _mount("tmpfs", folder, "tmpfs", flags, options)
+        for k in keep_paths:
+            if _under(k, folder) and k != folder:
+                os.makedirs(k, exist_ok=True)
+                _mount(f"/proc/self/fd/{held[k]}", k, None, _MS_BIND | _MS_REC)
+                _mount(None, k, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | flags)
+
+    cover("/tmp", f"size={TMPFS_MB}m,mode=1777")
+    INSIDE_SCRATCH.mkdir()
+    _mount(f"/proc/self/fd/{scratch_fd}", str(INSIDE_SCRATCH), None, _MS_BIND | _MS_REC)
+    _mount(None, str(INSIDE_SCRATCH), None, _MS_REMOUNT | _MS_BIND | flags)
+    if os.path.isdir("/dev/shm"):
+        _mount("tmpfs", "/dev/shm", "tmpfs", flags, f"size={TMPFS_MB}m,mode=1777")
+    folders = [h for h in (*_HIDDEN, *hide) if os.path.isdir(h) and not _under(h, "/tmp")]
+    for folder in sorted(set(folders), key=len):
+        if any(_under(folder, other) and other != folder for other in folders):
+            continue  # hidden already with its parent
+        cover(folder, "size=1m,mode=755")
+    for fd in (*held.values(), scratch_fd):
+        os.close(fd)
+    return missing
+
+
+def become_subreaper() -> None:
+    """Orphaned student processes become the worker's children: it can find and kill them."""
+    _libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+def protect_worker() -> None:
+    """No ptrace of the worker by student code of the same uid; ignore stray signals."""
+    _libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        signal.signal(sig, signal.SIG_IGN)
