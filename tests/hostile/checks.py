@@ -1,0 +1,18 @@
+"""One check: run the student's program once and say, in plain words, how it ended."""
+
+from __future__ import annotations
+
+from grader import Failed, Program
+from grader.sandbox import Sandbox
+
+
+def test_runs_within_its_limits(program: Program, sandbox: Sandbox) -> None:
+    """the program runs and ends by itself, within its limits"""
+    run = program.start()
+    run.wait_for(exit=True, within_s=5)
+    run.finish(1)
+    stops = sandbox.stops()
+    if stops:
+        raise Failed("; ".join(stops), actual=run.text() + run.text("stderr"))
+    if run.exit is None or run.exit.code != 0:
+        raise Failed(f"your program {run.ended()}", actual=run.text() + run.text("stderr"))
