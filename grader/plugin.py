@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -191,7 +190,3 @@ class Collector:
             log=(*base.pop("log"), *report.longreprtext.splitlines()[-30:]),
             **base,
         )
-
-
-def now() -> float:
-    return time.monotonic()

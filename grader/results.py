@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -217,7 +217,3 @@ class SubmissionReport:
             duration_s=float(d.get("duration_s", 0.0)),
             kept=d.get("kept"),
         )
-
-
-def check_results_from_dicts(items: Sequence[Mapping[str, Any]]) -> tuple[CheckResult, ...]:
-    return tuple(CheckResult.from_dict(i) for i in items)

@@ -18,7 +18,7 @@ import grader
 from grader import catalog, sandbox
 from grader.catalog import Exercise
 from grader.errors import ExerciseError, SandboxError
-from grader.results import BuildResult, CheckResult, Isolation, SubmissionReport
+from grader.results import BuildResult, CheckResult, SubmissionReport
 from grader.submission import Submission, copy_into
 
 
@@ -161,8 +161,3 @@ def _grade(
     finally:
         if not options.keep:
             shutil.rmtree(scratch, ignore_errors=True)
-
-
-def isolation() -> Isolation:
-    """What this machine's sandbox offers (for `grade --doctor` and reports)."""
-    return sandbox.detect().isolation()
