@@ -146,23 +146,16 @@ def remove_ipc_objects(caps: Capabilities, since: int | None = None) -> None:
         return
     owner = NOBODY if caps.root else os.getuid()
 
-    removers = {
-        "msg": sysv_ipc.remove_message_queue,
-        "shm": sysv_ipc.remove_shared_memory,
-        "sem": sysv_ipc.remove_semaphore,
-    }
-    for name, remove in removers.items():
-        try:
-            with open(f"/proc/sysvipc/{name}") as f:
-                header = f.readline().split()
-                rows = [dict(zip(header, line.split(), strict=False)) for line in f if line.strip()]
-        except OSError:
-            continue
-        ids = [
-            int(r[header[1]]) for r in rows
-            if caps.userns
-            or (since is not None and int(r["uid"]) == owner and int(r["ctime"]) >= since)
-        ]  # fmt: skip
-        for ident in ids:
-            with contextlib.suppress(sysv_ipc.Error, OSError):
-                remove(ident)
+    from grader.inspection import ipc
+
+    objects = (
+        (ipc.queues(), sysv_ipc.remove_message_queue),
+        (ipc.segments(), sysv_ipc.remove_shared_memory),
+        (ipc.semaphore_sets(), sysv_ipc.remove_semaphore),
+    )
+    for found, remove in objects:
+        for obj in found:
+            ours = since is not None and obj.uid == owner and obj.ctime >= since
+            if caps.userns or ours:
+                with contextlib.suppress(sysv_ipc.Error, OSError):
+                    remove(obj.id)
