@@ -19,6 +19,7 @@ _LINK = re.compile(
     r"undefined reference to|ld returned|collect2|multiple definition of|cannot find -l"
 )
 BUILD_WALL_S = 60.0
+_NOT_BUILT = "was not built"  # "prodcons-O2 was not built: ...", a build warning
 
 
 def _classify(log: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
@@ -48,10 +49,66 @@ def _run(argv: list[str], cwd: Path, sandbox: Sandbox) -> tuple[int | None, str]
     return code, log
 
 
+def _gcc(folder: Path, exercise: Exercise, sandbox: Sandbox, source: str, output: str,
+         extra: tuple[str, ...]) -> tuple[str, int | None, str]:  # fmt: skip
+    """Build `output` from `source` with the exercise's own gcc command: (command, status, log)."""
+    spec = exercise.build
+    flags = [*spec.cflags, *extra]
+    argv = [spec.cc, *flags, "-fdiagnostics-color=never", "-o", output, source, *spec.ldflags]
+    code, log = _run(argv, folder, sandbox)
+    return " ".join([spec.cc, *flags, "-o", output, source, *spec.ldflags]), code, log
+
+
+def not_built(result: BuildResult, program: str) -> str | None:
+    """Why the build variant `program` ("prodcons-O2") was not made, if the build said so."""
+    return next((w for w in result.warnings if w.startswith(f"{program} {_NOT_BUILT}")), None)
+
+
+def _variants_after_make(
+    folder: Path, exercise: Exercise, sandbox: Sandbox
+) -> tuple[list[str], list[str], list[str]]:
+    """The exercise's variant builds (prodcons-O2) for a submission built by its Makefile.
+
+    The Makefile builds the programs as the student wants them; the variants are built
+    beside them with the exercise's own gcc command from the required source files, since
+    a Makefile knows nothing of them. When that command fails (the program needs a file or
+    a flag only the Makefile knows), the variant is absent, the build still passes, and a
+    warning says why. Returns the commands run, their logs and the warnings.
+    """
+    commands: list[str] = []
+    logs: list[str] = []
+    warnings: list[str] = []
+    programs = set(exercise.programs.values())
+    for source, output, extra in exercise.builds:
+        if output in programs:
+            continue
+        (folder / output).unlink(missing_ok=True)  # never a stale file of the student's
+        command, code, log = _gcc(folder, exercise, sandbox, source, output, extra)
+        commands.append(command)
+        if log:
+            logs.append(log)
+        errors, found, _ = _classify(log)
+        warnings.extend(found)
+        if code == 0 and (folder / output).is_file():
+            continue
+        (folder / output).unlink(missing_ok=True)
+        why = errors[0] if errors else log.splitlines()[-1] if log else f"status {code}"
+        warnings.append(
+            f"{output} {_NOT_BUILT}: your Makefile built {exercise.programs[source]}, but the "
+            f"exercise's own command for its {' '.join(extra)} build, `{command}`, failed: {why}"
+        )
+    return commands, logs, warnings
+
+
 def compile(folder: Path, exercise: Exercise, sandbox: Sandbox, *, makefile: bool) -> BuildResult:
-    """Build every program of `exercise` from the C files in `folder`, in place."""
+    """Build every program of `exercise` from the C files in `folder`, in place.
+
+    With the student's Makefile, `make` builds the programs, and the exercise's variants
+    (`-O2` builds, say) are then built with the exercise's own gcc command.
+    """
     start = time.monotonic()
     spec = exercise.build
+    commands: list[str] = []
     if makefile:
         make = shutil.which("make") or "make"
         argv = [make, "--no-print-directory", *exercise.programs.values()]
@@ -59,21 +116,23 @@ def compile(folder: Path, exercise: Exercise, sandbox: Sandbox, *, makefile: boo
         absent = [p for p in exercise.programs.values() if not (folder / p).is_file()]
         errors, warnings, kind = _classify(log)
         ok = code == 0 and not absent
+        commands.append(" ".join(["make", *argv[2:]]))
         if not ok and not errors:
             errors = (f"make exited with status {code}" if code else
                       f"your Makefile did not build {', '.join(absent)}",)  # fmt: skip
             kind = "make"
-        return BuildResult(ok, tuple(["make", *argv[2:]]), log, warnings, errors if not ok else (),
+        if ok:
+            more, more_logs, notes = _variants_after_make(folder, exercise, sandbox)
+            commands += more
+            log = "\n".join(x for x in (log, *more_logs) if x)
+            warnings += tuple(w for w in notes if w not in warnings)
+        return BuildResult(ok, tuple(commands), log, warnings, errors if not ok else (),
                            "" if ok else kind, time.monotonic() - start)  # fmt: skip
     logs: list[str] = []
-    commands: list[str] = []
     all_warnings: list[str] = []
     for source, output, extra in exercise.builds:
-        flags = [*spec.cflags, *extra]
-        argv = [spec.cc, *flags, "-fdiagnostics-color=never", "-o", output, source,
-                *spec.ldflags]  # fmt: skip
-        commands.append(" ".join([spec.cc, *flags, "-o", output, source, *spec.ldflags]))
-        code, log = _run(argv, folder, sandbox)
+        command, code, log = _gcc(folder, exercise, sandbox, source, output, extra)
+        commands.append(command)
         logs.append(log)
         errors, warnings, kind = _classify(log)
         all_warnings.extend(warnings)

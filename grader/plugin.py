@@ -104,7 +104,7 @@ class Collector:
         return {
             name: Program(name, self.ctx.source / name, sandbox)
             for _, name, _ in ex.builds
-            if (self.ctx.source / name).is_file()  # a Makefile builds no variant
+            if (self.ctx.source / name).is_file()  # a variant that could not be built
         }
 
     @pytest.fixture

@@ -10,7 +10,9 @@ import pytest
 from grader import build, catalog, sandbox
 from grader.catalog import Limits
 
-REFERENCE = Path(__file__).resolve().parent.parent / "reference" / "exercise1" / "copy.c"
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "reference" / "exercise1" / "copy.c"
+PRODCONS = ROOT / "reference" / "exercise7" / "prodcons.c"
 
 
 @pytest.fixture
@@ -72,7 +74,7 @@ def test_the_students_makefile_is_used(tmp_path: Path, box: sandbox.Sandbox) -> 
     result = build.compile(folder, catalog.find("exercise1"), box, makefile=True)
     assert result.ok, result.log
     assert (folder / "marker").read_text() == "built-by-make\n"
-    assert result.command[0] == "make"
+    assert result.command == ("make copy",)
 
 
 def test_a_makefile_that_builds_nothing(tmp_path: Path, box: sandbox.Sandbox) -> None:
@@ -81,3 +83,50 @@ def test_a_makefile_that_builds_nothing(tmp_path: Path, box: sandbox.Sandbox) ->
     assert not result.ok
     assert result.kind == "make"
     assert "did not build copy" in result.errors[0]
+
+
+def _prodcons(tmp_path: Path, files: dict[str, str]) -> Path:
+    folder = tmp_path / "prodcons"
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    sandbox.hand_to_students(folder, sandbox.detect())
+    return folder
+
+
+def test_a_makefile_submission_gets_the_O2_build_too(tmp_path: Path, box: sandbox.Sandbox) -> None:
+    """exercise7 races an -O2 build: a Makefile that knows nothing of it does not skip it."""
+    makefile = "prodcons: prodcons.c\n\tgcc -o prodcons prodcons.c -pthread\n"
+    folder = _prodcons(tmp_path, {"prodcons.c": PRODCONS.read_text(), "Makefile": makefile})
+    result = build.compile(folder, catalog.find("exercise7"), box, makefile=True)
+    assert result.ok, result.log
+    assert (folder / "prodcons").is_file()
+    assert (folder / "prodcons-O2").is_file()
+    assert result.command == (
+        "make prodcons",
+        "gcc -Wall -std=gnu11 -O2 -o prodcons-O2 prodcons.c -pthread",
+    )
+    assert build.not_built(result, "prodcons-O2") is None
+
+
+def test_an_O2_build_that_cannot_be_made_is_a_warning(tmp_path: Path, box: sandbox.Sandbox) -> None:
+    """prodcons.c needs ring.c, which only the Makefile knows: the build passes, and says so."""
+    source = PRODCONS.read_text().replace("int main(", "void ring(void);\nint main(")
+    source = source.replace("    n = atoi(argv[1]);", "    n = atoi(argv[1]);\n    ring();")
+    makefile = "prodcons: prodcons.c ring.c\n\tgcc -o prodcons prodcons.c ring.c -pthread\n"
+    folder = _prodcons(tmp_path, {
+        "prodcons.c": source,
+        "ring.c": "void ring(void) {}\n",
+        "Makefile": makefile,
+        "prodcons-O2": "#!/bin/sh\necho a stale file of the student's\n",
+    })  # fmt: skip
+    result = build.compile(folder, catalog.find("exercise7"), box, makefile=True)
+    assert result.ok, result.log
+    assert result.errors == ()
+    assert (folder / "prodcons").is_file()
+    assert not (folder / "prodcons-O2").exists(), "never run a file the student brought"
+    why = build.not_built(result, "prodcons-O2")
+    assert why is not None, result.warnings
+    assert "-O2" in why
+    assert "undefined reference to `ring'" in why
+    assert "gcc -Wall -std=gnu11 -O2 -o prodcons-O2 prodcons.c -pthread" in why

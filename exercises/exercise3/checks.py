@@ -20,7 +20,12 @@ END = {
 }
 NEEDED = ("SIGINT", "SIGTERM", "SIGTSTP")
 TICK_S = 1.0  # the exercise prints a dot every second
+DOTS = 3  # dots seen, the program alive all along, before the dots check passes
 _UNSAFE = re.compile(r"\b(printf|fprintf|puts|fputs|putchar|malloc|free|exit)\s*\(")
+
+
+def _dots(run: Run) -> int:
+    return len(DOT.findall(run.text()))
 
 
 def _in_loop(run: Run) -> bool:
@@ -92,11 +97,23 @@ def _unsafe_handler_warning(sandbox: Sandbox, program: Program) -> None:
 
 
 def test_prints_a_dot_every_second(program: Program) -> None:
-    """prints a dot on a line of its own every second, as a person at the terminal sees it"""
+    """prints a dot on a line of its own every second, and goes on until a signal ends it"""
     run = _start(program)
-    if not run.wait_for(
-        predicate=lambda: len(DOT.findall(run.text())) >= 2, within_s=2 * TICK_S + 2
-    ):
+    within_s = DOTS * TICK_S + 2
+    run.wait_for(predicate=lambda: _dots(run) >= DOTS, exit=True, within_s=within_s)
+    if run.exit is not None:
+        run.finish(1)  # all it printed before it ended
+        seen = _dots(run)
+        raise Failed(
+            f"your program (pid {run.pid}) {run.ended()} on its own after printing {seen} "
+            f"dot(s); it should go on printing a dot every second, forever, until a signal "
+            "ends it",
+            actual=run.text() or "(nothing)",
+            hint='loop forever, while (1) { sleep(1); printf(".\\n"); }, with nothing that '
+            "leaves the loop: only the SIGINT and SIGTERM handlers end the program",
+            lecture=LECTURE,
+        )
+    if _dots(run) < DOTS:
         seen = run.text()
         why = (
             "dots were printed but not one per line"
@@ -105,8 +122,8 @@ def test_prints_a_dot_every_second(program: Program) -> None:
             "it fills (4 KiB on a terminal)"
         )
         raise Failed(
-            f"after {2 * TICK_S + 2:g} s, the terminal showed {seen.count('.')} dot(s) on "
-            f"their own line, not one a second: {why}",
+            f"after {within_s:g} s, the terminal showed {_dots(run)} dot(s) on their own "
+            f"line, not one a second: {why}",
             actual=seen or "(nothing)",
             hint='print the dot with its newline, printf(".\\n"), or call fflush(stdout)',
             lecture=LECTURE,

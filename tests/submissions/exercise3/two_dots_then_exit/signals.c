@@ -1,0 +1,59 @@
+/*
+ * signals -- MISTAKE: the loop runs twice instead of forever.
+ *
+ * The handlers are right (installed with sigaction before the loop,
+ * messages written with write(), _exit(0) for SIGINT and SIGTERM), and
+ * each dot is printed on its own line and flushed. But the loop is a
+ * "for" that stops after two turns, so the program prints two dots and
+ * ends by itself with status 0 after two seconds: it should go on
+ * printing a dot every second until control-C or kill ends it.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void put(const char *s)
+{
+    if (write(STDOUT_FILENO, s, strlen(s)) < 0) {
+        /* nothing to do in a handler */
+    }
+}
+
+static void handler(int signal_num)
+{
+    switch (signal_num) {
+    case SIGTSTP:
+        put("Signal 20 => pause\n");
+        break;
+    case SIGINT:
+        put("Signal 2 => End of the program\n");
+        _exit(0);
+    case SIGTERM:
+        put("Signal 15 => End of the program\n");
+        _exit(0);
+    }
+}
+
+int main(void)
+{
+    struct sigaction sa;
+    int i;
+
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGTSTP, &sa, NULL); /* if control-Z */
+    sigaction(SIGINT, &sa, NULL);  /* if control-C */
+    sigaction(SIGTERM, &sa, NULL); /* if kill process */
+
+    for (i = 0; i < 2; i++) { /* MISTAKE: should be while (1) */
+        sleep(1);
+        printf(".\n");
+        fflush(stdout);
+    }
+    return 0;
+}
