@@ -52,9 +52,13 @@ def child_of(leader: int, argv0: str, within_s: float = 5.0) -> int:
     deadline = time.monotonic() + within_s
     while time.monotonic() < deadline:
         try:
-            for child in psutil.Process(leader).children():
+            launcher = psutil.Process(leader)
+            children = launcher.children()
+            for child in children:
                 if child.cmdline()[:1] == [argv0]:
                     return int(child.pid)
+            if not children and launcher.status() == psutil.STATUS_ZOMBIE:
+                return leader  # the program came and went before it was seen
         except (psutil.Error, IndexError):
             return leader
         time.sleep(POLL_S)  # noqa: sleep - a fork then exec, a few milliseconds
