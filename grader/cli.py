@@ -25,7 +25,7 @@ def _list() -> str:
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("exercise", required=False)
-@click.argument("submission", required=False, type=click.Path(path_type=Path))
+@click.argument("submission", required=False, type=click.Path(path_type=Path, readable=False))
 @click.option(
     "--list", "list_", is_flag=True, help="List the exercises and the files each expects."
 )
