@@ -28,6 +28,8 @@ class Limits:
     open_files: int = 256
     output_kb: int = 1024  # what is kept of its stdout and stderr, each
     grade_s: float = 120.0  # the whole grade, build included: the outside watchdog
+    grade_memory_mb: int = 768  # all of the grade's processes, /tmp and shared memory (root)
+    grade_tasks: int = 512  # all of the grade's processes and threads, grader's own too (root)
 
 
 @dataclass(frozen=True)

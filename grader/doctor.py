@@ -83,17 +83,27 @@ def examine() -> tuple[Finding, ...]:
             "" if strace else "sudo apt install strace",
         )
     )
-    if Path("/sys/fs/cgroup/cgroup.controllers").exists():
-        cgroups = "v2"
-    elif Path("/sys/fs/cgroup/memory").is_dir():
-        cgroups = "v1"
-    else:
-        cgroups = "none"
+    where, why_not = sandbox.cgroup.find()
     out.append(
         Finding(
             "cgroups",
-            cgroups != "none",
-            f"{cgroups} (not used yet: limits are rlimits and namespace caps)",
+            where is not None,
+            f"v{where.version}: each grade gets memory and process-count limits of its own"
+            if where is not None
+            else f"not used ({why_not}): memory is limited per process only",
+            "" if where is not None or os.geteuid() != 0 else "mount the memory and pids "
+            "controllers (v1), or run the grader in a cgroup that delegates them (v2)",
+        )
+    )
+    out.append(
+        Finding(
+            "seccomp",
+            not caps.seccomp_why_not,
+            "student programs may not ptrace, use keyrings, io_uring, namespaces, mounts "
+            "or TIOCSTI"
+            if not caps.seccomp_why_not
+            else f"not used: {caps.seccomp_why_not}",
+            "" if not caps.seccomp_why_not else "sudo apt install libseccomp2",
         )
     )
     root = os.geteuid() == 0
@@ -101,10 +111,11 @@ def examine() -> tuple[Finding, ...]:
         Finding(
             "user",
             True,
-            "root: student programs drop every capability"
-            + ("" if caps.userns else " and run as nobody")
+            "root: student programs drop every capability and run as a uid of their own "
+            f"per grade ({sandbox.slots.SLOT_UID_BASE} and up)"
             if root
-            else f"uid {os.getuid()}",
+            else f"uid {os.getuid()}: student programs run as you (as root, each grade "
+            "would get a uid of its own)",
         )
     )
     out.append(Finding("kernel", True, f"{platform.system()} {platform.release()}"))

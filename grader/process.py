@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 _F_SETPIPE_SZ = 1031
 
 POLL_S = 0.005  # how often process state is looked at while waiting on it
+GUARD_S = 0.1  # how often a running program's guard (its process count) is asked
 
 
 @dataclass(frozen=True)
@@ -159,13 +160,25 @@ class Run:
         name: str = "",
         run_as: int | None = None,
         cpu_limit_s: float = 0.0,
+        guard: Callable[[], str] | None = None,
+        preexec_fds: Sequence[int] = (),
     ) -> None:
+        """Start `argv`.
+
+        Args:
+            guard: asked every GUARD_S while the program runs; a non-empty answer (why)
+                kills its process group, and becomes `stopped_for`.
+            preexec_fds: descriptors `preexec_fn` writes to (a terminal's child closes
+                every other before it runs; they close at exec all the same).
+        """
         self.argv = tuple(argv)
         self.name = name or Path(self.argv[0]).name
         self.started = time.monotonic()
         self.timed_out = False
         self.stopped_for = ""  # why the sandbox stopped it ("used more than 2 s of CPU", ...)
         self.cpu_limit_s = cpu_limit_s
+        self._guard = guard
+        self._identity: dict[int, int | None] = {}  # pid -> its start time, against reuse
         self._rusage: Any = None
         self._cond = threading.Condition()
         self._exit: Exit | None = None
@@ -177,7 +190,7 @@ class Run:
         self._out: _Stream
         self._err: _Stream
         if pty:
-            self._spawn_pty(cwd, env, preexec_fn, executable, run_as)
+            self._spawn_pty(cwd, env, preexec_fn, executable, run_as, tuple(preexec_fds))
             assert self._pty_fd is not None
             self._out = _Stream(self._pty_fd, output_cap, self._notify, self._overflow)
             self._err = _Stream(-1, output_cap, self._notify, self._overflow)
@@ -212,6 +225,8 @@ class Run:
                     fcntl.fcntl(out_fd, _F_SETPIPE_SZ, 4096)
             self._out = _Stream(out_fd, output_cap, self._notify, self._overflow)
             self._err = _Stream(err_fd, output_cap, self._notify, self._overflow)
+        for pid in {self.pid, self.leader} - {0}:
+            self._identity[pid] = _start_time(pid)
         if not hold_output:
             self._out.start()
         self._err.start()
@@ -227,13 +242,19 @@ class Run:
         preexec_fn: Callable[[], None],
         executable: str | None,
         run_as: int | None,
+        preexec_fds: tuple[int, ...],
     ) -> None:
         import sys
 
         import pexpect
+        import ptyprocess  # type: ignore[import-untyped]
+
+        class _Spawn(pexpect.spawn):  # type: ignore[misc]
+            def _spawnpty(self, args: list[str], **kwargs: Any) -> Any:
+                return ptyprocess.PtyProcess.spawn(args, pass_fds=preexec_fds, **kwargs)
 
         program = executable or self.argv[0]
-        self._child = pexpect.spawn(
+        self._child = _Spawn(
             sys.executable,
             [
                 "-I",
@@ -258,9 +279,12 @@ class Run:
     # -- the process's end ----------------------------------------------------------
 
     def _overflow(self) -> None:
+        self._stop(f"wrote more than {self.output_cap // 1024} KiB of output")
+
+    def _stop(self, why: str) -> None:
         if not self.stopped_for:
-            self.stopped_for = f"wrote more than {self.output_cap // 1024} KiB of output"
-            self.kill_group()
+            self.stopped_for = why
+        self.kill_group()
 
     def _notify(self) -> None:
         with self._cond:
@@ -293,12 +317,22 @@ class Run:
             time.sleep(POLL_S)  # noqa: sleep - a pty child has no blocking wait we own
 
     def _watchdog(self, wall_s: float) -> None:
-        """Reap the process; at the wall-clock limit, kill its whole process group."""
-        ended = self._reap(wall_s)
+        """Reap the process; at the wall-clock limit, or when its guard says so, kill its
+        whole process group."""
+        deadline = self.started + wall_s
+        ended = None
+        while ended is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.timed_out = True
+                self._stop(f"ran longer than {wall_s:g} s of wall-clock time")
+                break
+            ended = self._reap(min(left, GUARD_S) if self._guard is not None else left)
+            why = self._guard() if ended is None and self._guard is not None else ""
+            if why:
+                self._stop(why)
+                break
         if ended is None:
-            self.timed_out = True
-            self.stopped_for = f"ran longer than {wall_s:g} s of wall-clock time"
-            self.kill_group()
             ended = self._reap(None)
         assert ended is not None
         out_of_cpu = (
@@ -373,12 +407,21 @@ class Run:
             os.kill(self.pid, sig)
 
     def kill_group(self) -> None:
-        """SIGKILL the program's process group (its own session made it the leader)."""
-        for pid in {self.pid, self.leader} - {0}:
+        """SIGKILL the program's process group (its own session made it the leader).
+
+        Never a stranger's: once reaped, a pid may be given to a new process, so a pid whose
+        start time is not the one seen at spawn is left alone. A group outlives its leader
+        (and keeps its number from reuse) while it has members.
+        """
+        for pid, started in self._identity.items():
+            now = _start_time(pid)
+            if None not in (now, started) and now != started:
+                continue  # the number was reused: not ours
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
+            if now is not None:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
 
     def wait_for(
         self,
@@ -455,6 +498,19 @@ class Run:
                 if f is not None:
                     with contextlib.suppress(OSError):
                         f.close()
+
+
+def _start_time(pid: int) -> int | None:
+    """The process's start time in clock ticks (field 22 of /proc/PID/stat), or None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    try:
+        return int(stat[stat.rindex(b")") + 2 :].split()[19])
+    except (ValueError, IndexError):
+        return None
 
 
 def _in_state(pid: int, state: str, other: Callable[[], object] | None) -> Callable[[], object]:

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import grader
@@ -79,12 +79,47 @@ def grade(exercise: Exercise, submission: Submission, options: GradeOptions) -> 
     caps = sandbox.detect()
     if options.reduced and caps.userns:
         caps = replace(caps, userns=False, why_not="reduced isolation was asked for")
-    with _turn(exercise, caps):
-        return _grade(exercise, submission, options, caps)
+    with _turn(exercise, caps), _confinement(exercise, caps) as (caps, group):
+        try:
+            return _grade(exercise, submission, options, caps, group)
+        finally:
+            if group is not None:
+                group.remove()
+
+
+@contextlib.contextmanager
+def _confinement(
+    exercise: Exercise, caps: sandbox.Capabilities
+) -> Iterator[tuple[sandbox.Capabilities, sandbox.GradeGroup | None]]:
+    """As root: the grade's own student uid (a slot) and its control group."""
+    if not caps.root:
+        yield caps, None
+        return
+    with sandbox.slots.student_uid() as uid:
+        caps = replace(caps, student_uid=uid)
+        group = None
+        where, why_not = sandbox.cgroup.find()
+        if where is not None:
+            limits = exercise.limits
+            try:
+                group = sandbox.GradeGroup(where, limits.grade_memory_mb, limits.grade_tasks)
+            except OSError as e:
+                why_not = f"could not make the grade's cgroup: {e}"
+        if group is not None:
+            caps = replace(caps, grade_memory_mb=group.memory_mb, grade_tasks=group.tasks,
+                           oom_file=str(group.oom_file), cgroup_why_not="",
+                           cgroup_fds=tuple(group.open("students")))  # fmt: skip
+        else:
+            caps = replace(caps, cgroup_why_not=why_not)
+        yield caps, group
 
 
 def _grade(
-    exercise: Exercise, submission: Submission, options: GradeOptions, caps: sandbox.Capabilities
+    exercise: Exercise,
+    submission: Submission,
+    options: GradeOptions,
+    caps: sandbox.Capabilities,
+    group: sandbox.GradeGroup | None,
 ) -> SubmissionReport:
     start = time.monotonic()
     scratch = Path(tempfile.mkdtemp(prefix=f"ipcgrade-{exercise.id}-"))
@@ -97,7 +132,7 @@ def _grade(
             scratch.chmod(0o711)  # students run as nobody: they may pass, not list
         sandbox.hand_to_students(box, caps)
         job = {
-            "caps": {"userns": caps.userns, "why_not": caps.why_not, "root": caps.root},
+            "caps": asdict(caps),
             "scratch": str(box),
             "exercise_folder": str(exercise.folder.resolve()),
             "missing": list(submission.missing),
@@ -114,7 +149,7 @@ def _grade(
         try:
             exit_ = sandbox.run_worker(
                 job_path, caps, exercise.limits.grade_s, scratch / "worker.log",
-                Path(grader.__file__), result_fd,
+                Path(grader.__file__), result_fd, group,
             )  # fmt: skip
         finally:
             os.close(result_fd)

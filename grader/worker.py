@@ -41,7 +41,9 @@ def main(argv: list[str]) -> None:
 
     job_path = Path(argv[0])
     job: dict[str, Any] = json.loads(job_path.read_text())
-    caps = sandbox.Capabilities(**job["caps"])
+    caps = sandbox.Capabilities(**{**job["caps"], "cgroup_fds": tuple(job["caps"]["cgroup_fds"])})
+    for fd in caps.cgroup_fds:  # joined by student processes between fork and exec only
+        os.set_inheritable(fd, False)
     sys.dont_write_bytecode = True
     os.environ.clear()
     os.environ.update({"PATH": sandbox.SAFE_PATH, "LANG": "C.UTF-8",

@@ -8,7 +8,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psutil
 import pytest
@@ -67,9 +67,32 @@ def no_leftovers() -> Iterator[None]:
     assert not new_ipc, f"System V IPC objects left behind: {sorted(new_ipc)}"
 
 
+_HOSTILE_ROWS = pytest.StashKey[list[tuple[str, ...]]]()
+HOSTILE_COLUMNS = ("threat", "mode", "what stopped it", "what the student saw", "time", "left")
+
+
+@pytest.fixture
+def hostile_table(request: pytest.FixtureRequest) -> list[tuple[str, ...]]:
+    """Rows of the hostile suite's table, printed at the end of the run (and written to
+    $IPCGRADE_HOSTILE_TABLE when set)."""
+    return request.config.stash.setdefault(_HOSTILE_ROWS, [])
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    rows = sorted(config.stash.get(_HOSTILE_ROWS, []))
+    if not rows:
+        return
+    lines = ["| " + " | ".join(HOSTILE_COLUMNS) + " |", "|" + "---|" * len(HOSTILE_COLUMNS)]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows]
+    terminalreporter.write_sep("=", "hostile submissions")
+    terminalreporter.write_line("\n".join(lines))
+    if os.environ.get("IPCGRADE_HOSTILE_TABLE"):
+        Path(os.environ["IPCGRADE_HOSTILE_TABLE"]).write_text("\n".join(lines) + "\n")
+
+
 @pytest.fixture
 def tmp_path() -> Iterator[Path]:
-    """A temporary folder that student programs can reach: as root, they run as nobody."""
+    """A temporary folder that student programs can reach: as root, they run as another uid."""
     path = Path(tempfile.mkdtemp(prefix="ipcg-test-"))
     path.chmod(0o711)
     yield path

@@ -1,12 +1,16 @@
 """Hostile submissions: each is graded as a student's program would be, in both isolation
 modes; the grade must end within its bound with a verdict naming the cause, the test runner
 must be unharmed, and nothing may be left behind (the autouse no_leftovers fixture checks
-processes and System V objects; each test checks its own files)."""
+the runner's children and System V objects; each grade here also looks for processes of
+student uids, new files in /dev/shm, and files the program wrote outside). Each grade adds
+a row to the table printed at the end of the run."""
 
 from __future__ import annotations
 
 import os
 import socket
+import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -73,12 +77,12 @@ ftruncate(fd,1<<20);return 0;}""",
 static void show(const char*p){FILE*f=fopen(p,"r");char b[4096];size_t n;
 if(!f){printf("%s: refused\\n",p);return;}n=fread(b,1,sizeof b-1,f);b[n]=0;
 for(size_t i=0;i<n;i++)if(!b[i])b[i]='\\n';printf("%s: READ %s\\n",p,b);fclose(f);}
-int main(int c,char**v){show("/etc/shadow");show("/proc/1/environ");show(getenv("SECRETFILE"));
-show("/work/main/reference/exercise1/copy.c");return 0;}""",
+int main(int c,char**v){show("/etc/shadow");show("/proc/1/environ");show("%HOME%");
+show("%OTHER%");show("%REFERENCE%");return 0;}""",
     "writes_outside": """#include <stdio.h>
 int main(void){const char*p[]={"/tmp/ipcgrade-escaped","/dev/shm/ipcgrade-escaped",
-"/var/tmp/ipcgrade-escaped","../ipcgrade-escaped"};for(int i=0;i<4;i++){FILE*f=fopen(p[i],"w");
-if(f){fputs("x",f);fclose(f);}}return 0;}""",
+"/var/tmp/ipcgrade-escaped","%PARENT%/ipcgrade-escaped","%HOME%/ipcgrade-escaped"};
+for(int i=0;i<5;i++){FILE*f=fopen(p[i],"w");if(f){fputs("x",f);fclose(f);}}return 0;}""",
     "uses_the_network": """#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +102,46 @@ int main(void){for(int i=0;i<200;i++)if(fork()==0)_exit(0);for(;;)pause();}""",
 #include <unistd.h>
 int main(void){long r=ptrace(PTRACE_ATTACH,getppid(),0,0);long q=ptrace(PTRACE_ATTACH,1,0,0);
 printf(r==0||q==0?"ATTACHED\\n":"refused\\n");return 0;}""",
+    "many_memory_hogs": """#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+int main(void){for(int i=0;i<8;i++)if(fork()==0){for(int k=0;k<6;k++){char*p=malloc(64<<20);
+if(!p)_exit(3);memset(p,1,64<<20);}pause();_exit(0);}while(wait(0)>0);return 0;}""",
+    "fills_shared_memory": """#include <stdio.h>
+int main(void){static char b[1<<20];int n=0;for(int i=0;i<150;i++){char p[64];
+snprintf(p,sizeof p,"/dev/shm/ipcgrade-fill-%d",i);FILE*f=fopen(p,"w");if(!f)break;int ok=1;
+for(int k=0;k<8&&ok;k++)ok=fwrite(b,1,sizeof b,f)==sizeof b;if(fclose(f)!=0||!ok)break;n++;}
+printf("wrote %d MiB\\n",n*8);return 1;}""",
+    "escapes_by_system_calls": """#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/io_uring.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+static void say(const char*what,long r){printf("%s: %s\\n",what,r<0?strerror(errno):"DONE");}
+int main(void){struct io_uring_params p;memset(&p,0,sizeof p);
+say("keyctl",syscall(SYS_keyctl,0,-3,0));say("io_uring",syscall(SYS_io_uring_setup,1,&p));
+say("unshare",unshare(CLONE_NEWUSER));say("mount",mount("none","/tmp","tmpfs",0,0));
+int m=posix_openpt(O_RDWR|O_NOCTTY);grantpt(m);unlockpt(m);int s=open(ptsname(m),O_RDWR);
+char c='x';say("TIOCSTI",ioctl(s,TIOCSTI,&c));return 1;}""",
+    "attacks_the_terminal": """#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
+static void attack(int fd){struct termios t;if(tcgetattr(fd,&t)==0){t.c_lflag&=~(ECHO|ICANON);
+tcsetattr(fd,TCSANOW,&t);}const char*cmd="touch /tmp/ipcgrade-injected\\n";
+for(const char*c=cmd;*c;c++)ioctl(fd,TIOCSTI,c);}
+int main(void){for(int fd=0;fd<3;fd++)attack(fd);int t=open("/dev/tty",O_RDWR);
+if(t>=0)attack(t);return 0;}""",
     "injects_the_terminal": """#include <stdio.h>
 #include <sys/ioctl.h>
 int main(void){char c='x';ioctl(0,TIOCSTI,&c);printf("\\033]0;owned\\007\\033[2J\\r"
@@ -105,14 +149,84 @@ int main(void){char c='x';ioctl(0,TIOCSTI,&c);printf("\\033]0;owned\\007\\033[2J
 }
 
 
-def _grade(tmp_path: Path, name: str, reduced: bool) -> tuple[SubmissionReport, float]:
+REFERENCE = Path(__file__).parent.parent / "reference" / "exercise1" / "copy.c"
+# what stopped each threat, for the table: the layer that is meant to
+STOPPED_BY = {
+    "fork_bomb": "RLIMIT_NPROC; the process-count guard kills the group; pids cgroup",
+    "infinite_loop": "RLIMIT_CPU",
+    "ignores_signals": "wall-clock limit, SIGKILL of the group, cleanup of the rest",
+    "stops_its_group": "wall-clock watchdog outside the group",
+    "memory_hog": "RLIMIT_AS (malloc fails) or RLIMIT_CPU",
+    "many_memory_hogs": "memory cgroup of the students (OOM kill), wall-clock limit",
+    "fills_shared_memory": "64 MiB tmpfs (full); memory cgroup and uid sweep (reduced)",
+    "file_filler": "RLIMIT_FSIZE",
+    "stdout_flood": "output cap: the writer is killed",
+    "long_line": "output cap: the writer is killed",
+    "kills_everything": "PID namespace / own uid: nothing of the grader's to kill",
+    "kills_its_parent": "own uid: the grader cannot be signalled",
+    "kills_its_group": "its own group only",
+    "daemon": "cleanup kills what escaped (subreaper, cgroup, uid sweep)",
+    "keeps_stdout_open": "the grade waits for the exit, not end-of-file",
+    "makes_zombies": "RLIMIT_NPROC and the process-count guard",
+    "exhausts_descriptors": "RLIMIT_NOFILE",
+    "sysv_leftovers": "IPC namespace (full); removal by uid (reduced)",
+    "posix_shm": "private /dev/shm (full); removal by uid (reduced, as root)",
+    "reads_outside": "mount namespace hides them (full); uid and file modes (reduced)",
+    "writes_outside": "read-only mounts (full); uid sweep of /tmp, /var/tmp, /dev/shm (reduced)",
+    "uses_the_network": "network namespace (full); scrubbed environment (reduced)",
+    "escapes_by_system_calls": "seccomp filter",
+    "ptraces_its_parent": "seccomp filter, uid, PR_SET_DUMPABLE 0 on the worker",
+    "attacks_the_terminal": "no terminal of the user's: stdin /dev/null, own session",
+    "injects_the_terminal": "every byte escaped by the renderer",
+}
+
+
+def _student_processes(uids: set[int]) -> list[str]:
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                uid = entry.stat().st_uid
+            except OSError:
+                continue
+            if uid in uids:
+                try:
+                    state = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()[0]
+                except (OSError, IndexError):
+                    continue
+                found.append(f"{entry.name} ({state})")
+    return found
+
+
+def _grade(
+    tmp_path: Path, name: str, reduced: bool, table: list[tuple[str, ...]] | None = None,
+    on_a_terminal: bool = False,
+) -> tuple[SubmissionReport, float]:  # fmt: skip
     ex = catalog._load(HOSTILE)
     folder = tmp_path / "student"
     folder.mkdir()
-    (folder / "prog.c").write_text(PROGRAMS[name])
+    source = PROGRAMS[name]
+    for token, value in (("%HOME%", str(Path.home())), ("%PARENT%", str(tmp_path)),
+                         ("%OTHER%", str(tmp_path / "other-student" / "copy.c")),
+                         ("%REFERENCE%", str(REFERENCE))):  # fmt: skip
+        source = source.replace(token, value)
+    (folder / "prog.c").write_text(source)
+    if on_a_terminal:
+        (folder / "on-a-terminal").touch()
+    shm_before = set(os.listdir("/dev/shm"))
     start = time.monotonic()
     report = session.grade(ex, discover(folder, ex), session.GradeOptions(reduced=reduced))
-    return report, time.monotonic() - start
+    took = time.monotonic() - start
+    uids = {int(w) for layer in report.isolation.layers if "run as uid" in layer
+            for w in layer.replace(",", " ").split() if w.isdigit()}  # fmt: skip
+    left = [f"process {p}" for p in _student_processes(uids)]
+    left += [f"/dev/shm/{f}" for f in set(os.listdir("/dev/shm")) - shm_before]
+    if table is not None:
+        check = report.checks[0]
+        seen = f"{check.outcome.value}: " + " ".join(check.message.split())[:220]
+        table.append((name, "reduced" if reduced else "full", STOPPED_BY[name], seen,
+                      f"{took:.1f} s", ", ".join(left) or "none"))  # fmt: skip
+    return report, took
 
 
 def _verdict(report: SubmissionReport) -> str:
@@ -120,11 +234,15 @@ def _verdict(report: SubmissionReport) -> str:
     return f"{check.outcome.value}: {check.message} {check.actual or ''}"
 
 
+def _left(table: list[tuple[str, ...]]) -> str:
+    return table[-1][-1]
+
+
 @pytest.mark.parametrize("reduced", MODES)
 @pytest.mark.parametrize(
     ("name", "cause"),
     [
-        ("fork_bomb", "sandbox stopped"),
+        ("fork_bomb", "ran more than 16 processes at once"),
         ("infinite_loop", "more than 1 s of CPU"),
         ("ignores_signals", "longer than"),
         ("stops_its_group", "longer than"),
@@ -135,13 +253,47 @@ def _verdict(report: SubmissionReport) -> str:
     ],
 )
 def test_a_runaway_is_stopped_and_named(
-    tmp_path: Path, name: str, cause: str, reduced: bool
+    tmp_path: Path, hostile_table: list[tuple[str, ...]], name: str, cause: str, reduced: bool
 ) -> None:
-    report, took = _grade(tmp_path, name, reduced)
+    report, took = _grade(tmp_path, name, reduced, hostile_table)
     assert took < BOUND_S
     assert report.checks[0].outcome is Outcome.FAILED
     assert any(c in _verdict(report) for c in cause.split("|")), _verdict(report)
     assert report.exit_code == 1
+    assert _left(hostile_table) == "none"
+
+
+@pytest.mark.parametrize("reduced", MODES)
+def test_memory_of_many_processes_is_bounded_for_the_grade(
+    tmp_path: Path, hostile_table: list[tuple[str, ...]], reduced: bool
+) -> None:
+    report, took = _grade(tmp_path, "many_memory_hogs", reduced, hostile_table)
+    assert took < BOUND_S
+    assert report.checks[0].outcome is Outcome.FAILED
+    if report.isolation.level and any("control group" in m for m in report.isolation.missing):
+        return  # not root: each process is bounded (RLIMIT_AS), the grade is not; it says so
+    assert "for want of memory: a grade may use 768 MiB" in _verdict(report), _verdict(report)
+    assert _left(hostile_table) == "none"
+
+
+@pytest.mark.parametrize("reduced", MODES)
+def test_shared_memory_files_are_bounded_and_removed(
+    tmp_path: Path, hostile_table: list[tuple[str, ...]], reduced: bool
+) -> None:
+    report, took = _grade(tmp_path, "fills_shared_memory", reduced, hostile_table)
+    assert took < BOUND_S
+    left = _left(hostile_table)
+    said = _verdict(report)
+    if not reduced:  # the grade's own 64 MiB tmpfs
+        assert f"wrote {sandbox.TMPFS_MB} MiB" in said, said  # no more than the tmpfs holds
+    elif os.geteuid() != 0:  # the machine's /dev/shm, the user's uid: cannot be contained
+        for f in Path("/dev/shm").glob("ipcgrade-fill-*"):
+            f.unlink()
+        assert any("control group" in m for m in report.isolation.missing)
+        return
+    else:  # the students' memory cgroup stops it (or, reclaiming, its CPU time); swept after
+        assert "for want of memory" in said or "more than 1 s of CPU" in said, said
+    assert left == "none"
 
 
 @pytest.mark.parametrize("reduced", MODES)
@@ -150,68 +302,89 @@ def test_a_runaway_is_stopped_and_named(
     ["kills_everything", "kills_its_parent", "kills_its_group", "daemon", "keeps_stdout_open",
      "makes_zombies", "exhausts_descriptors"],
 )  # fmt: skip
-def test_the_grader_survives_and_keeps_nothing(tmp_path: Path, name: str, reduced: bool) -> None:
-    report, took = _grade(tmp_path, name, reduced)
+def test_the_grader_survives_and_keeps_nothing(
+    tmp_path: Path, hostile_table: list[tuple[str, ...]], name: str, reduced: bool
+) -> None:
+    report, took = _grade(tmp_path, name, reduced, hostile_table)
     assert took < BOUND_S
     assert len(report.checks) == 1
     assert report.checks[0].outcome in (Outcome.PASSED, Outcome.FAILED)
+    assert _left(hostile_table) == "none"
 
 
 @pytest.mark.parametrize("reduced", MODES)
-def test_ipc_objects_and_posix_shm_are_removed(tmp_path: Path, reduced: bool) -> None:
-    before = set(os.listdir("/dev/shm"))
+def test_ipc_objects_and_posix_shm_are_removed(
+    tmp_path: Path, hostile_table: list[tuple[str, ...]], reduced: bool
+) -> None:
     for name in ("sysv_leftovers", "posix_shm"):
         (tmp_path / name).mkdir()
-        report, _ = _grade(tmp_path / name, name, reduced)
+        report, _ = _grade(tmp_path / name, name, reduced, hostile_table)
         if reduced:
             assert "System V IPC objects" in " ".join(report.isolation.missing)
-    new = set(os.listdir("/dev/shm")) - before
-    if reduced:  # cannot be contained: the machine's /dev/shm is shared; the report says so
-        for leftover in new:
-            os.unlink(f"/dev/shm/{leftover}")
-        return
-    assert new == set()
+        if reduced and os.geteuid() != 0:  # the user's uid in the machine's /dev/shm
+            for f in Path("/dev/shm").glob("ipcgrade-hostile*"):
+                f.unlink()
+            continue
+        assert _left(hostile_table) == "none"
 
 
 @pytest.mark.parametrize("reduced", MODES)
-def test_reading_outside_finds_nothing(tmp_path: Path, monkeypatch, reduced: bool) -> None:
+def test_reading_outside_finds_nothing(
+    tmp_path: Path, monkeypatch, hostile_table: list[tuple[str, ...]], reduced: bool
+) -> None:
     secret = Path.home() / ".ipcgrade-test-secret"
     secret.write_text("TOKEN-123")
+    secret.chmod(0o600)  # the user's own file, as ssh keys are
+    other = tmp_path / "other-student"
+    other.mkdir()
+    (other / "copy.c").write_text("/* OTHER-STUDENT */")
     monkeypatch.setenv("IPCGRADE_TOKEN", "TOKEN-456")
+    PROGRAMS["reads_outside"] = PROGRAMS["reads_outside"].replace(
+        'show("%HOME%")', f'show("{secret}")'
+    )
     try:
-        report, _ = _grade(tmp_path, "reads_outside", reduced)
+        report, _ = _grade(tmp_path, "reads_outside", reduced, hostile_table)
     finally:
         secret.unlink()
     said = _verdict(report) + (report.checks[0].actual or "")
     assert "TOKEN-456" not in said  # the grader's environment
+    assert "TOKEN-123" not in said  # a private file of the user's
     assert "root:" not in said  # /etc/shadow
-    if not reduced:
+    if not reduced:  # hidden: other students' work and the reference solutions
+        assert "OTHER-STUDENT" not in said
         assert "READ" not in said.replace("/proc/1/environ: READ PATH", ""), said
 
 
 @pytest.mark.parametrize("reduced", MODES)
-def test_writing_outside_leaves_nothing(tmp_path: Path, reduced: bool) -> None:
+def test_writing_outside_leaves_nothing(
+    tmp_path: Path, hostile_table: list[tuple[str, ...]], reduced: bool
+) -> None:
     targets = [Path("/tmp/ipcgrade-escaped"), Path("/dev/shm/ipcgrade-escaped"),
-               Path("/var/tmp/ipcgrade-escaped"), tmp_path / "ipcgrade-escaped"]  # fmt: skip
-    report, _ = _grade(tmp_path, "writes_outside", reduced)
+               Path("/var/tmp/ipcgrade-escaped"), tmp_path / "ipcgrade-escaped",
+               Path.home() / "ipcgrade-escaped"]  # fmt: skip
+    report, _ = _grade(tmp_path, "writes_outside", reduced, hostile_table)
     written = [str(t) for t in targets if t.exists()]
     for t in written:
         os.unlink(t)
-    if reduced:  # cannot be contained without a mount namespace: the report must warn
+    assert str(tmp_path / "ipcgrade-escaped") not in written  # the parent is not theirs
+    assert str(Path.home() / "ipcgrade-escaped") not in written  # nor the user's home
+    if reduced:  # world-writable folders cannot be closed without a mount namespace: warned
         assert "files" in " ".join(report.isolation.missing)
-        assert str(tmp_path / "ipcgrade-escaped") not in written  # the parent is not theirs
-        return
-    assert written == []
+        if os.geteuid() != 0:
+            return
+    assert written == []  # full: read-only; reduced as root: the grade's uid is swept
 
 
 @pytest.mark.parametrize("reduced", MODES)
-def test_no_network_to_the_hosts_services(tmp_path: Path, monkeypatch, reduced: bool) -> None:
+def test_no_network_to_the_hosts_services(
+    tmp_path: Path, monkeypatch, hostile_table: list[tuple[str, ...]], reduced: bool
+) -> None:
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)
     monkeypatch.setenv("HOSTPORT", str(listener.getsockname()[1]))
     try:
-        report, _ = _grade(tmp_path, "uses_the_network", reduced)
+        report, _ = _grade(tmp_path, "uses_the_network", reduced, hostile_table)
     finally:
         listener.close()
     # the environment is scrubbed, so HOSTPORT never reaches the program: it tries port 22
@@ -219,14 +392,60 @@ def test_no_network_to_the_hosts_services(tmp_path: Path, monkeypatch, reduced: 
 
 
 @pytest.mark.parametrize("reduced", MODES)
-def test_ptrace_is_refused(tmp_path: Path, reduced: bool) -> None:
-    report, _ = _grade(tmp_path, "ptraces_its_parent", reduced)
+def test_ptrace_is_refused(
+    tmp_path: Path, hostile_table: list[tuple[str, ...]], reduced: bool
+) -> None:
+    report, _ = _grade(tmp_path, "ptraces_its_parent", reduced, hostile_table)
     assert "ATTACHED" not in (report.checks[0].actual or "")
 
 
 @pytest.mark.parametrize("reduced", MODES)
-def test_output_is_inert_in_the_report(tmp_path: Path, reduced: bool) -> None:
-    report, _ = _grade(tmp_path, "injects_the_terminal", reduced)
+@pytest.mark.parametrize("on_a_terminal", [False, True], ids=["pipes", "terminal"])
+def test_escaping_system_calls_are_refused(
+    tmp_path: Path, hostile_table: list[tuple[str, ...]], reduced: bool, on_a_terminal: bool
+) -> None:
+    if sandbox.detect().seccomp_why_not:
+        pytest.skip(f"no seccomp here: {sandbox.detect().seccomp_why_not}")
+    report, _ = _grade(tmp_path, "escapes_by_system_calls", reduced, hostile_table, on_a_terminal)
+    said = report.checks[0].actual or ""
+    assert "longer than" not in report.checks[0].message  # it ends by itself
+    for call in ("keyctl", "io_uring", "unshare", "mount", "TIOCSTI"):
+        assert f"{call}: Operation not permitted" in said, said
+    assert any("seccomp" in layer for layer in report.isolation.layers)
+
+
+@pytest.mark.parametrize("reduced", MODES)
+def test_the_users_terminal_is_out_of_reach(tmp_path: Path, reduced: bool) -> None:
+    """`grade` run on a terminal: the student's program can neither type into it (TIOCSTI)
+    nor turn its echo off."""
+    pexpect = pytest.importorskip("pexpect")
+    script = textwrap.dedent(f"""
+        import fcntl, os, sys, termios, array
+        sys.path[:0] = [{str(Path(__file__).parent)!r}]
+        from pathlib import Path
+        import test_hostile
+        test_hostile._grade(Path({str(tmp_path)!r}), "attacks_the_terminal", {reduced})
+        pending = array.array("i", [0])
+        fcntl.ioctl(0, termios.FIONREAD, pending)
+        echo = bool(termios.tcgetattr(0)[3] & termios.ECHO)
+        print(f"pending={{pending[0]}} echo={{echo}}")
+    """)
+    child = pexpect.spawn(sys.executable, ["-c", script], timeout=BOUND_S)  # echo on
+    try:
+        child.expect(r"pending=(\d+) echo=(\w+)")
+        assert child.match.group(1) == b"0"  # nothing typed into the user's terminal
+        assert child.match.group(2) == b"True"  # its echo untouched
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert not Path("/tmp/ipcgrade-injected").exists()
+
+
+@pytest.mark.parametrize("reduced", MODES)
+def test_output_is_inert_in_the_report(
+    tmp_path: Path, hostile_table: list[tuple[str, ...]], reduced: bool
+) -> None:
+    report, _ = _grade(tmp_path, "injects_the_terminal", reduced, hostile_table)
     text = terminal.render(report)
     assert "\x1b" not in text
     assert "\x07" not in text

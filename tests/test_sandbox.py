@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import textwrap
@@ -173,3 +174,92 @@ def test_cleanup_outside_a_grade_leaves_the_machines_ipc_objects(tmp_path: Path)
         assert sysv_ipc.MessageQueue(queue.key).id == queue.id
     finally:
         queue.remove()
+
+
+def test_cleanup_without_namespaces_keeps_the_users_own_objects(tmp_path: Path) -> None:
+    """Not root, no namespaces: students run as the user; only what the check made goes."""
+    import sysv_ipc
+
+    caps = sandbox.Capabilities(userns=False, root=False, student_uid=None)
+    mine = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX)  # the user's, made before the check
+    try:
+        b = sandbox.Sandbox(tmp_path / "w", Limits(), caps)
+        made = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX)  # made during the check
+        b.cleanup()
+        assert sysv_ipc.MessageQueue(mine.key).id == mine.id
+        with pytest.raises(sysv_ipc.ExistentialError):
+            sysv_ipc.MessageQueue(made.key)
+    finally:
+        mine.remove()
+
+
+def test_a_reused_pid_is_never_killed(box: sandbox.Sandbox) -> None:
+    run = box.start(["true"])
+    run.finish(5)
+    stranger = psutil.Popen(["sleep", "30"])
+    try:
+        run._identity = {stranger.pid: 1}  # the pid as if it were ours, started long ago
+        run.kill_group()
+        assert stranger.is_running()
+        assert stranger.status() != psutil.STATUS_ZOMBIE
+        run._identity = {stranger.pid: None}  # a start time that could not be read: ours
+        run.kill_group()
+        assert stranger.wait(5) == -signal.SIGKILL
+    finally:
+        with contextlib.suppress(psutil.Error):
+            stranger.kill()
+            stranger.wait()
+
+
+root_only = pytest.mark.skipif(os.geteuid() != 0, reason="slots and cgroups are for root")
+
+
+@root_only
+def test_parallel_grades_get_uids_of_their_own() -> None:
+    with sandbox.slots.student_uid() as first, sandbox.slots.student_uid() as second:
+        assert first != second
+        assert min(first, second) >= sandbox.slots.SLOT_UID_BASE
+
+
+@root_only
+def test_a_slot_is_swept_of_what_its_uid_left(tmp_path: Path) -> None:
+    import sysv_ipc
+
+    with sandbox.slots.student_uid() as uid:
+        left = Path("/dev/shm") / f"ipcgrade-test-{uid}"
+        left.write_text("x")
+        os.chown(left, uid, uid)
+        queue = sysv_ipc.MessageQueue(None, sysv_ipc.IPC_CREX)
+        os.chown(tmp_path, uid, uid)
+        daemon = psutil.Popen(["sleep", "30"], user=uid, cwd=tmp_path)
+        try:
+            queue.uid = uid
+            sandbox.slots.sweep(uid)
+            assert not left.exists()
+            with pytest.raises(sysv_ipc.ExistentialError):
+                sysv_ipc.MessageQueue(queue.key)
+            assert daemon.wait(5) == -signal.SIGKILL
+        finally:
+            with contextlib.suppress(psutil.Error):
+                daemon.kill()
+                daemon.wait()
+            left.unlink(missing_ok=True)
+            with contextlib.suppress(sysv_ipc.ExistentialError):
+                queue.remove()
+
+
+@root_only
+def test_a_grades_cgroup_holds_its_processes_and_goes(tmp_path: Path) -> None:
+    where, why_not = sandbox.cgroup.find()
+    if where is None:
+        pytest.skip(f"no cgroups: {why_not}")
+    group = sandbox.GradeGroup(where, memory_mb=64, tasks=32)
+    fds = group.open("students")
+    try:
+        child = psutil.Popen(["sleep", "30"], preexec_fn=lambda: sandbox.cgroup.join(fds))
+        assert child.pid in group.pids()
+        assert (group.folder("pids") / "pids.max").read_text().strip() == "32"
+    finally:
+        group.remove()
+    assert child.wait(5) == -signal.SIGKILL
+    assert not any(top.exists() for top in group.tops)

@@ -12,6 +12,8 @@ reduced isolation and say so.
 
 from __future__ import annotations
 
+from grader.sandbox import cgroup, slots
+from grader.sandbox.cgroup import GradeGroup
 from grader.sandbox.check import Sandbox, remove_ipc_objects
 from grader.sandbox.detect import (
     NO_USERNS_ENV,
@@ -40,10 +42,12 @@ __all__ = [
     "SAFE_PATH",
     "TMPFS_MB",
     "Capabilities",
+    "GradeGroup",
     "Sandbox",
     "WorkerExit",
     "_libc",
     "become_subreaper",
+    "cgroup",
     "detect",
     "enter",
     "hand_to_students",
@@ -52,6 +56,7 @@ __all__ = [
     "read_private",
     "remove_ipc_objects",
     "run_worker",
+    "slots",
     "student_env",
     "worker_argv",
     "worker_env",

@@ -5,15 +5,15 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from grader.catalog import Limits
 from grader.process import Run
-from grader.sandbox import inside
-from grader.sandbox.detect import NOBODY, Capabilities
+from grader.sandbox import inside, slots
+from grader.sandbox.cgroup import read_oom_kills
+from grader.sandbox.detect import Capabilities
 from grader.sandbox.student import hand_to_students, preexec, student_env
 
 
@@ -29,8 +29,16 @@ class Sandbox:
         self.home = home or workdir
         self.log: list[str] = []
         self.warnings: list[str] = []
-        self.since = int(time.time())  # IPC objects created from now on are this check's
         self.runs: list[Run] = []
+        self.uid = caps.student_uid if caps.student_uid is not None else os.getuid()
+        # what was there before the check (the user's own, without namespaces) is not its
+        self._ipc_before = _sysv_ids()
+        self._processes_before = _processes_of(self.uid)
+        # RLIMIT_NPROC counts threads: those of the uid's other processes, and, where
+        # students share the worker's uid (not root), the worker's own, one more per run
+        shared = caps.student_uid is None
+        self._tasks_before = _tasks_of(self.uid) + (_WORKER_HEADROOM if shared else 0)
+        self._oom_before = self._oom_kills()
         workdir.mkdir(parents=True, exist_ok=True)
         hand_to_students(workdir, caps)
 
@@ -43,8 +51,19 @@ class Sandbox:
 
     def stops(self) -> list[str]:
         """What the sandbox stopped, in plain words, for the check's message."""
-        return [f"the sandbox stopped {r.name} (pid {r.pid}): it {r.stopped_for}"
+        said = [f"the sandbox stopped {r.name} (pid {r.pid}): it {r.stopped_for}"
                 for r in self.runs if r.stopped_for]  # fmt: skip
+        killed = self._oom_kills() - self._oom_before
+        if killed > 0:
+            said.append(
+                f"the kernel killed {killed} of its processes for want of memory: a grade "
+                f"may use {self.caps.grade_memory_mb} MiB in all, /tmp and shared memory "
+                "included"
+            )
+        return said
+
+    def _oom_kills(self) -> int:
+        return read_oom_kills(Path(self.caps.oom_file)) if self.caps.oom_file else 0
 
     def path(self, name: str) -> Path:
         return self.workdir / name
@@ -81,12 +100,20 @@ class Sandbox:
             cwd=cwd or self.workdir,
             env=student_env(self.home, env),
             preexec_fn=preexec(
-                lim, self.caps, new_session=not kwargs.get("pty", False), umask=umask
+                lim,
+                self.caps,
+                # one more than allowed may exist: the guard then names the cause
+                nproc=self._tasks_before + lim.processes + 1,
+                new_session=not kwargs.get("pty", False),
+                umask=umask,
+                seccomp=not trace,
             ),
-            run_as=NOBODY if self.caps.root else None,
+            run_as=self.caps.student_uid,
             cpu_limit_s=lim.cpu_s,
             output_cap=lim.output_kb * 1024,
             wall_s=lim.wall_s,
+            guard=self._process_guard(lim.processes),
+            preexec_fds=self.caps.cgroup_fds,
             **kwargs,
         )
         run.trace_path = trace_path
@@ -95,15 +122,34 @@ class Sandbox:
         self.note(f"started {shown} as pid {run.pid}")
         return run
 
+    def _process_guard(self, limit: int) -> Callable[[], str]:
+        """More processes of the student's uid than `limit` at once: a fork bomb, named."""
+        uid, before = self.uid, self._processes_before
+
+        def guard() -> str:
+            if _processes_of(uid) - before > limit:
+                return f"ran more than {limit} processes at once"
+            return ""
+
+        return guard
+
     def cleanup(self) -> None:
-        """Kill every process the check started, and what they started; reap them."""
+        """Kill every process the check started, and what they started; reap them; remove
+        the System V objects and shared-memory files the check made."""
         for run in self.runs:
             run.kill_group()
         _kill_stragglers()
         for run in self.runs:
             run.close()
         _reap_orphans()
-        remove_ipc_objects(self.caps, since=self.since)
+        if self.caps.userns:  # the grade's own IPC namespace and /dev/shm: all of it
+            remove_ipc_objects(self.caps)
+            slots.remove_shared_files(self.uid, ("/dev/shm",))
+        elif self.caps.student_uid is not None:  # a uid of the grade's own
+            slots.remove_sysv_objects(self.uid)
+            slots.remove_shared_files(self.uid, ("/dev/shm",))
+        else:  # the user's uid: only what is new (their files in /dev/shm stay: a warning)
+            slots.remove_sysv_objects(self.uid, keep=self._ipc_before)
 
 
 def _kill_stragglers() -> None:
@@ -132,19 +178,13 @@ def _reap_orphans() -> None:
             return
 
 
-def remove_ipc_objects(caps: Capabilities, since: int | None = None) -> None:
-    """Remove the System V objects the grade made.
-
-    Inside the grade's own IPC namespace, every object is the grade's: all go. Without
-    namespaces (reduced isolation, where fixed-key grades are serialized by a lock), the
-    objects of the student's uid created since `since` go. Never anything else: outside a
-    grade, the objects are the machine's.
-    """
+def remove_ipc_objects(caps: Capabilities) -> None:
+    """Remove every System V object of the grade's own IPC namespace (inside it only:
+    outside a grade, the objects are the machine's)."""
     import sysv_ipc
 
-    if caps.userns and not inside.entered():
+    if not (caps.userns and inside.entered()):
         return
-    owner = NOBODY if caps.root else os.getuid()
 
     from grader.inspection import ipc
 
@@ -155,7 +195,40 @@ def remove_ipc_objects(caps: Capabilities, since: int | None = None) -> None:
     )
     for found, remove in objects:
         for obj in found:
-            ours = since is not None and obj.uid == owner and obj.ctime >= since
-            if caps.userns or ours:
-                with contextlib.suppress(sysv_ipc.Error, OSError):
-                    remove(obj.id)
+            with contextlib.suppress(sysv_ipc.Error, OSError):
+                remove(obj.id)
+
+
+def _sysv_ids() -> frozenset[str]:
+    from grader.inspection import ipc
+
+    return frozenset(
+        [f"msg:{q.id}" for q in ipc.queues()]
+        + [f"shm:{m.id}" for m in ipc.segments()]
+        + [f"sem:{s.id}" for s in ipc.semaphore_sets()]
+    )
+
+
+_WORKER_HEADROOM = 256  # threads the worker may add while a check runs (3 per program)
+
+
+def _tasks_of(uid: int) -> int:
+    """How many tasks (threads) the processes of `uid` have: what RLIMIT_NPROC counts."""
+    count = 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                if entry.stat().st_uid == uid:
+                    stat = Path(entry.path, "stat").read_bytes()
+                    count += int(stat[stat.rindex(b")") + 2 :].split()[17])
+    return count
+
+
+def _processes_of(uid: int) -> int:
+    """How many processes (zombies included: they count against RLIMIT_NPROC) `uid` has."""
+    count = 0
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                count += entry.stat().st_uid == uid
+    return count

@@ -31,14 +31,59 @@ _PR_SET_NO_NEW_PRIVS = 38
 
 @dataclass(frozen=True)
 class Capabilities:
-    """What this machine offers the sandbox, detected once per process."""
+    """What this machine offers the sandbox (detected once per process), and what one
+    grade was given of it (its uid, its control group)."""
 
     userns: bool
     why_not: str = ""  # why user namespaces are not used
     root: bool = False
+    cgroup_why_not: str = "not looked for"  # "" when each grade gets a control group
+    seccomp_why_not: str = "not looked for"  # "" when student programs get a filter
+    # -- per grade ------------------------------------------------------------------
+    student_uid: int | None = None  # the uid student programs run as (None: the user's)
+    grade_memory_mb: int = 0  # the grade's control group: memory of all its processes
+    grade_tasks: int = 0  # ... and how many processes and threads
+    oom_file: str = ""  # ... and where the kernel counts what it killed for memory
+    cgroup_fds: tuple[int, ...] = ()  # ... and the students' cgroup.procs, open to join it
 
     def isolation(self) -> Isolation:
-        common = (
+        layers: list[str] = []
+        missing: list[str] = []
+        if self.userns:
+            layers += [
+                "user namespace",
+                "PID namespace",
+                "IPC namespace",
+                "network namespace (loopback only: no network, ports of its own)",
+                f"mount namespace: private {TMPFS_MB} MiB tmpfs on /tmp and /dev/shm, "
+                "home folders hidden, the rest read-only",
+                "no capabilities for student programs",
+            ]
+        else:
+            missing.append(
+                f"no user namespaces ({self.why_not}): student programs share this machine's "
+                "processes, System V IPC objects, network and files"
+            )
+        if self.student_uid is not None:
+            layers.append(f"student programs run as uid {self.student_uid}, this grade's own")
+        if self.grade_memory_mb:
+            layers.append(
+                f"control group: {self.grade_memory_mb} MiB of memory for the whole grade "
+                f"(shared memory and tmpfs included), at most {self.grade_tasks} tasks"
+            )
+        else:
+            missing.append(
+                f"no control group ({self.cgroup_why_not}): memory is limited per process "
+                "(address space), not for the grade"
+            )
+        if not self.seccomp_why_not:
+            layers.append(
+                "seccomp filter: no ptrace (but under strace), keyrings, io_uring, new "
+                "namespaces, mounts, bpf, perf events, userfaultfd, TIOCSTI injection"
+            )
+        else:
+            missing.append(f"no seccomp filter ({self.seccomp_why_not})")
+        layers += [
             "own session and process group per program",
             "rlimits: CPU, address space, processes, file size, open files, no core dumps",
             "wall-clock watchdog outside the sandbox",
@@ -46,39 +91,36 @@ class Capabilities:
             "scrubbed environment",
             "scratch folder holding only a copy of the submission",
             "stdin never the terminal",
+        ]
+        return Isolation(
+            level="full" if self.userns else "reduced", layers=tuple(layers), missing=tuple(missing)
         )
-        if self.userns:
-            return Isolation(
-                level="full",
-                layers=(
-                    "user namespace",
-                    "PID namespace",
-                    "IPC namespace",
-                    "network namespace (loopback only: no network, ports of its own)",
-                    f"mount namespace: private {TMPFS_MB} MiB tmpfs on /tmp and /dev/shm, "
-                    "home folders hidden, the rest read-only",
-                    "no capabilities for student programs",
-                    *((f"student programs run as uid {NOBODY} (nobody)",) if self.root else ()),
-                    *common,
-                ),
-            )
-        missing = (
-            f"no user namespaces ({self.why_not}): student programs share this machine's "
-            "processes, System V IPC objects, network and files",
-        )
-        extra = (f"student programs run as uid {NOBODY} (nobody)",) if self.root else ()
-        return Isolation(level="reduced", layers=(*extra, *common), missing=missing)
 
 
 @functools.cache
 def detect() -> Capabilities:
     """Find out, cheaply (one `unshare` run, about 25 ms), which layers work here."""
+    from grader.sandbox import cgroup, seccomp
+
     root = os.geteuid() == 0
+    userns, why_not = _userns()
+    return Capabilities(
+        userns,
+        why_not,
+        root,
+        cgroup_why_not=cgroup.find()[1],
+        seccomp_why_not=seccomp.unavailable(),
+        # outside a grade (which holds a uid of its own), root's students are nobody
+        student_uid=NOBODY if root else None,
+    )
+
+
+def _userns() -> tuple[bool, str]:
     if os.environ.get(NO_USERNS_ENV, "") not in ("", "0"):
-        return Capabilities(False, f"{NO_USERNS_ENV} is set", root)
+        return False, f"{NO_USERNS_ENV} is set"
     unshare = shutil.which("unshare")
     if unshare is None:
-        return Capabilities(False, "util-linux's unshare is not installed", root)
+        return False, "util-linux's unshare is not installed"
     try:
         probe = subprocess.run(
             [unshare, *_UNSHARE, "--", "true"],
@@ -88,8 +130,8 @@ def detect() -> Capabilities:
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as e:
-        return Capabilities(False, f"unshare failed: {e}", root)
+        return False, f"unshare failed: {e}"
     if probe.returncode != 0:
         msg = probe.stderr.decode(errors="replace").strip().splitlines()
-        return Capabilities(False, msg[-1] if msg else f"unshare exited {probe.returncode}", root)
-    return Capabilities(True, "", root)
+        return False, msg[-1] if msg else f"unshare exited {probe.returncode}"
+    return True, ""

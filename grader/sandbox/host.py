@@ -11,10 +11,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from grader.process import wait_exit
+from grader.sandbox import cgroup
+from grader.sandbox.cgroup import GradeGroup
 from grader.sandbox.detect import _UNSHARE, NOBODY, SAFE_PATH, Capabilities, _libc
 
 
@@ -46,16 +49,20 @@ def worker_argv(job: Path, caps: Capabilities, package: Path) -> list[str]:
 
 
 _CLONE_NEWUSER = 0x10000000
-# As root, the grade's user namespace maps two uids: 0 for the worker and 65534 for the
-# students, so that student code is nobody there and on the host (util-linux's
-# --map-users needs newuidmap and an /etc/subuid entry, which root usually lacks).
-_ROOT_MAP = f"0 0 1\n{NOBODY} {NOBODY} 1\n"
 
 
 class _UserNamespace:
-    """A child that unshares its user namespace in preexec; the parent maps its uids."""
+    """A child that unshares its user namespace in preexec; the parent maps its uids.
 
-    def __init__(self) -> None:
+    As root, the grade's user namespace maps two uids: 0 for the worker and the grade's
+    student uid, the same inside and out, so that student code is that uid there and on
+    the host (util-linux's --map-users needs newuidmap and an /etc/subuid entry, which
+    root usually lacks).
+    """
+
+    def __init__(self, student_uid: int, before: Callable[[], None] | None) -> None:
+        self.map = f"0 0 1\n{student_uid} {student_uid} 1\n"
+        self.before = before
         self.ready_r, self.ready_w = os.pipe()
         self.go_r, self.go_w = os.pipe()
         self.error = ""
@@ -63,6 +70,8 @@ class _UserNamespace:
         self._thread.start()
 
     def preexec(self) -> None:
+        if self.before is not None:
+            self.before()
         _die_with_grader()
         if _libc.unshare(_CLONE_NEWUSER) != 0:
             os._exit(125)
@@ -76,7 +85,7 @@ class _UserNamespace:
             pid = int(os.read(self.ready_r, 32) or b"0")
             if pid:
                 for name in ("uid_map", "gid_map"):
-                    Path(f"/proc/{pid}/{name}").write_text(_ROOT_MAP)
+                    Path(f"/proc/{pid}/{name}").write_text(self.map)
                 answer = b"y"
         except (OSError, ValueError) as e:
             self.error = str(e)
@@ -100,11 +109,31 @@ def run_worker(
     log_path: Path,
     package: Path,
     result_fd: int,
+    group: GradeGroup | None = None,
 ) -> WorkerExit:
-    """Run the grade's worker and wait for it, killing the whole sandbox at `timeout_s`."""
+    """Run the grade's worker and wait for it, killing the whole sandbox at `timeout_s`.
+
+    Args:
+        group: the grade's control group, joined by the worker before it starts anything;
+            whatever is still in it at the end is killed (daemons without namespaces too).
+    """
     start = time.monotonic()
     env = worker_env()
-    userns = _UserNamespace() if caps.userns and caps.root else None
+    join = None
+    if group is not None:
+        grader_fds = group.open("grader")
+
+        def join() -> None:
+            cgroup.join(grader_fds)
+    userns = None
+    if caps.userns and caps.root:
+        userns = _UserNamespace(caps.student_uid or NOBODY, join)
+
+    def _plain_preexec() -> None:
+        if join is not None:
+            join()
+        _die_with_grader()
+
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             worker_argv(job, caps, package),
@@ -114,13 +143,16 @@ def run_worker(
             start_new_session=True,
             env=env,
             close_fds=True,
-            preexec_fn=userns.preexec if userns else _die_with_grader,  # dies with the grader
+            preexec_fn=userns.preexec if userns else _plain_preexec,  # dies with the grader
             # the results file, opened here: a file opened for writing inside the new mount
             # namespace would keep its mounts from becoming read-only (EBUSY)
-            pass_fds=(result_fd,),
+            # and the students' cgroup, which the worker has each student process join
+            pass_fds=(result_fd, *caps.cgroup_fds),
         )
         if userns is not None:
             userns.close()
+        if group is not None:
+            group.close()
         timed_out = False
         try:
             wait_exit(proc.pid, timeout_s)
@@ -129,6 +161,8 @@ def run_worker(
             timed_out = True
         finally:
             _kill_everything(proc.pid)
+            if group is not None:
+                group.kill_all()
             proc.wait()
     text = (read_private(log_path) or "")[-20000:]
     return WorkerExit(proc.returncode, timed_out, time.monotonic() - start, text)
@@ -136,6 +170,11 @@ def run_worker(
 
 def _die_with_grader() -> None:
     _libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if os.geteuid() == 0:  # the worker is never the kernel's choice when memory runs out
+        with contextlib.suppress(OSError):
+            fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+            os.write(fd, b"-1000")
+            os.close(fd)
 
 
 def read_private(path: Path, cap: int = 64 * 2**20) -> str | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import resource
 import signal
@@ -10,10 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from grader.catalog import Limits
+from grader.sandbox import cgroup
 from grader.sandbox.detect import (
     _PR_CAPBSET_DROP,
     _PR_SET_NO_NEW_PRIVS,
-    NOBODY,
     SAFE_PATH,
     Capabilities,
     _libc,
@@ -36,73 +35,88 @@ def _cap_last() -> int:
 _CAP_LAST = _cap_last()
 
 
-def _nproc_budget(processes: int, caps: Capabilities) -> int:
-    """RLIMIT_NPROC counts every process of the uid, not only the grade's.
-
-    Inside a user namespace the count starts afresh; outside, the student shares a uid with
-    the user's other processes (or with other nobody processes), so they are added.
-    """
-    if caps.userns:
-        return processes
-    uid = NOBODY if caps.root else os.getuid()
-    mine = 0
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                mine += entry.stat().st_uid == uid
-    return mine + processes
-
-
 def preexec(
-    limits: Limits, caps: Capabilities, *, new_session: bool = True, umask: int = 0o022
+    limits: Limits,
+    caps: Capabilities,
+    *,
+    nproc: int,
+    new_session: bool = True,
+    umask: int = 0o022,
+    seccomp: bool = True,
 ) -> Callable[[], None]:
     """What runs in each student process between fork and exec (async-signal-safe enough).
 
     Own session and process group, default signal dispositions, rlimits, umask 022, no
-    capabilities (inside the user namespace it would otherwise be root there), and, as real
-    root without namespaces, the nobody uid.
+    capabilities (inside the user namespace it would otherwise be root there), as root the
+    grade's own uid, and the seccomp filter.
+
+    Args:
+        nproc: RLIMIT_NPROC, which counts every process of the uid, not only this one's.
+        seccomp: False under strace, which must ptrace: the filter then allows ptrace.
     """
     mb = 1024 * 1024
     rlimits = (
         (resource.RLIMIT_CPU, limits.cpu_s),
         (resource.RLIMIT_AS, limits.memory_mb * mb),
-        (resource.RLIMIT_NPROC, _nproc_budget(limits.processes, caps)),
+        (resource.RLIMIT_NPROC, nproc),
         (resource.RLIMIT_FSIZE, limits.file_mb * mb),
         (resource.RLIMIT_NOFILE, limits.open_files),
         (resource.RLIMIT_CORE, 0),
     )
     # A terminal's launcher is Python, which nobody may not be able to run (a pyenv under
     # /root): it drops to nobody itself, in the child, just before exec.
-    drop_uid = caps.root and new_session
+    uid = caps.student_uid
+    drop_uid = uid is not None and new_session
     # ... and it needs its capabilities for that: setuid() then clears them all (with
     # no_new_privs, nothing gives them back).
-    keep_caps = caps.root and not new_session
+    keep_caps = uid is not None and not new_session
+    install = _filter(allow_ptrace=not seccomp) if not caps.seccomp_why_not else None
+
+    join = caps.cgroup_fds
 
     def _child() -> None:
+        if join:  # the grade's students' cgroup: its memory limit, the kernel's first victims
+            cgroup.join(join)
         if new_session:  # a pty child already leads its own session (pexpect did it)
             os.setsid()
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
         os.umask(umask)
+        try:  # the first the kernel kills when the grade's memory runs out
+            fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
+            os.write(fd, b"1000")
+            os.close(fd)
+        except OSError:
+            pass
         for which, value in rlimits:
             resource.setrlimit(which, (value, value))
         for cap in range(0 if keep_caps else _CAP_LAST + 1):  # needs CAP_SETPCAP: while root
             _libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
-        if drop_uid:
+        if drop_uid and uid is not None:
             os.setgroups([])
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
+            os.setgid(uid)
+            os.setuid(uid)
         _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        if install is not None:
+            install()
 
     return _child
 
 
+def _filter(*, allow_ptrace: bool) -> Callable[[], None] | None:
+    from grader.sandbox import seccomp
+
+    prog = seccomp.program(allow_ptrace=allow_ptrace)
+    return seccomp.installer(prog) if prog is not None else None
+
+
 def hand_to_students(folder: Path, caps: Capabilities) -> None:
-    """As real root, give the scratch folder to the nobody uid that student code runs as."""
-    if not caps.root:
+    """As real root, give the scratch folder to the uid that student code runs as."""
+    uid = caps.student_uid
+    if uid is None:
         return
     for dirpath, dirnames, filenames in os.walk(folder):
         for name in (*dirnames, *filenames):
-            os.lchown(os.path.join(dirpath, name), NOBODY, NOBODY)
-    os.chown(folder, NOBODY, NOBODY)
+            os.lchown(os.path.join(dirpath, name), uid, uid)
+    os.chown(folder, uid, uid)
