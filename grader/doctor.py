@@ -91,7 +91,9 @@ def examine() -> tuple[Finding, ...]:
             f"v{where.version}: each grade gets memory and process-count limits of its own"
             if where is not None
             else f"not used ({why_not}): memory is limited per process only",
-            "" if where is not None or os.geteuid() != 0 else "mount the memory and pids "
+            ""
+            if where is not None or os.geteuid() != 0
+            else "mount the memory and pids "
             "controllers (v1), or run the grader in a cgroup that delegates them (v2)",
         )
     )
@@ -99,8 +101,7 @@ def examine() -> tuple[Finding, ...]:
         Finding(
             "seccomp",
             not caps.seccomp_why_not,
-            "student programs may not ptrace, use keyrings, io_uring, namespaces, mounts "
-            "or TIOCSTI"
+            "student programs may not ptrace, use keyrings, io_uring, namespaces, mounts or TIOCSTI"
             if not caps.seccomp_why_not
             else f"not used: {caps.seccomp_why_not}",
             "" if not caps.seccomp_why_not else "sudo apt install libseccomp2",

@@ -305,6 +305,10 @@ def test_shared_memory_files_are_bounded_and_removed(
 def test_the_grader_survives_and_keeps_nothing(
     tmp_path: Path, hostile_table: list[tuple[str, ...]], name: str, reduced: bool
 ) -> None:
+    if reduced and os.geteuid() != 0 and name == "kills_its_parent":
+        assert "processes" in " ".join(sandbox.detect().isolation().missing)
+        pytest.skip("not root, no namespaces: students run as the user, and may kill the "
+                    "grader's worker (the report warns that processes are shared)")  # fmt: skip
     report, took = _grade(tmp_path, name, reduced, hostile_table)
     assert took < BOUND_S
     assert len(report.checks) == 1

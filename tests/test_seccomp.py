@@ -89,6 +89,7 @@ static int tioclinux(void) { char sub = 11; return ret(ioctl(pty, TIOCLINUX, &su
 static int mount_(void) {
     return ret(mount("none", "/nonexistent/ipcgrade-probe", "tmpfs", 0, NULL));
 }
+static int kill_all(void) { return ret(kill(-1, 0)); } /* signal 0: only the permission */
 static int bpf_(void) {
     static char attr[72]; /* union bpf_attr for BPF_MAP_CREATE, zeroed: an invalid map */
     return ret(syscall(SYS_bpf, 0 /* BPF_MAP_CREATE */, attr, sizeof attr));
@@ -173,7 +174,7 @@ static const struct { const char *name; int (*call)(void); } calls[] = {
     {"clone_newnet", clone_newnet}, {"clone3", clone3_}, {"ptrace", ptrace_},
     {"process_vm_readv", process_vm_readv_}, {"tiocsti", tiocsti},
     {"tiocsti_hibits", tiocsti_hibits}, {"tioclinux", tioclinux}, {"mount", mount_},
-    {"bpf", bpf_}, {"int80", int80},
+    {"bpf", bpf_}, {"kill_all", kill_all}, {"int80", int80},
     {"fork", fork_}, {"vfork", vfork_}, {"pthread", pthread_}, {"posix_spawn", posix_spawn_},
     {"pipe", pipe_}, {"shm", shm}, {"mmap_shared", mmap_shared}, {"socketpair", socketpair_},
     {"tiocgwinsz", tiocgwinsz},
@@ -216,6 +217,7 @@ THREATS = {
     "tioclinux": "EPERM",
     "mount": "EPERM",
     "bpf": "EPERM",
+    "kill_all": "EPERM",  # kill(-1, ...): every process the uid may signal
     "int80": "SIGSYS",  # a 32-bit system call from a 64-bit process: killed
 }
 EVERYDAY = (

@@ -125,6 +125,7 @@ def run_worker(
 
         def join() -> None:
             cgroup.join(grader_fds)
+
     userns = None
     if caps.userns and caps.root:
         userns = _UserNamespace(caps.student_uid or NOBODY, join)

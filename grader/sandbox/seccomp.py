@@ -32,6 +32,7 @@ BLOCKED: tuple[str, ...] = (
     "kernel modules and kexec",
     "open_by_handle_at",
     "TIOCSTI/TIOCLINUX terminal injection",
+    "kill(-1, ...): signalling every process of the uid",
     "system calls of another ABI (int 0x80, x32): the process is killed",
 )
 
@@ -129,6 +130,10 @@ def _build(seccomp: Any, *, allow_ptrace: bool) -> bytes:
     for request in _TTY_INJECTION:  # the kernel reads an unsigned int: the high half is noise
         deny("ioctl", seccomp.Arg(1, seccomp.MASKED_EQ, 0xFFFFFFFF, request))
     deny("clone3", action=seccomp.ERRNO(errno.ENOSYS))
+    # kill(-1, sig) signals every process the uid may signal: where students run as the
+    # user (no namespaces, not root), the user's whole session; a failed fork's -1 passed
+    # to kill() does it by mistake
+    deny("kill", seccomp.Arg(0, seccomp.MASKED_EQ, 0xFFFFFFFF, 0xFFFFFFFF))
     with tempfile.TemporaryFile() as f:
         flt.export_bpf(f)
         f.seek(0)
