@@ -8,6 +8,7 @@ a row to the table printed at the end of the run."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import socket
 import sys
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from grader import catalog, sandbox, session
+from grader.render import json as json_render
 from grader.render import terminal
 from grader.results import Outcome, SubmissionReport
 from grader.submission import discover
@@ -85,6 +87,8 @@ int main(void){const char*p[]={"/tmp/ipcgrade-escaped","/dev/shm/ipcgrade-escape
 "/var/tmp/ipcgrade-escaped","%PARENT%/ipcgrade-escaped","%HOME%/ipcgrade-escaped"};
 for(int i=0;i<5;i++){FILE*f=fopen(p[i],"w");if(f){fputs("x",f);fclose(f);}}return 0;}""",
     "uses_the_network": """#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -92,7 +96,10 @@ int main(void){const char*port=getenv("HOSTPORT");int s=socket(AF_INET,SOCK_STRE
 struct sockaddr_in a={0};a.sin_family=AF_INET;a.sin_port=htons(port?atoi(port):22);
 a.sin_addr.s_addr=htonl(0x7f000001);
 printf(connect(s,(void*)&a,sizeof a)==0?"CONNECTED\\n":"refused\\n");
-return 0;}""",
+int t=socket(AF_INET,SOCK_STREAM,0);struct sockaddr_in b={0};b.sin_family=AF_INET;
+b.sin_port=htons(80);b.sin_addr.s_addr=htonl(0xC0000201);/* 192.0.2.1, out on the network */
+printf(connect(t,(void*)&b,sizeof b)==0?"OUT CONNECTED\\n":"out: %s\\n",strerror(errno));
+return 1;}""",
     "exhausts_descriptors": """#include <fcntl.h>
 #include <unistd.h>
 int main(void){while(open("/dev/null",O_RDONLY)>=0);close(0);close(1);close(2);return 0;}""",
@@ -394,7 +401,9 @@ def test_no_network_to_the_hosts_services(
     finally:
         listener.close()
     # the environment is scrubbed, so HOSTPORT never reaches the program: it tries port 22
-    assert "CONNECTED" not in (report.checks[0].actual or "")
+    said = report.checks[0].actual or ""
+    assert "CONNECTED" not in said  # neither the host's loopback nor out on the network
+    assert "out: " in said, said
 
 
 @pytest.mark.parametrize("reduced", MODES)
@@ -452,6 +461,8 @@ def test_output_is_inert_in_the_report(
     tmp_path: Path, hostile_table: list[tuple[str, ...]], reduced: bool
 ) -> None:
     report, _ = _grade(tmp_path, "injects_the_terminal", reduced, hostile_table)
+    assert json.loads(json_render.render(report))["schema"] == 1
+    assert "\x1b" not in json_render.render(report)
     text = terminal.render(report)
     assert "\x1b" not in text
     assert "\x07" not in text
