@@ -24,6 +24,7 @@ from pathlib import Path
 from grader import catalog, sandbox, submission
 from grader.catalog import Limits
 from grader.results import Outcome
+from grader.sandbox.detect import _UNSHARE
 from grader.session import GradeOptions, grade
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -112,7 +113,7 @@ def sandbox_launches(n: int, caps: sandbox.Capabilities) -> tuple[list[float], l
 
 def namespace_launches(n: int) -> tuple[list[float], list[float]]:
     unshare = shutil.which("unshare") or "unshare"
-    argv = [unshare, *sandbox._UNSHARE, "--", "/bin/true"]
+    argv = [unshare, *_UNSHARE, "--", "/bin/true"]
 
     def ns() -> None:
         subprocess.run(argv, stdin=subprocess.DEVNULL, check=True)
