@@ -49,16 +49,6 @@ def _keep_paths(exercise: Exercise) -> list[str]:
     return sorted(p for p in paths if Path(p).is_dir())
 
 
-def _hide_paths(submission: Submission) -> list[str]:
-    """Folders to hide besides home folders: reference solutions, other students' work."""
-    root = catalog.root()
-    hide = [str(root / name) for name in ("reference", "tests", "examples", "bench")]
-    parent = submission.folder.resolve().parent
-    if len(parent.parts) > 2:  # not "/" nor a top-level system folder
-        hide.append(str(parent))
-    return [h for h in hide if Path(h).is_dir()]
-
-
 @contextlib.contextmanager
 def _turn(exercise: Exercise, caps: sandbox.Capabilities) -> Iterator[None]:
     """Without IPC namespaces, grades of a fixed-key exercise take turns (a file lock)."""
@@ -138,7 +128,6 @@ def _grade(
             "missing": list(submission.missing),
             "makefile": submission.makefile,
             "keep": _keep_paths(exercise),
-            "hide": _hide_paths(submission),
             "debug": options.debug,
         }
         result_path = scratch / "result.json"

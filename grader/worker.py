@@ -53,7 +53,7 @@ def main(argv: list[str]) -> None:
     os.set_inheritable(out, False)  # and out of their processes
     missing_layers: list[str] = []
     if caps.userns:
-        missing_layers = sandbox.enter(scratch, keep=job["keep"], hide=job["hide"])
+        missing_layers = sandbox.enter(scratch, keep=job["keep"])
         scratch = sandbox.INSIDE_SCRATCH
     else:
         sandbox.become_subreaper()

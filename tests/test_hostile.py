@@ -81,7 +81,7 @@ static void show(const char*p){FILE*f=fopen(p,"r");char b[4096];size_t n;
 if(!f){printf("%s: refused\\n",p);return;}n=fread(b,1,sizeof b-1,f);b[n]=0;
 for(size_t i=0;i<n;i++)if(!b[i])b[i]='\\n';printf("%s: READ %s\\n",p,b);fclose(f);}
 int main(int c,char**v){show("/etc/shadow");show("/proc/1/environ");show("%HOME%");
-show("%OTHER%");show("%REFERENCE%");return 0;}""",
+show("%OTHER%");show("%REFERENCE%");show("%CHECKOUT%");show("/container_info.json");return 1;}""",
     "writes_outside": """#include <stdio.h>
 int main(void){const char*p[]={"/tmp/ipcgrade-escaped","/dev/shm/ipcgrade-escaped",
 "/var/tmp/ipcgrade-escaped","%PARENT%/ipcgrade-escaped","%HOME%/ipcgrade-escaped"};
@@ -109,7 +109,7 @@ int main(void){for(int i=0;i<200;i++)if(fork()==0)_exit(0);for(;;)pause();}""",
 #include <sys/ptrace.h>
 #include <unistd.h>
 int main(void){long r=ptrace(PTRACE_ATTACH,getppid(),0,0);long q=ptrace(PTRACE_ATTACH,1,0,0);
-printf(r==0||q==0?"ATTACHED\\n":"refused\\n");return 0;}""",
+printf(r==0||q==0?"ATTACHED\\n":"refused\\n");return 1;}""",
     "many_memory_hogs": """#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -157,7 +157,8 @@ int main(void){char c='x';ioctl(0,TIOCSTI,&c);printf("\\033]0;owned\\007\\033[2J
 }
 
 
-REFERENCE = Path(__file__).parent.parent / "reference" / "exercise1" / "copy.c"
+CHECKOUT = Path(__file__).resolve().parent.parent
+REFERENCE = CHECKOUT / "reference" / "exercise1" / "copy.c"
 # what stopped each threat, for the table: the layer that is meant to
 STOPPED_BY = {
     "fork_bomb": "RLIMIT_NPROC; the process-count guard kills the group; pids cgroup",
@@ -216,7 +217,8 @@ def _grade(
     source = PROGRAMS[name]
     for token, value in (("%HOME%", str(Path.home())), ("%PARENT%", str(tmp_path)),
                          ("%OTHER%", str(tmp_path / "other-student" / "copy.c")),
-                         ("%REFERENCE%", str(REFERENCE))):  # fmt: skip
+                         ("%REFERENCE%", str(REFERENCE)),
+                         ("%CHECKOUT%", str(CHECKOUT / "pyproject.toml"))):  # fmt: skip
         source = source.replace(token, value)
     (folder / "prog.c").write_text(source)
     if on_a_terminal:
@@ -360,10 +362,13 @@ def test_reading_outside_finds_nothing(
     finally:
         secret.unlink()
     said = _verdict(report) + (report.checks[0].actual or "")
+    assert "/etc/shadow: refused" in said, said  # it ran, and said what it read
     assert "TOKEN-456" not in said  # the grader's environment
     assert "TOKEN-123" not in said  # a private file of the user's
     assert "root:" not in said  # /etc/shadow
-    if not reduced:  # hidden: other students' work and the reference solutions
+    if not reduced:  # not there: other students' work, the reference solutions, the rest
+        # of the machine (the checkout's own files, anything outside /usr, /etc and the
+        # grader's folders)
         assert "OTHER-STUDENT" not in said
         assert "READ" not in said.replace("/proc/1/environ: READ PATH", ""), said
 
@@ -411,7 +416,9 @@ def test_ptrace_is_refused(
     tmp_path: Path, hostile_table: list[tuple[str, ...]], reduced: bool
 ) -> None:
     report, _ = _grade(tmp_path, "ptraces_its_parent", reduced, hostile_table)
-    assert "ATTACHED" not in (report.checks[0].actual or "")
+    said = report.checks[0].actual or ""
+    assert "refused" in said, said  # it ran, and said so
+    assert "ATTACHED" not in said
 
 
 @pytest.mark.parametrize("reduced", MODES)

@@ -107,19 +107,31 @@ def _under(path: str, folder: str) -> bool:
 
 _inside = False  # set by enter(): this process is the worker inside the grade's namespaces
 
+# What the grade's root holds besides the kept folders: the system's programs and libraries
+# (and, as symbolic links where they are links, /bin, /lib...), /etc, and /dev, /proc, /sys.
+_ROOT_ENTRIES = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "dev", "proc",
+                 "sys")  # fmt: skip
+_SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
+_MNT_DETACH = 2
+_HOLD = "/.hold"
+
 
 def entered() -> bool:
     return _inside
 
 
-def enter(scratch: Path, keep: Iterable[str], hide: Iterable[str]) -> list[str]:
+def enter(scratch: Path, keep: Iterable[str]) -> list[str]:
     """Lay out the worker's file system inside its fresh mount namespace.
+
+    The grade gets a root of its own (pivot_root onto a tmpfs, as bubblewrap does) that
+    holds only the system's programs, libraries and /etc, the kept folders, a private
+    tmpfs on /tmp and /dev/shm, and the scratch folder at /tmp/grade: home folders, other
+    students' work, the reference solutions and everything else on the machine are simply
+    not there. All of it is read-only but /tmp, /tmp/grade and /dev/shm.
 
     Args:
         scratch: the host scratch folder; it appears at /tmp/grade, writable.
-        keep: folders the worker needs (Python, the grader, the exercises): kept visible,
-            read-only, even inside a hidden folder.
-        hide: more folders to hide (the source checkout's reference/, other students).
+        keep: folders the worker needs (Python, the grader, the exercises), read-only.
 
     Returns the layers that could not be set up (empty when all worked).
     """
@@ -127,10 +139,19 @@ def enter(scratch: Path, keep: Iterable[str], hide: Iterable[str]) -> list[str]:
     _inside = True
     missing: list[str] = []
     keep_paths = sorted({os.path.realpath(k) for k in keep if os.path.isdir(k)})
+    # never a folder holding the scratch folder (other grades' scratch folders are there)
+    keep_paths = [k for k in keep_paths if not _under(os.path.realpath(scratch), k)]
     held = {k: os.open(k, os.O_PATH | os.O_DIRECTORY) for k in keep_paths}
     scratch_fd = os.open(scratch, os.O_PATH | os.O_DIRECTORY)
+    # where each is bound from: its descriptor, or, once the old root is gone, a place
+    # in the new one (a descriptor on a detached mount cannot be bound)
+    source = {k: f"/proc/self/fd/{fd}" for k, fd in held.items()}
+    source[str(INSIDE_SCRATCH)] = f"/proc/self/fd/{scratch_fd}"
     missing.extend(_cap_ipc_namespace())
     missing.extend(_loopback_up())
+    why_not = _new_root(keep_paths, source)
+    if why_not:
+        missing.append(f"a root of its own ({why_not}): only home folders are hidden")
     if not _read_only_everything():
         missing.append("read-only root (mount_setattr unavailable)")
     flags = _MS_NOSUID | _MS_NODEV
@@ -141,23 +162,73 @@ def enter(scratch: Path, keep: Iterable[str], hide: Iterable[str]) -> list[str]:
         for k in keep_paths:
             if _under(k, folder) and k != folder:
                 os.makedirs(k, exist_ok=True)
-                _mount(f"/proc/self/fd/{held[k]}", k, None, _MS_BIND | _MS_REC)
+                _mount(source[k], k, None, _MS_BIND | _MS_REC)
                 _mount(None, k, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | flags)
 
+    if why_not:  # the machine's root, read-only: hide what is most private in it
+        folders = [h for h in _HIDDEN if os.path.isdir(h)]
+        for folder in sorted(folders, key=len):
+            if not any(_under(folder, other) and other != folder for other in folders):
+                cover(folder, "size=1m,mode=755")
     cover("/tmp", f"size={TMPFS_MB}m,mode=1777")
     INSIDE_SCRATCH.mkdir()
-    _mount(f"/proc/self/fd/{scratch_fd}", str(INSIDE_SCRATCH), None, _MS_BIND | _MS_REC)
+    _mount(source[str(INSIDE_SCRATCH)], str(INSIDE_SCRATCH), None, _MS_BIND | _MS_REC)
     _mount(None, str(INSIDE_SCRATCH), None, _MS_REMOUNT | _MS_BIND | flags)
     if os.path.isdir("/dev/shm"):
         _mount("tmpfs", "/dev/shm", "tmpfs", flags, f"size={TMPFS_MB}m,mode=1777")
-    folders = [h for h in (*_HIDDEN, *hide) if os.path.isdir(h) and not _under(h, "/tmp")]
-    for folder in sorted(set(folders), key=len):
-        if any(_under(folder, other) and other != folder for other in folders):
-            continue  # hidden already with its parent
-        cover(folder, "size=1m,mode=755")
+    for path in source.values():
+        if path.startswith(_HOLD) and _libc.umount2(path.encode(), _MNT_DETACH) != 0:
+            missing.append(f"{path}: {os.strerror(ctypes.get_errno())}")
     for fd in (*held.values(), scratch_fd):
         os.close(fd)
     return missing
+
+
+def _new_root(keep_paths: list[str], source: dict[str, str]) -> str:
+    """Make a tmpfs holding the allowed folders the grade's root; "" or why it could not.
+
+    What must appear under the grade's /tmp (the scratch folder, kept folders there) is
+    bound at /.hold/N first, and `source` is updated: it is bound to its place once the
+    grade's /tmp is made.
+    """
+    import platform
+
+    number = _SYS_PIVOT_ROOT.get(platform.machine())
+    if number is None:
+        return f"pivot_root's number on {platform.machine()} is not known here"
+    new = "/tmp"  # a staging place that always exists; the grade's /tmp comes later
+    moved: dict[str, str] = {}
+    try:
+        _mount("tmpfs", new, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m,mode=755")
+        for name in _ROOT_ENTRIES:
+            src, target = f"/{name}", f"{new}/{name}"
+            if os.path.islink(src):
+                os.symlink(os.readlink(src), target)
+            elif os.path.isdir(src):
+                os.mkdir(target)
+                _mount(src, target, None, _MS_BIND | _MS_REC)
+        for path in keep_paths:
+            if any(_under(path, f"/{n}") for n in _ROOT_ENTRIES) or _under(path, "/tmp"):
+                continue  # visible already, or held for the grade's /tmp below
+            os.makedirs(new + path, exist_ok=True)
+            _mount(source[path], new + path, None, _MS_BIND | _MS_REC)
+        for n, (path, src) in enumerate(source.items()):
+            if _under(path, "/tmp"):
+                os.makedirs(f"{new}{_HOLD}/{n}")
+                _mount(src, f"{new}{_HOLD}/{n}", None, _MS_BIND | _MS_REC)
+                moved[path] = f"{_HOLD}/{n}"
+        os.mkdir(f"{new}/tmp")
+        os.mkdir(f"{new}/.old")
+        if _libc.syscall(number, new.encode(), f"{new}/.old".encode()) != 0:
+            raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+        os.chdir("/")
+        if _libc.umount2(b"/.old", _MNT_DETACH) != 0:
+            raise OSError(ctypes.get_errno(), "umount of the old root")
+        os.rmdir("/.old")
+    except OSError as e:
+        return f"pivot_root: {e}"
+    source.update(moved)
+    return ""
 
 
 def become_subreaper() -> None:
