@@ -55,8 +55,8 @@ class Capabilities:
                 "PID namespace",
                 "IPC namespace",
                 "network namespace (loopback only: no network, ports of its own)",
-                f"mount namespace: private {TMPFS_MB} MiB tmpfs on /tmp and /dev/shm, "
-                "home folders hidden, the rest read-only",
+                f"mount namespace: a root of its own (/usr, /etc and the grader's folders, "
+                f"read-only), private {TMPFS_MB} MiB tmpfs on /tmp and /dev/shm",
                 "no capabilities for student programs",
             ]
         else:
