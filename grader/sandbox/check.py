@@ -181,22 +181,8 @@ def _reap_orphans() -> None:
 def remove_ipc_objects(caps: Capabilities) -> None:
     """Remove every System V object of the grade's own IPC namespace (inside it only:
     outside a grade, the objects are the machine's)."""
-    import sysv_ipc
-
-    if not (caps.userns and inside.entered()):
-        return
-
-    from grader.inspection import ipc
-
-    objects = (
-        (ipc.queues(), sysv_ipc.remove_message_queue),
-        (ipc.segments(), sysv_ipc.remove_shared_memory),
-        (ipc.semaphore_sets(), sysv_ipc.remove_semaphore),
-    )
-    for found, remove in objects:
-        for obj in found:
-            with contextlib.suppress(sysv_ipc.Error, OSError):
-                remove(obj.id)
+    if caps.userns and inside.entered():
+        slots.remove_sysv_objects(None)
 
 
 def _sysv_ids() -> frozenset[str]:
@@ -226,9 +212,4 @@ def _tasks_of(uid: int) -> int:
 
 def _processes_of(uid: int) -> int:
     """How many processes (zombies included: they count against RLIMIT_NPROC) `uid` has."""
-    count = 0
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                count += entry.stat().st_uid == uid
-    return count
+    return len(slots.processes_of(uid))

@@ -70,14 +70,20 @@ def sweep(uid: int) -> None:
     remove_shared_files(uid)
 
 
+def processes_of(uid: int) -> list[int]:
+    """The pids of `uid`'s processes (zombies included), from the owners of /proc's entries."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if entry.stat().st_uid == uid:
+                    found.append(int(entry.name))
+    return found
+
+
 def kill_processes(uid: int) -> None:
     for _ in range(3):  # a process forking while we kill: again
-        found = []
-        for entry in os.scandir("/proc"):
-            if entry.name.isdigit():
-                with contextlib.suppress(OSError):
-                    if entry.stat().st_uid == uid:
-                        found.append(int(entry.name))
+        found = processes_of(uid)
         if not found:
             return
         for sig in (signal.SIGSTOP, signal.SIGKILL):
@@ -86,8 +92,9 @@ def kill_processes(uid: int) -> None:
                     os.kill(pid, sig)
 
 
-def remove_sysv_objects(uid: int, keep: frozenset[str] = frozenset()) -> None:
-    """Remove the System V objects owned by `uid`, but those in `keep` ("shm:123")."""
+def remove_sysv_objects(uid: int | None, keep: frozenset[str] = frozenset()) -> None:
+    """Remove the System V objects owned by `uid` (None: every one), but those in `keep`
+    ("shm:123")."""
     import sysv_ipc
 
     from grader.inspection import ipc
@@ -99,7 +106,7 @@ def remove_sysv_objects(uid: int, keep: frozenset[str] = frozenset()) -> None:
     )
     for kind, found, remove in kinds:
         for obj in found:
-            if obj.uid == uid and f"{kind}:{obj.id}" not in keep:
+            if uid in (None, obj.uid) and f"{kind}:{obj.id}" not in keep:
                 with contextlib.suppress(sysv_ipc.Error, OSError):
                     remove(obj.id)
 
