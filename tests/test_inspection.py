@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from grader.inspection import (
     Snapshot,
     fds,
     process,
+    runnable_s,
     snapshot,
     tree,
 )
@@ -340,3 +342,23 @@ def test_snapshot_keeps_its_own_copy_of_the_fd_table() -> None:
     assert shot.holders(99, "write")[0].label == "ps (pid 10) as fd 1"
     assert shot.children(1) == procs
     assert shot.fd_evidence(12).title == "file descriptors of pid 12"
+
+
+def test_runnable_time_counts_a_spinner_whole_even_on_a_busy_machine() -> None:
+    """Twice as many spinners as CPUs, and one more: each gets well under half of the
+    window's CPU time, but is ready to run all of it; a sleeper is neither."""
+    n = 2 * (os.cpu_count() or 1) + 1
+    spinners = [subprocess.Popen(["sh", "-c", "while :; do :; done"]) for _ in range(n)]
+    sleeper = subprocess.Popen(["sleep", "30"])
+    try:
+        before = [runnable_s(p.pid) for p in (*spinners, sleeper)]
+        start = time.monotonic()
+        time.sleep(0.5)  # noqa: sleep - the measuring window, not a wait for a process
+        window = time.monotonic() - start
+        used = [runnable_s(p.pid) - b for p, b in zip((*spinners, sleeper), before, strict=True)]
+    finally:
+        for p in (*spinners, sleeper):
+            p.kill()
+            p.wait()
+    assert min(used[:-1]) > 0.6 * window, used
+    assert used[-1] < 0.05 * window, used

@@ -18,6 +18,7 @@ from grader.inspection.tree import (
     all_processes,
     in_session,
     process,
+    runnable_s,
     tree,
 )
 from grader.results import Evidence
@@ -36,6 +37,7 @@ __all__ = [
     "ipc",
     "memory",
     "process",
+    "runnable_s",
     "signal_masks",
     "snapshot",
     "sockets",

@@ -74,6 +74,30 @@ def process(pid: int) -> ProcessInfo:
         raise ProcessGone(pid, "cannot be read (permission denied)") from e
 
 
+def runnable_s(pid: int) -> float:
+    """Seconds the process has spent running or ready to run (waiting for a CPU).
+
+    From /proc/PID/schedstat: unlike CPU time, it does not shrink when the machine is
+    busy, so a process that spins counts the whole of a window even on a loaded machine,
+    and one that sleeps nothing. Without schedstat, its CPU time.
+
+    Raises:
+        ProcessGone: it does not exist.
+    """
+    try:
+        with open(f"/proc/{pid}/schedstat") as f:
+            on_cpu, waiting = (int(v) for v in f.read().split()[:2])
+    except FileNotFoundError as e:
+        if not os.path.exists(f"/proc/{pid}"):
+            raise ProcessGone(pid) from e
+        return process(pid).cpu_s
+    except ProcessLookupError as e:
+        raise ProcessGone(pid) from e
+    except (OSError, ValueError):
+        return process(pid).cpu_s
+    return (on_cpu + waiting) / 1e9
+
+
 def tree(root_pid: int) -> tuple[ProcessInfo, ...]:
     """The root process first, then every descendant.
 
