@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,9 @@ class GradeContext:
     makefile: bool = False
     build_result: BuildResult | None = None
     results: list[CheckResult] = field(default_factory=list)
+    # told each step as it happens (the worker streams it to the host): a grade stopped
+    # part way still shows what it found
+    emit: Callable[[dict[str, Any]], None] = lambda event: None
 
     @property
     def source(self) -> Path:
@@ -78,6 +81,7 @@ class Collector:
                     )
                 finally:
                     box.cleanup()
+            ctx.emit({"build": ctx.build_result.to_dict()})
         return ctx.build_result
 
     @pytest.fixture
@@ -126,6 +130,11 @@ class Collector:
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self._phases.setdefault(report.nodeid, []).append(report)
 
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        function = getattr(item, "function", None)
+        title = _first_line(function.__doc__ if function is not None else None, item.name)
+        self.ctx.emit({"running": {"id": f"{self.ctx.exercise.id}/{item.name}", "title": title}})
+
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:
         function = getattr(item, "function", None)
         doc = function.__doc__ if function is not None else None
@@ -153,6 +162,7 @@ class Collector:
         if stops and result.outcome is Outcome.FAILED:
             result = replace(result, message=f"{'; '.join(stops)}. {result.message}")
         self.ctx.results.append(result)
+        self.ctx.emit({"check": result.to_dict()})
 
     def _judge(
         self, phases: list[pytest.TestReport], exc: BaseException | None, base: dict[str, Any]

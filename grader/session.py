@@ -13,12 +13,13 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import grader
 from grader import catalog, sandbox
 from grader.catalog import Exercise
 from grader.errors import ExerciseError, SandboxError
-from grader.results import BuildResult, CheckResult, SubmissionReport
+from grader.results import BuildResult, CheckResult, Outcome, SubmissionReport
 from grader.submission import Submission, copy_into
 
 
@@ -142,21 +143,30 @@ def _grade(
             )  # fmt: skip
         finally:
             os.close(result_fd)
-        text = sandbox.read_private(result_path)
-        if text is None:
-            why = (
-                f"it ran longer than {exercise.limits.grade_s:g} s"
-                if exit_.timed_out
-                else f"it exited with status {exit_.returncode} without results"
-            )
-            tail = "\n".join(exit_.log.strip().splitlines()[-15:])
-            raise SandboxError(f"the grade's worker failed: {why}." + (f"\n{tail}" if tail else ""))
-        data = json.loads(text)
-        checks = tuple(CheckResult.from_dict(c) for c in data["checks"])
-        if not checks:
-            tail = "\n".join(exit_.log.strip().splitlines()[-15:])
+        stream = read_results(sandbox.read_private(result_path) or "")
+        tail = "\n".join(exit_.log.strip().splitlines()[-15:])
+        checks = stream.checks
+        if stream.done is None:
+            if not (exit_.timed_out and stream.build is not None and stream.running):
+                why = (
+                    f"it ran longer than {exercise.limits.grade_s:g} s"
+                    if exit_.timed_out
+                    else f"it exited with status {exit_.returncode} without results"
+                )
+                raise SandboxError(
+                    f"the grade's worker failed: {why}." + (f"\n{tail}" if tail else "")
+                )
+            # stopped part way: what was found is kept, and the check that never ended is
+            # the grader's failure, not the student's
+            checks = (*checks, CheckResult(
+                id=stream.running["id"], title=stream.running["title"], outcome=Outcome.ERROR,
+                message=f"the grade was stopped after {exercise.limits.grade_s:g} s while this "
+                "check ran, and the checks after it did not run; this is not your fault: "
+                "tell your instructor",
+            ))  # fmt: skip
+        elif not checks:
             raise ExerciseError(
-                f"no check of {exercise.id} ran (pytest exit {data['pytest_exit']}); "
+                f"no check of {exercise.id} ran (pytest exit {stream.done['pytest_exit']}); "
                 f"is {exercise.checks} broken?\n{tail}"
             )
         isolation = caps.isolation()
@@ -166,9 +176,10 @@ def _grade(
                 "grades of fixed-key exercises take turns (a file lock); System V objects "
                 "made during a check are removed after it",
             ))  # fmt: skip
-        if data.get("missing_layers"):
-            isolation = replace(isolation, missing=(*isolation.missing, *data["missing_layers"]))
-        build = BuildResult.from_dict(data["build"])
+        if stream.missing_layers:
+            isolation = replace(isolation, missing=(*isolation.missing, *stream.missing_layers))
+        assert stream.build is not None
+        build = BuildResult.from_dict(stream.build)
         return SubmissionReport(
             exercise=exercise.id,
             title=f"{exercise.id} `{exercise.name}`: {exercise.title}",
@@ -185,3 +196,36 @@ def _grade(
     finally:
         if not options.keep:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+@dataclass
+class Streamed:
+    """What the worker told, a line of JSON per step, in order."""
+
+    missing_layers: tuple[str, ...] = ()
+    build: dict[str, Any] | None = None
+    checks: tuple[CheckResult, ...] = ()
+    running: dict[str, str] | None = None  # the check started and not yet ended
+    done: dict[str, Any] | None = None  # the last line: pytest's exit
+
+
+def read_results(text: str) -> Streamed:
+    """Read the worker's stream; a line cut short by the worker's end is dropped."""
+    got = Streamed()
+    for line in text.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if "missing_layers" in event:
+            got.missing_layers = tuple(event["missing_layers"])
+        elif "build" in event:
+            got.build = event["build"]
+        elif "running" in event:
+            got.running = event["running"]
+        elif "check" in event:
+            got.checks = (*got.checks, CheckResult.from_dict(event["check"]))
+            got.running = None
+        elif "done" in event:
+            got.done = event["done"]
+    return got

@@ -2,7 +2,7 @@
 
 Started by `sandbox.run_worker()` as `python -c BOOT JOB`; it is the init of the grade's PID
 namespace (when there is one), sets up its file system view, runs pytest with our plugin,
-and writes the results as JSON beside the job.
+and streams its results to the host, a line of JSON per step (session.read_results).
 """
 
 from __future__ import annotations
@@ -51,9 +51,13 @@ def main(argv: list[str]) -> None:
     scratch = Path(job["scratch"])
     out = int(job["result_fd"])  # opened by the host, out of students' reach
     os.set_inheritable(out, False)  # and out of their processes
-    missing_layers: list[str] = []
+
+    def emit(event: dict[str, Any]) -> None:
+        """One line of JSON per event, as it happens (see session.read_results)."""
+        os.write(out, (json.dumps(event) + "\n").encode())
+
     if caps.userns:
-        missing_layers = sandbox.enter(scratch, keep=job["keep"])
+        emit({"missing_layers": sandbox.enter(scratch, keep=job["keep"])})
         scratch = sandbox.INSIDE_SCRATCH
     else:
         sandbox.become_subreaper()
@@ -71,17 +75,13 @@ def main(argv: list[str]) -> None:
         scratch=scratch,
         missing=tuple(job["missing"]),
         makefile=bool(job["makefile"]),
+        emit=emit,
     )
     collector = Collector(ctx)
     code = pytest.main(_pytest_args(exercise.checks, scratch, job["debug"]), plugins=[collector])
-    build = ctx.build_result or BuildResult(ok=False, kind="missing")
-    result = {
-        "pytest_exit": int(code),
-        "build": build.to_dict(),
-        "checks": [c.to_dict() for c in ctx.results],
-        "missing_layers": missing_layers,
-    }
-    os.write(out, json.dumps(result).encode())
+    if ctx.build_result is None:  # no check asked for it
+        emit({"build": BuildResult(ok=False, kind="missing").to_dict()})
+    emit({"done": {"pytest_exit": int(code)}})
     os.close(out)
     sys.stdout.flush()
     os._exit(0)  # init of the namespace: skip interpreter teardown and its stray threads

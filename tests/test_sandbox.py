@@ -142,6 +142,9 @@ def test_no_scratch_folder_is_left(tmp_path: Path, monkeypatch) -> None:
 
 
 def test_the_outside_watchdog_ends_a_hung_grade(tmp_path: Path) -> None:
+    """A check that never ends (the instructor's bug): the watchdog stops the grade, what
+    ran before is kept, and the hung check is the grader's error (exit 3), not the
+    student's failure."""
     folder = tmp_path / "hang"
     folder.mkdir()
     (folder / "exercise.toml").write_text(
@@ -151,15 +154,40 @@ def test_the_outside_watchdog_ends_a_hung_grade(tmp_path: Path) -> None:
     (folder / "checks.py").write_text(
         textwrap.dedent("""
         import threading
+        def test_first(program):
+            'ends'
         def test_hangs(program):
+            'never ends'
             threading.Event().wait()
+        def test_never_reached(program):
+            pass
     """)
     )
     ex = catalog._load(folder)
     sub = tmp_path / "sub"
     sub.mkdir()
     (sub / "probe.c").write_text((PROBE / "probe.c").read_text())
-    with pytest.raises(SandboxError, match="longer than 2 s"):
+    report = session.grade(ex, discover(sub, ex), session.GradeOptions())
+    assert [(c.name, c.outcome) for c in report.checks] == [
+        ("test_first", Outcome.PASSED),
+        ("test_hangs", Outcome.ERROR),
+    ]
+    assert "stopped after 2 s while this check ran" in report.checks[1].message
+    assert report.checks[1].title == "never ends"
+    assert report.exit_code == 3
+
+
+def test_a_worker_that_dies_without_results_is_an_internal_error(tmp_path: Path) -> None:
+    folder = tmp_path / "dies"
+    folder.mkdir()
+    (folder / "exercise.toml").write_text((PROBE / "exercise.toml").read_text())
+    (folder / "README.md").write_text("dies\n")
+    (folder / "checks.py").write_text("import os\nos._exit(7)\n")
+    ex = catalog._load(folder)
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "probe.c").write_text((PROBE / "probe.c").read_text())
+    with pytest.raises(SandboxError, match="exited with status 7 without results"):
         session.grade(ex, discover(sub, ex), session.GradeOptions())
 
 
