@@ -121,6 +121,13 @@ int main(void){static char b[1<<20];int n=0;for(int i=0;i<150;i++){char p[64];
 snprintf(p,sizeof p,"/dev/shm/ipcgrade-fill-%d",i);FILE*f=fopen(p,"w");if(!f)break;int ok=1;
 for(int k=0;k<8&&ok;k++)ok=fwrite(b,1,sizeof b,f)==sizeof b;if(fclose(f)!=0||!ok)break;n++;}
 printf("wrote %d MiB\\n",n*8);return 1;}""",
+    "opens_terminals_and_disks": """#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+int main(void){const char*p[]={"%PTS%","/dev/console","/dev/tty1","/dev/kmsg","/dev/vda",
+"/dev/sda","/dev/mem"};for(int i=0;i<7;i++)printf("%s: %s\\n",p[i],
+open(p[i],O_RDWR)>=0?"OPENED":"refused");struct stat st;stat("/dev/pts/ptmx",&st);
+printf("ptys of device %lu\\n",(unsigned long)st.st_dev);return 1;}""",
     "escapes_by_system_calls": """#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -184,6 +191,7 @@ STOPPED_BY = {
     "writes_outside": "read-only mounts (full); uid sweep of /tmp, /var/tmp, /dev/shm (reduced)",
     "uses_the_network": "network namespace (full); scrubbed environment (reduced)",
     "escapes_by_system_calls": "seccomp filter",
+    "opens_terminals_and_disks": "a /dev of its own, with its own ptys (full); uid (reduced)",
     "ptraces_its_parent": "seccomp filter, uid, PR_SET_DUMPABLE 0 on the worker",
     "attacks_the_terminal": "no terminal of the user's: stdin /dev/null, own session",
     "injects_the_terminal": "every byte escaped by the renderer",
@@ -411,6 +419,30 @@ def test_no_network_to_the_hosts_services(
     assert "out: " in said, said
     if not reduced:  # no route but loopback in the grade's network namespace
         assert "out: Network is unreachable" in said, said
+
+
+@pytest.mark.parametrize("reduced", MODES)
+def test_the_machines_terminals_and_disks_are_out_of_reach(
+    tmp_path: Path, hostile_table: list[tuple[str, ...]], reduced: bool
+) -> None:
+    """A terminal of the user's (one this test opens, as a shell's would be) and devices."""
+    master, slave = os.openpty()
+    try:
+        PROGRAMS["opens_terminals_and_disks"] = PROGRAMS["opens_terminals_and_disks"].replace(
+            "%PTS%", os.ttyname(slave)
+        )
+        report, _ = _grade(tmp_path, "opens_terminals_and_disks", reduced, hostile_table)
+    finally:
+        os.close(master)
+        os.close(slave)
+    said = report.checks[0].actual or ""
+    assert "/dev/console: " in said, said  # it ran, and said what it opened
+    if reduced and os.geteuid() != 0:  # the user's own terminal is the student's too
+        assert "processes" in " ".join(report.isolation.missing)
+        return
+    assert "OPENED" not in said, said
+    if not reduced:  # ptys of its own: it cannot use up the machine's
+        assert f"ptys of device {os.stat('/dev/pts/ptmx').st_dev}\n" not in said, said
 
 
 @pytest.mark.parametrize("reduced", MODES)

@@ -108,9 +108,10 @@ def _under(path: str, folder: str) -> bool:
 _inside = False  # set by enter(): this process is the worker inside the grade's namespaces
 
 # What the grade's root holds besides the kept folders: the system's programs and libraries
-# (and, as symbolic links where they are links, /bin, /lib...), /etc, and /dev, /proc, /sys.
-_ROOT_ENTRIES = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "dev", "proc",
-                 "sys")  # fmt: skip
+# (and, as symbolic links where they are links, /bin, /lib...), /etc, /proc and /sys; and a
+# /dev of its own (_make_dev).
+_ROOT_ENTRIES = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "proc", "sys")
+_DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
 _MNT_DETACH = 2
 _HOLD = "/.hold"
@@ -217,6 +218,7 @@ def _new_root(keep_paths: list[str], source: dict[str, str]) -> str:
                 os.makedirs(f"{new}{_HOLD}/{n}")
                 _mount(src, f"{new}{_HOLD}/{n}", None, _MS_BIND | _MS_REC)
                 moved[path] = f"{_HOLD}/{n}"
+        _make_dev(f"{new}/dev")
         os.mkdir(f"{new}/tmp")
         os.mkdir(f"{new}/.old")
         if _libc.syscall(number, new.encode(), f"{new}/.old".encode()) != 0:
@@ -229,6 +231,25 @@ def _new_root(keep_paths: list[str], source: dict[str, str]) -> str:
         return f"pivot_root: {e}"
     source.update(moved)
     return ""
+
+
+def _make_dev(dev: str) -> None:
+    """A /dev of the grade's own, as bubblewrap's --dev makes: the harmless devices, and a
+    fresh instance of devpts, so that no terminal of the machine's (the user's own among
+    them) can be opened, and the machine's ptys cannot be used up."""
+    os.mkdir(dev)
+    _mount("tmpfs", dev, "tmpfs", _MS_NOSUID, "size=64k,mode=755")
+    for name in _DEVICES:
+        if os.path.exists(f"/dev/{name}"):
+            open(f"{dev}/{name}", "w").close()  # a mount point
+            _mount(f"/dev/{name}", f"{dev}/{name}", None, _MS_BIND)
+    os.mkdir(f"{dev}/pts")
+    _mount("devpts", f"{dev}/pts", "devpts", _MS_NOSUID, "newinstance,ptmxmode=0666,mode=620")
+    os.symlink("pts/ptmx", f"{dev}/ptmx")
+    os.mkdir(f"{dev}/shm")
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
+                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):  # fmt: skip
+        os.symlink(target, f"{dev}/{name}")
 
 
 def become_subreaper() -> None:
