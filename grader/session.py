@@ -31,22 +31,27 @@ class GradeOptions:
 
 
 def _keep_paths(exercise: Exercise) -> list[str]:
-    """Folders the worker needs to see: Python, its packages, the grader, the exercises."""
+    """Folders the worker needs to see: Python, its packages, the grader, the exercises.
+
+    Only Python's own folders and its site-packages: never the folder `grade` was started
+    from, nor PYTHONPATH's, which `sys.path` also holds (they may hold reference solutions).
+    """
+    import site
+    import sysconfig
+
     package = Path(grader.__file__).resolve().parent
     paths = {
         sys.prefix,
         sys.base_prefix,
         sys.exec_prefix,
         str(Path(sys.executable).resolve().parent),
+        *sysconfig.get_paths().values(),
+        *site.getsitepackages(),
+        str(package),
+        str(catalog.root() / "exercises"),
+        str(catalog.root() / "reports"),
+        str(exercise.folder.resolve()),
     }
-    for p in sys.path:
-        if not p or not Path(p).is_dir():
-            continue
-        if (Path(p) / "grader" / "__init__.py").is_file() and (Path(p) / "pyproject.toml").exists():
-            continue  # the source checkout: only its grader/ and exercises/ are shown
-        paths.add(p)
-    paths.update({str(package), str(catalog.root() / "exercises"), str(catalog.root() / "reports"),
-                  str(exercise.folder.resolve())})  # fmt: skip
     return sorted(p for p in paths if Path(p).is_dir())
 
 

@@ -362,6 +362,8 @@ def test_reading_outside_finds_nothing(
     other.mkdir()
     (other / "copy.c").write_text("/* OTHER-STUDENT */")
     monkeypatch.setenv("IPCGRADE_TOKEN", "TOKEN-456")
+    # as when `python -m grader` runs from the folder above the checkout: sys.path holds it
+    monkeypatch.syspath_prepend(str(CHECKOUT.parent))
     PROGRAMS["reads_outside"] = PROGRAMS["reads_outside"].replace(
         'show("%HOME%")', f'show("{secret}")'
     )
