@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import subprocess
 import textwrap
 from pathlib import Path
 
@@ -291,3 +292,23 @@ def test_a_grades_cgroup_holds_its_processes_and_goes(tmp_path: Path) -> None:
         group.remove()
     assert child.wait(5) == -signal.SIGKILL
     assert not any(top.exists() for top in group.tops)
+
+
+def test_the_process_limit_counts_the_checks_processes_not_the_users(tmp_path: Path) -> None:
+    """Without namespaces and not root, students run as the user: processes the user starts
+    meanwhile elsewhere are not theirs."""
+    caps = sandbox.Capabilities(userns=False, root=False, student_uid=None)
+    box = sandbox.Sandbox(tmp_path / "w", Limits(wall_s=5, processes=4), caps)
+    token = f"30.{os.getpid()}"  # sleep's time: a token to find them by
+    try:
+        run = box.start(["sh", "-c", "read line"], stdin="pipe")
+        # 8 processes of the same uid, not the check's: orphans of a shell that exits
+        subprocess.run(["sh", "-c", f"for i in 1 2 3 4 5 6 7 8; do sleep {token} & done"],
+                       start_new_session=True, check=True)  # fmt: skip
+        assert not run.wait_for(exit=True, within_s=0.5)  # the guard looks every 0.1 s
+        assert run.stopped_for == ""
+        run.close_stdin()
+        assert run.wait_for(exit=True, within_s=5)
+    finally:
+        box.cleanup()
+        subprocess.run(["pkill", "-f", f"sleep {token}"], check=False)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from grader.catalog import Limits
-from grader.process import Run
+from grader.process import GUARD_S, Run
 from grader.sandbox import inside, slots
 from grader.sandbox.cgroup import read_oom_kills
 from grader.sandbox.detect import Capabilities
@@ -33,7 +34,8 @@ class Sandbox:
         self.uid = caps.student_uid if caps.student_uid is not None else os.getuid()
         # what was there before the check (the user's own, without namespaces) is not its
         self._ipc_before = _sysv_ids()
-        self._processes_before = _processes_of(self.uid)
+        self._processes_before = _descendants()
+        self._counted = (0.0, 0)  # (when, how many): the guard's last count
         # RLIMIT_NPROC counts threads: those of the uid's other processes, and, where
         # students share the worker's uid (not root), the worker's own, one more per run
         shared = caps.student_uid is None
@@ -123,11 +125,19 @@ class Sandbox:
         return run
 
     def _process_guard(self, limit: int) -> Callable[[], str]:
-        """More processes of the student's uid than `limit` at once: a fork bomb, named."""
-        uid, before = self.uid, self._processes_before
+        """More processes at once than `limit`: a fork bomb, named.
+
+        Counted among the worker's descendants (it is the subreaper of what escapes with
+        setsid), not by uid: without namespaces the uid may be the user's, with the user's
+        own processes. One count serves every run of the check for GUARD_S.
+        """
+        before = self._processes_before
 
         def guard() -> str:
-            if _processes_of(uid) - before > limit:
+            now = time.monotonic()
+            if now - self._counted[0] >= GUARD_S:
+                self._counted = (now, _descendants())
+            if self._counted[1] - before > limit:
                 return f"ran more than {limit} processes at once"
             return ""
 
@@ -210,6 +220,12 @@ def _tasks_of(uid: int) -> int:
     return count
 
 
-def _processes_of(uid: int) -> int:
-    """How many processes (zombies included: they count against RLIMIT_NPROC) `uid` has."""
-    return len(slots.processes_of(uid))
+def _descendants() -> int:
+    """How many processes descend from this one, zombies included (they count against
+    RLIMIT_NPROC too)."""
+    import psutil
+
+    try:
+        return len(psutil.Process().children(recursive=True))
+    except psutil.Error:
+        return 0
