@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -55,6 +56,19 @@ def _keep_paths(exercise: Exercise) -> list[str]:
     return sorted(p for p in paths if Path(p).is_dir())
 
 
+def _remove_stale_scratch() -> None:
+    """Remove the scratch folders of graders that died without cleaning up (SIGKILL)."""
+    folder = Path(tempfile.gettempdir())
+    for entry in os.scandir(folder):
+        match = re.match(r"ipcgrade-(\d+)-", entry.name)
+        try:
+            ours = entry.is_dir(follow_symlinks=False) and entry.stat().st_uid == os.getuid()
+        except OSError:
+            continue
+        if match and ours and not os.path.exists(f"/proc/{match[1]}"):
+            shutil.rmtree(entry.path, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def _turn(exercise: Exercise, caps: sandbox.Capabilities) -> Iterator[None]:
     """Without IPC namespaces, grades of a fixed-key exercise take turns (a file lock)."""
@@ -96,6 +110,7 @@ def _confinement(
         group = None
         where, why_not = sandbox.cgroup.find()
         if where is not None:
+            sandbox.cgroup.remove_stale(where)
             limits = exercise.limits
             try:
                 group = sandbox.GradeGroup(where, limits.grade_memory_mb, limits.grade_tasks)
@@ -118,7 +133,8 @@ def _grade(
     group: sandbox.GradeGroup | None,
 ) -> SubmissionReport:
     start = time.monotonic()
-    scratch = Path(tempfile.mkdtemp(prefix=f"ipcgrade-{exercise.id}-"))
+    _remove_stale_scratch()
+    scratch = Path(tempfile.mkdtemp(prefix=f"ipcgrade-{os.getpid()}-{exercise.id}-"))
     try:
         # box/ is all a student program sees; the job, the log and the results stay
         # beside it, out of its reach

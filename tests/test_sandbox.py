@@ -6,6 +6,8 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
+import tempfile
 import textwrap
 from pathlib import Path
 
@@ -312,3 +314,37 @@ def test_the_process_limit_counts_the_checks_processes_not_the_users(tmp_path: P
     finally:
         box.cleanup()
         subprocess.run(["pkill", "-f", f"sleep {token}"], check=False)
+
+
+def test_what_a_killed_grader_left_is_removed_by_the_next_grade(tmp_path: Path) -> None:
+    folder = tmp_path / "hang"
+    folder.mkdir()
+    (folder / "exercise.toml").write_text((PROBE / "exercise.toml").read_text())
+    (folder / "README.md").write_text("hangs\n")
+    (folder / "checks.py").write_text("import threading\ndef test_hangs(program):\n"
+                                      "    threading.Event().wait()\n")  # fmt: skip
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "probe.c").write_text((PROBE / "probe.c").read_text())
+    script = (
+        "import sys; from pathlib import Path; from grader import catalog, session; "
+        "from grader.submission import discover; ex = catalog._load(Path(sys.argv[1])); "
+        "session.grade(ex, discover(Path(sys.argv[2]), ex), session.GradeOptions())"
+    )
+    grader_ = subprocess.Popen([sys.executable, "-c", script, str(folder), str(sub)])
+    scratch = Path(tempfile.gettempdir())
+    where, _ = sandbox.cgroup.find()
+
+    def left() -> list[Path]:
+        found = list(scratch.glob(f"ipcgrade-{grader_.pid}-*"))
+        if where is not None:
+            found += list(where.parents["pids"].glob(f"ipcgrade-{grader_.pid}-*"))
+        return found
+
+    wait_until(lambda: len(left()) == (2 if where is not None else 1), within_s=30)
+    grader_.kill()
+    grader_.wait()
+    assert left()  # it could not clean up
+    ex = catalog._load(PROBE)
+    session.grade(ex, discover(sub, ex), session.GradeOptions())
+    assert left() == []

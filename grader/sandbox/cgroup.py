@@ -13,6 +13,7 @@ import contextlib
 import errno
 import itertools
 import os
+import re
 import signal
 import time
 from dataclasses import dataclass
@@ -183,6 +184,22 @@ class GradeGroup:
                         if e.errno != errno.EBUSY or time.monotonic() > deadline:
                             break
                         time.sleep(0.002)  # noqa: sleep - the last task is being released
+
+
+def remove_stale(where: Hierarchies) -> None:
+    """Kill and remove the cgroups of graders that died without cleaning up (SIGKILL)."""
+    for parent in dict.fromkeys(where.parents.values()):
+        try:
+            names = [e.name for e in os.scandir(parent) if e.is_dir()]
+        except OSError:
+            continue
+        for name in names:
+            match = re.fullmatch(r"ipcgrade-(\d+)-\d+", name)
+            if match and not os.path.exists(f"/proc/{match[1]}"):
+                stale = GradeGroup.__new__(GradeGroup)
+                stale.where, stale._fds = where, []
+                stale.tops = list(dict.fromkeys(p / name for p in where.parents.values()))
+                stale.remove()
 
 
 def join(fds: list[int] | tuple[int, ...]) -> None:
