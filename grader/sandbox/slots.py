@@ -19,7 +19,9 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
-SLOT_UID_BASE = 62000
+# Outside the ranges systemd hands out (regular users up to 60000, homed, DynamicUser 61184-
+# 65519, containers 524288-1879048191) and below 2^31 (no signedness surprises).
+SLOT_UID_BASE = 1_900_000_000
 SLOTS = 64
 _LOCKS = Path("/run/ipcgrade")
 SHARED_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")  # writable by anyone on most machines
