@@ -136,24 +136,26 @@ def run_worker(
         _die_with_grader()
 
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            worker_argv(job, caps, package),
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env=env,
-            close_fds=True,
-            preexec_fn=userns.preexec if userns else _plain_preexec,  # dies with the grader
-            # the results file, opened here: a file opened for writing inside the new mount
-            # namespace would keep its mounts from becoming read-only (EBUSY)
-            # and the students' cgroup, which the worker has each student process join
-            pass_fds=(result_fd, *caps.cgroup_fds),
-        )
-        if userns is not None:
-            userns.close()
-        if group is not None:
-            group.close()
+        try:
+            proc = subprocess.Popen(
+                worker_argv(job, caps, package),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=env,
+                close_fds=True,
+                preexec_fn=userns.preexec if userns else _plain_preexec,  # dies with the grader
+                # the results file, opened here: a file opened for writing inside the new
+                # mount namespace would keep its mounts from becoming read-only (EBUSY);
+                # and the students' cgroup, which the worker has each student process join
+                pass_fds=(result_fd, *caps.cgroup_fds),
+            )
+        finally:  # the child has its copies, or never started
+            if userns is not None:
+                userns.close()
+            if group is not None:
+                group.close()
         timed_out = False
         try:
             wait_exit(proc.pid, timeout_s)
