@@ -69,6 +69,17 @@ def _remove_stale_scratch() -> None:
             shutil.rmtree(entry.path, ignore_errors=True)
 
 
+def _hide_paths(submission: Submission) -> list[str]:
+    """Where the grade cannot have a root of its own: the checkout's reference solutions
+    and tests, and the folder holding the other students' submissions, to hide."""
+    root = catalog.root()
+    hide = [str(root / name) for name in ("reference", "tests", "examples", "bench")]
+    parent = submission.folder.resolve().parent
+    if len(parent.parts) > 2:  # not "/" nor a top-level system folder
+        hide.append(str(parent))
+    return [h for h in hide if Path(h).is_dir()]
+
+
 @contextlib.contextmanager
 def _turn(exercise: Exercise, caps: sandbox.Capabilities) -> Iterator[None]:
     """Without IPC namespaces, grades of a fixed-key exercise take turns (a file lock)."""
@@ -150,6 +161,8 @@ def _grade(
             "missing": list(submission.missing),
             "makefile": submission.makefile,
             "keep": _keep_paths(exercise),
+            "hide": _hide_paths(submission),
+            "own_root": os.environ.get(sandbox.inside.NO_PIVOT_ENV, "") in ("", "0"),
             "debug": options.debug,
         }
         result_path = scratch / "result.json"

@@ -57,7 +57,13 @@ def main(argv: list[str]) -> None:
         os.write(out, (json.dumps(event) + "\n").encode())
 
     if caps.userns:
-        emit({"missing_layers": sandbox.enter(scratch, keep=job["keep"])})
+        emit(
+            {
+                "missing_layers": sandbox.enter(
+                    scratch, keep=job["keep"], hide=job["hide"], own_root=job["own_root"]
+                )
+            }
+        )
         scratch = sandbox.INSIDE_SCRATCH
     else:
         sandbox.become_subreaper()

@@ -25,6 +25,7 @@ from grader.results import Outcome, SubmissionReport
 from grader.submission import discover
 
 HOSTILE = Path(__file__).parent / "hostile"
+needs_userns = pytest.mark.skipif(not sandbox.detect().userns, reason="needs user namespaces")
 BOUND_S = 30  # a whole hostile grade, build included
 MODES = [
     pytest.param(False, id="full", marks=pytest.mark.skipif(
@@ -381,6 +382,29 @@ def test_reading_outside_finds_nothing(
         # grader's folders)
         assert "OTHER-STUDENT" not in said
         assert "READ" not in said.replace("/proc/1/environ: READ PATH", ""), said
+
+
+@needs_userns
+def test_without_a_root_of_its_own_the_private_folders_are_still_hidden(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Where pivot_root fails, the machine's root is shown read-only, with the user's home,
+    the reference solutions and the other submissions hidden: and the report says so."""
+    monkeypatch.setenv("IPCGRADE_NO_PIVOT", "1")
+    secret = Path.home() / ".ipcgrade-test-secret"
+    secret.write_text("TOKEN-123")
+    other = tmp_path / "other-student"
+    other.mkdir()
+    (other / "copy.c").write_text("/* OTHER-STUDENT */")
+    try:
+        report, _ = _grade(tmp_path, "reads_outside", False)
+    finally:
+        secret.unlink()
+    said = report.checks[0].actual or ""
+    assert f"{REFERENCE}: refused" in said, said
+    assert "OTHER-STUDENT" not in said
+    assert "TOKEN-123" not in said
+    assert any("IPCGRADE_NO_PIVOT" in m for m in report.isolation.missing)
 
 
 @pytest.mark.parametrize("reduced", MODES)

@@ -12,7 +12,7 @@ reduced isolation and say so.
 
 from __future__ import annotations
 
-from grader.sandbox import cgroup, slots
+from grader.sandbox import cgroup, inside, slots
 from grader.sandbox.cgroup import GradeGroup
 from grader.sandbox.check import Sandbox, remove_ipc_objects
 from grader.sandbox.detect import (
@@ -51,6 +51,7 @@ __all__ = [
     "detect",
     "enter",
     "hand_to_students",
+    "inside",
     "preexec",
     "protect_worker",
     "read_private",

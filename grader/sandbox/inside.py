@@ -114,6 +114,7 @@ _ROOT_ENTRIES = ("usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc",
 _DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
 _MNT_DETACH = 2
+NO_PIVOT_ENV = "IPCGRADE_NO_PIVOT"  # "1": no root of its own (the fallback, for tests)
 _HOLD = "/.hold"
 
 
@@ -121,7 +122,9 @@ def entered() -> bool:
     return _inside
 
 
-def enter(scratch: Path, keep: Iterable[str]) -> list[str]:
+def enter(
+    scratch: Path, keep: Iterable[str], hide: Iterable[str] = (), *, own_root: bool = True
+) -> list[str]:
     """Lay out the worker's file system inside its fresh mount namespace.
 
     The grade gets a root of its own (pivot_root onto a tmpfs, as bubblewrap does) that
@@ -133,6 +136,9 @@ def enter(scratch: Path, keep: Iterable[str]) -> list[str]:
     Args:
         scratch: the host scratch folder; it appears at /tmp/grade, writable.
         keep: folders the worker needs (Python, the grader, the exercises), read-only.
+        hide: where no root of its own can be made, folders to hide besides home folders
+            (the checkout's reference solutions, the other students' submissions).
+        own_root: False to do without a root of its own (IPCGRADE_NO_PIVOT, for tests).
 
     Returns the layers that could not be set up (empty when all worked).
     """
@@ -150,9 +156,12 @@ def enter(scratch: Path, keep: Iterable[str]) -> list[str]:
     source[str(INSIDE_SCRATCH)] = f"/proc/self/fd/{scratch_fd}"
     missing.extend(_cap_ipc_namespace())
     missing.extend(_loopback_up())
-    why_not = _new_root(keep_paths, source)
+    why_not = _new_root(keep_paths, source) if own_root else f"{NO_PIVOT_ENV} is set"
     if why_not:
-        missing.append(f"a root of its own ({why_not}): only home folders are hidden")
+        missing.append(
+            f"a root of its own ({why_not}): the machine's is shown read-only, with home "
+            "folders, reference solutions and other submissions hidden"
+        )
     if not _read_only_everything():
         missing.append("read-only root (mount_setattr unavailable)")
     flags = _MS_NOSUID | _MS_NODEV
@@ -167,7 +176,7 @@ def enter(scratch: Path, keep: Iterable[str]) -> list[str]:
                 _mount(None, k, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | flags)
 
     if why_not:  # the machine's root, read-only: hide what is most private in it
-        folders = [h for h in _HIDDEN if os.path.isdir(h)]
+        folders = [h for h in (*_HIDDEN, *hide) if os.path.isdir(h) and not _under(h, "/tmp")]
         for folder in sorted(folders, key=len):
             if not any(_under(folder, other) and other != folder for other in folders):
                 cover(folder, "size=1m,mode=755")
@@ -194,7 +203,7 @@ def _new_root(keep_paths: list[str], source: dict[str, str]) -> str:
     """
     import platform
 
-    number = _SYS_PIVOT_ROOT.get(platform.machine())
+    number = _SYS_PIVOT_ROOT.get(platform.machine()) or _syscall_number("pivot_root")
     if number is None:
         return f"pivot_root's number on {platform.machine()} is not known here"
     new = "/tmp"  # a staging place that always exists; the grade's /tmp comes later
@@ -231,6 +240,13 @@ def _new_root(keep_paths: list[str], source: dict[str, str]) -> str:
         return f"pivot_root: {e}"
     source.update(moved)
     return ""
+
+
+def _syscall_number(name: str) -> int | None:
+    """A system call's number on this machine, from libseccomp when it is there."""
+    from grader.sandbox import seccomp
+
+    return seccomp.syscall_number(name)
 
 
 def _make_dev(dev: str) -> None:

@@ -77,6 +77,15 @@ def _binding() -> tuple[Any, str]:
     return pyseccomp, ""
 
 
+def syscall_number(name: str) -> int | None:
+    """The number of system call `name` on this machine, or None (unknown, no libseccomp)."""
+    seccomp, _ = _binding()
+    if seccomp is None:
+        return None
+    number = int(seccomp.resolve_syscall(seccomp.Arch.NATIVE, name))
+    return number if number >= 0 else None
+
+
 @functools.cache
 def unavailable() -> str:
     """Empty when the layer works here, else a one-line reason why not (cached)."""
