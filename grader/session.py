@@ -164,6 +164,7 @@ def _grade(
             "hide": _hide_paths(submission),
             "own_root": os.environ.get(sandbox.inside.NO_PIVOT_ENV, "") in ("", "0"),
             "debug": options.debug,
+            "keep_scratch": options.keep,
         }
         result_path = scratch / "result.json"
         result_fd = os.open(result_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

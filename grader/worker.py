@@ -57,14 +57,16 @@ def main(argv: list[str]) -> None:
         os.write(out, (json.dumps(event) + "\n").encode())
 
     if caps.userns:
-        emit(
-            {
-                "missing_layers": sandbox.enter(
-                    scratch, keep=job["keep"], hide=job["hide"], own_root=job["own_root"]
-                )
-            }
+        missing = sandbox.enter(
+            scratch,
+            job["keep"],
+            job["hide"],
+            own_root=job["own_root"],
+            keep_scratch=job["keep_scratch"],
         )
+        emit({"missing_layers": missing})
         scratch = sandbox.INSIDE_SCRATCH
+        sandbox.hand_to_students(scratch, caps)  # a copy, made here
     else:
         sandbox.become_subreaper()
     os.chdir(scratch)

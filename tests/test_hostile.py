@@ -117,6 +117,11 @@ printf(r==0||q==0?"ATTACHED\\n":"refused\\n");return 1;}""",
 #include <unistd.h>
 int main(void){for(int i=0;i<8;i++)if(fork()==0){for(int k=0;k<6;k++){char*p=malloc(64<<20);
 if(!p)_exit(3);memset(p,1,64<<20);}pause();_exit(0);}while(wait(0)>0);return 0;}""",
+    "fills_the_disk": """#include <stdio.h>
+int main(void){static char b[1<<20];int n=0;for(int i=0;i<40;i++){char p[64];
+snprintf(p,sizeof p,"filler-%d",i);FILE*f=fopen(p,"w");if(!f)break;int ok=1;
+for(int k=0;k<8&&ok;k++)ok=fwrite(b,1,sizeof b,f)==sizeof b;if(fclose(f)!=0||!ok)break;n++;}
+printf("wrote %d MiB\\n",n*8);return 1;}""",
     "fills_shared_memory": """#include <stdio.h>
 int main(void){static char b[1<<20];int n=0;for(int i=0;i<150;i++){char p[64];
 snprintf(p,sizeof p,"/dev/shm/ipcgrade-fill-%d",i);FILE*f=fopen(p,"w");if(!f)break;int ok=1;
@@ -177,6 +182,7 @@ STOPPED_BY = {
     "many_memory_hogs": "memory cgroup of the students (OOM kill), wall-clock limit",
     "fills_shared_memory": "64 MiB tmpfs (full); memory cgroup and uid sweep (reduced)",
     "file_filler": "RLIMIT_FSIZE",
+    "fills_the_disk": "its folder is in the grade's 64 MiB tmpfs (full); not contained (reduced)",
     "stdout_flood": "output cap: the writer is killed",
     "long_line": "output cap: the writer is killed",
     "kills_everything": "PID namespace / own uid: nothing of the grader's to kill",
@@ -293,6 +299,21 @@ def test_memory_of_many_processes_is_bounded_for_the_grade(
         return  # not root: each process is bounded (RLIMIT_AS), the grade is not; it says so
     assert "for want of memory: a grade may use 768 MiB" in _verdict(report), _verdict(report)
     assert _left(hostile_table) == "none"
+
+
+@pytest.mark.parametrize("reduced", MODES)
+def test_many_files_cannot_fill_the_disk(
+    tmp_path: Path, hostile_table: list[tuple[str, ...]], reduced: bool
+) -> None:
+    """Each file is capped (RLIMIT_FSIZE, 8 MiB here); 40 of them would be 320 MiB."""
+    report, took = _grade(tmp_path, "fills_the_disk", reduced, hostile_table)
+    assert took < BOUND_S
+    said = _verdict(report)
+    assert "wrote " in said, said
+    if reduced:  # its folder is on the machine's disk (removed after): the report warns
+        assert "files" in " ".join(report.isolation.missing)
+        return
+    assert int(said.split("wrote ")[1].split()[0]) <= sandbox.TMPFS_MB, said
 
 
 @pytest.mark.parametrize("reduced", MODES)

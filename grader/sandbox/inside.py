@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import signal
 from collections.abc import Iterable
 from pathlib import Path
@@ -123,13 +124,18 @@ def entered() -> bool:
 
 
 def enter(
-    scratch: Path, keep: Iterable[str], hide: Iterable[str] = (), *, own_root: bool = True
+    scratch: Path,
+    keep: Iterable[str],
+    hide: Iterable[str] = (),
+    *,
+    own_root: bool = True,
+    keep_scratch: bool = False,
 ) -> list[str]:
     """Lay out the worker's file system inside its fresh mount namespace.
 
     The grade gets a root of its own (pivot_root onto a tmpfs, as bubblewrap does) that
     holds only the system's programs, libraries and /etc, the kept folders, a private
-    tmpfs on /tmp and /dev/shm, and the scratch folder at /tmp/grade: home folders, other
+    tmpfs on /tmp and /dev/shm, and a copy of the scratch folder at /tmp/grade: home folders, other
     students' work, the reference solutions and everything else on the machine are simply
     not there. All of it is read-only but /tmp, /tmp/grade and /dev/shm.
 
@@ -139,6 +145,8 @@ def enter(
         hide: where no root of its own can be made, folders to hide besides home folders
             (the checkout's reference solutions, the other students' submissions).
         own_root: False to do without a root of its own (IPCGRADE_NO_PIVOT, for tests).
+        keep_scratch: the scratch folder itself at /tmp/grade (for `--keep`), where it is
+            otherwise copied into the grade's size-capped /tmp.
 
     Returns the layers that could not be set up (empty when all worked).
     """
@@ -181,9 +189,12 @@ def enter(
             if not any(_under(folder, other) and other != folder for other in folders):
                 cover(folder, "size=1m,mode=755")
     cover("/tmp", f"size={TMPFS_MB}m,mode=1777")
-    INSIDE_SCRATCH.mkdir()
-    _mount(source[str(INSIDE_SCRATCH)], str(INSIDE_SCRATCH), None, _MS_BIND | _MS_REC)
-    _mount(None, str(INSIDE_SCRATCH), None, _MS_REMOUNT | _MS_BIND | flags)
+    if keep_scratch:  # on the machine's disk, to be looked at after the grade
+        INSIDE_SCRATCH.mkdir()
+        _mount(source[str(INSIDE_SCRATCH)], str(INSIDE_SCRATCH), None, _MS_BIND | _MS_REC)
+        _mount(None, str(INSIDE_SCRATCH), None, _MS_REMOUNT | _MS_BIND | flags)
+    else:  # a copy in the grade's /tmp: whatever it writes, the machine's disk never fills
+        shutil.copytree(source[str(INSIDE_SCRATCH)], INSIDE_SCRATCH, symlinks=True)
     if os.path.isdir("/dev/shm"):
         _mount("tmpfs", "/dev/shm", "tmpfs", flags, f"size={TMPFS_MB}m,mode=1777")
     for path in source.values():
