@@ -82,8 +82,10 @@ def _hide_paths(submission: Submission) -> list[str]:
 
 @contextlib.contextmanager
 def _turn(exercise: Exercise, caps: sandbox.Capabilities) -> Iterator[None]:
-    """Without IPC namespaces, grades of a fixed-key exercise take turns (a file lock)."""
-    if caps.userns or not exercise.ipc_keys:
+    """Without IPC namespaces, grades of a fixed-key exercise take turns (a file lock); and
+    all grades, where students run as the user (not root): each check's cleanup removes
+    the System V objects of the user's uid made during it, another grade's included."""
+    if caps.userns or not (exercise.ipc_keys or caps.student_uid is None):
         yield
         return
     path = Path(tempfile.gettempdir()) / "ipcgrade-sysv.lock"
@@ -205,11 +207,11 @@ def _grade(
                 f"is {exercise.checks} broken?\n{tail}"
             )
         isolation = caps.isolation()
-        if not caps.userns and exercise.ipc_keys:
+        if not caps.userns and (exercise.ipc_keys or caps.student_uid is None):
             isolation = replace(isolation, layers=(
                 *isolation.layers,
-                "grades of fixed-key exercises take turns (a file lock); System V objects "
-                "made during a check are removed after it",
+                "grades take turns (a file lock); System V objects made during a check are "
+                "removed after it",
             ))  # fmt: skip
         if stream.missing_layers:
             isolation = replace(isolation, missing=(*isolation.missing, *stream.missing_layers))
