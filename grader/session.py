@@ -89,12 +89,13 @@ def _turn(exercise: Exercise, caps: sandbox.Capabilities) -> Iterator[None]:
         yield
         return
     path = Path(tempfile.gettempdir()) / "ipcgrade-sysv.lock"
-    with open(path, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    # read-only: any user can lock a file another user made (keys collide across users)
+    fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def grade(exercise: Exercise, submission: Submission, options: GradeOptions) -> SubmissionReport:

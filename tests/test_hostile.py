@@ -396,6 +396,9 @@ def test_reading_outside_finds_nothing(
     said = _verdict(report) + (report.checks[0].actual or "")
     assert "/etc/shadow: refused" in said, said  # it ran, and said what it read
     assert "TOKEN-456" not in said  # the grader's environment
+    if reduced and os.geteuid() != 0:  # students run as the user: the user's files are theirs
+        assert "files" in " ".join(report.isolation.missing)
+        return
     assert "TOKEN-123" not in said  # a private file of the user's
     assert "root:" not in said  # /etc/shadow
     if not reduced:  # not there: other students' work, the reference solutions, the rest

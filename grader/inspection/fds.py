@@ -64,9 +64,20 @@ def fds(pid: int) -> tuple[FdEntry, ...]:
     except (FileNotFoundError, ProcessLookupError, NotADirectoryError) as e:
         raise ProcessGone(pid) from e
     except PermissionError as e:
+        if _is_zombie(pid):  # a zombie's fd folder is root's: it holds no descriptor
+            return ()
         raise ProcessGone(pid, "cannot be read (permission denied)") from e
     entries = (_entry(pid, int(n)) for n in names if n.isdigit())
     return tuple(sorted((e for e in entries if e is not None), key=lambda e: e.fd))
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rindex(b")") + 2 :].startswith(b"Z")
 
 
 def _entry(pid: int, fd: int) -> FdEntry | None:
