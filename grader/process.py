@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from grader import foreground
-from grader.inspection.tree import ProcessGone
+from grader.inspection.tree import ProcessGone, stat_fields
 
 if TYPE_CHECKING:
     from grader.sandbox import Sandbox
@@ -501,16 +501,9 @@ class Run:
 
 
 def _start_time(pid: int) -> int | None:
-    """The process's start time in clock ticks (field 22 of /proc/PID/stat), or None."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return None
-    try:
-        return int(stat[stat.rindex(b")") + 2 :].split()[19])
-    except (ValueError, IndexError):
-        return None
+    """The process's start time in clock ticks, or None."""
+    fields = stat_fields(pid)
+    return int(fields[19]) if fields is not None and len(fields) > 19 else None
 
 
 def _in_state(pid: int, state: str, other: Callable[[], object] | None) -> Callable[[], object]:

@@ -7,7 +7,7 @@ import re
 import stat
 from dataclasses import dataclass
 
-from grader.inspection.tree import ProcessGone
+from grader.inspection.tree import ProcessGone, stat_fields
 
 _INODE_TARGET = re.compile(r"(pipe|socket):\[(\d+)\]")
 _TTY = re.compile(r"/dev/(pts/\d+|tty\w*|console|ptmx)")
@@ -72,12 +72,8 @@ def fds(pid: int) -> tuple[FdEntry, ...]:
 
 
 def _is_zombie(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    return stat[stat.rindex(b")") + 2 :].startswith(b"Z")
+    fields = stat_fields(pid)
+    return fields is not None and fields[:1] == [b"Z"]
 
 
 def _entry(pid: int, fd: int) -> FdEntry | None:

@@ -74,6 +74,18 @@ def process(pid: int) -> ProcessInfo:
         raise ProcessGone(pid, "cannot be read (permission denied)") from e
 
 
+def stat_fields(pid: int) -> list[bytes] | None:
+    """The fields of /proc/PID/stat after the command name: [0] is the state, [17] the
+    number of threads, [19] the start time in clock ticks (proc(5), fields 3 on). None when
+    the process is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return stat[stat.rindex(b")") + 2 :].split()
+
+
 def runnable_s(pid: int) -> float:
     """Seconds the process has spent running or ready to run (waiting for a CPU).
 

@@ -129,6 +129,14 @@ class GradeGroup:
             raise
         self._fds: list[int] = []
 
+    @classmethod
+    def existing(cls, where: Hierarchies, name: str) -> GradeGroup:
+        """The cgroups `name` made earlier (by a grader now dead), to be removed."""
+        group = cls.__new__(cls)
+        group.where, group.memory_mb, group.tasks, group._fds = where, 0, 0, []
+        group.tops = list(dict.fromkeys(parent / name for parent in where.parents.values()))
+        return group
+
     def folder(self, controller: str, sub: str = "") -> Path:
         top = self.where.parents[controller] / self.tops[0].name
         return top / sub if sub else top
@@ -196,10 +204,7 @@ def remove_stale(where: Hierarchies) -> None:
         for name in names:
             match = re.fullmatch(r"ipcgrade-(\d+)-\d+", name)
             if match and not os.path.exists(f"/proc/{match[1]}"):
-                stale = GradeGroup.__new__(GradeGroup)
-                stale.where, stale._fds = where, []
-                stale.tops = list(dict.fromkeys(p / name for p in where.parents.values()))
-                stale.remove()
+                GradeGroup.existing(where, name).remove()
 
 
 def join(fds: list[int] | tuple[int, ...]) -> None:

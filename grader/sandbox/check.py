@@ -32,8 +32,10 @@ class Sandbox:
         self.warnings: list[str] = []
         self.runs: list[Run] = []
         self.uid = caps.student_uid if caps.student_uid is not None else os.getuid()
-        # what was there before the check (the user's own, without namespaces) is not its
-        self._ipc_before = _sysv_ids()
+        # students run as the user (not root, no namespaces): the user's objects are not
+        # the check's; only what is new is removed after it
+        as_the_user = not caps.userns and caps.student_uid is None
+        self._ipc_before = _sysv_ids() if as_the_user else frozenset()
         self._processes_before = _descendants()
         self._counted = (0.0, 0)  # (when, how many): the guard's last count
         # RLIMIT_NPROC counts threads: those of the uid's other processes, and, where
@@ -210,14 +212,10 @@ _WORKER_HEADROOM = 256  # threads the worker may add while a check runs (3 per p
 
 def _tasks_of(uid: int) -> int:
     """How many tasks (threads) the processes of `uid` have: what RLIMIT_NPROC counts."""
-    count = 0
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError, ValueError, IndexError):
-                if entry.stat().st_uid == uid:
-                    stat = Path(entry.path, "stat").read_bytes()
-                    count += int(stat[stat.rindex(b")") + 2 :].split()[17])
-    return count
+    from grader.inspection.tree import stat_fields
+
+    fields = (stat_fields(pid) for pid in slots.processes_of(uid))
+    return sum(int(f[17]) for f in fields if f is not None and len(f) > 17)
 
 
 def _descendants() -> int:

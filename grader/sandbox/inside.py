@@ -214,7 +214,9 @@ def _new_root(keep_paths: list[str], source: dict[str, str]) -> str:
     """
     import platform
 
-    number = _SYS_PIVOT_ROOT.get(platform.machine()) or _syscall_number("pivot_root")
+    from grader.sandbox import seccomp
+
+    number = _SYS_PIVOT_ROOT.get(platform.machine()) or seccomp.syscall_number("pivot_root")
     if number is None:
         return f"pivot_root's number on {platform.machine()} is not known here"
     new = "/tmp"  # a staging place that always exists; the grade's /tmp comes later
@@ -251,13 +253,6 @@ def _new_root(keep_paths: list[str], source: dict[str, str]) -> str:
         return f"pivot_root: {e}"
     source.update(moved)
     return ""
-
-
-def _syscall_number(name: str) -> int | None:
-    """A system call's number on this machine, from libseccomp when it is there."""
-    from grader.sandbox import seccomp
-
-    return seccomp.syscall_number(name)
 
 
 def _make_dev(dev: str) -> None:

@@ -35,23 +35,28 @@ def _free_uid(uid: int) -> bool:
     return False
 
 
+def _from(start: int) -> list[int]:
+    return [(start + i) % SLOTS for i in range(SLOTS)]
+
+
 @contextlib.contextmanager
 def student_uid() -> Iterator[int]:
     """Hold a free slot for the grade and give its uid (as root only)."""
     _LOCKS.mkdir(mode=0o700, exist_ok=True)
-    numbers = [n for n in range(SLOTS) if _free_uid(SLOT_UID_BASE + n)]
     held = None
-    for n in numbers:
+    for n in range(SLOTS):
         f = open(_LOCKS / f"slot-{n}.lock", "a")  # noqa: SIM115 - held for the grade
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
             f.close()
             continue
-        held = (n, f)
-        break
+        if _free_uid(SLOT_UID_BASE + n):  # looked up for the slot taken only
+            held = (n, f)
+            break
+        f.close()
     if held is None:  # every slot busy: wait for one
-        n = numbers[os.getpid() % len(numbers)]
+        n = next(n for n in _from(os.getpid() % SLOTS) if _free_uid(SLOT_UID_BASE + n))
         f = open(_LOCKS / f"slot-{n}.lock", "a")  # noqa: SIM115
         fcntl.flock(f, fcntl.LOCK_EX)
         held = (n, f)
