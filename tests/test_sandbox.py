@@ -348,3 +348,16 @@ def test_what_a_killed_grader_left_is_removed_by_the_next_grade(tmp_path: Path) 
     ex = catalog._load(PROBE)
     session.grade(ex, discover(sub, ex), session.GradeOptions())
     assert left() == []
+
+
+def test_cleanup_waits_to_reap_what_is_still_dying() -> None:
+    """A killed process dies a little later; the worker must reap it before it exits, or it
+    goes to the machine's init and stays a zombie for as long as that init takes (seen in
+    CI: five fork-bomb zombies a second after their grade)."""
+    from grader.sandbox.check import _children, _reap_orphans
+
+    before = _children()
+    late = subprocess.Popen(["sleep", "0.3"])  # the child still running when cleanup starts
+    _reap_orphans(before)
+    assert not Path(f"/proc/{late.pid}").exists()  # dead and reaped, not a zombie
+    late.returncode = -1  # reaped above: Popen has nothing left to wait for

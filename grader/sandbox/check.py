@@ -37,6 +37,7 @@ class Sandbox:
         as_the_user = not caps.userns and caps.student_uid is None
         self._ipc_before = _sysv_ids() if as_the_user else frozenset()
         self._processes_before = _descendants()
+        self._children_before = _children()
         self._counted = (0.0, 0)  # (when, how many): the guard's last count
         # RLIMIT_NPROC counts threads: those of the uid's other processes, and, where
         # students share the worker's uid (not root), the worker's own, one more per run
@@ -153,7 +154,7 @@ class Sandbox:
         _kill_stragglers()
         for run in self.runs:
             run.close()
-        _reap_orphans()
+        _reap_orphans(self._children_before)
         if self.caps.userns:  # the grade's own IPC namespace and /dev/shm: all of it
             remove_ipc_objects(self.caps)
             slots.remove_shared_files(self.uid, ("/dev/shm",))
@@ -179,15 +180,40 @@ def _kill_stragglers() -> None:
                 p.send_signal(sig)
 
 
-def _reap_orphans() -> None:
-    """Collect zombies adopted by the worker (it is their init or subreaper)."""
+def _reap_orphans(spare: frozenset[int] = frozenset(), within_s: float = 2.0) -> None:
+    """Collect the killed processes adopted by the worker (it is their init or subreaper),
+    waiting for each to die: one the worker left unreaped would go to the machine's init
+    when the worker exits, and stay a zombie for as long as that init takes to reap it.
+    `spare`: children the worker had before the check, not waited for."""
+    import select
+
+    import psutil
+
+    deadline = time.monotonic() + within_s
     while True:
         try:
             pid, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
-        if pid == 0:
+        if pid:
+            continue
+        try:
+            dying = [c.pid for c in psutil.Process().children() if c.pid not in spare]
+        except psutil.Error:
             return
+        left = deadline - time.monotonic()
+        if not dying or left <= 0:
+            return
+        fds = []
+        for child in dying:
+            with contextlib.suppress(OSError):
+                fds.append(os.pidfd_open(child))
+        try:  # a pidfd is readable once its process has died; a grandchild may then be
+            # handed to the worker, hence the rescan at least every 50 ms
+            select.select(fds, [], [], min(left, 0.05))
+        finally:
+            for fd in fds:
+                os.close(fd)
 
 
 def remove_ipc_objects(caps: Capabilities) -> None:
@@ -216,6 +242,15 @@ def _tasks_of(uid: int) -> int:
 
     fields = (stat_fields(pid) for pid in slots.processes_of(uid))
     return sum(int(f[17]) for f in fields if f is not None and len(f) > 17)
+
+
+def _children() -> frozenset[int]:
+    import psutil
+
+    try:
+        return frozenset(c.pid for c in psutil.Process().children())
+    except psutil.Error:
+        return frozenset()
 
 
 def _descendants() -> int:
