@@ -166,6 +166,7 @@ def _grade(
             "keep": _keep_paths(exercise),
             "hide": _hide_paths(submission),
             "own_root": os.environ.get(sandbox.inside.NO_PIVOT_ENV, "") in ("", "0"),
+            "by_remounts": os.environ.get(sandbox.inside.NO_SETATTR_ENV, "") not in ("", "0"),
             "debug": options.debug,
             "keep_scratch": options.keep,
         }

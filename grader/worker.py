@@ -63,6 +63,7 @@ def main(argv: list[str]) -> None:
             job["hide"],
             own_root=job["own_root"],
             keep_scratch=job["keep_scratch"],
+            by_remounts=job["by_remounts"],
         )
         emit({"missing_layers": missing})
         scratch = sandbox.INSIDE_SCRATCH

@@ -104,6 +104,12 @@ return 1;}""",
     "exhausts_descriptors": """#include <fcntl.h>
 #include <unistd.h>
 int main(void){while(open("/dev/null",O_RDONLY)>=0);close(0);close(1);close(2);return 0;}""",
+    "lists_writable_mounts": """#include <stdio.h>
+#include <string.h>
+int main(void){FILE*f=fopen("/proc/self/mountinfo","r");char l[8192],p[4096],o[1024];
+if(!f){puts("no mountinfo");return 1;}
+while(fgets(l,sizeof l,f))if(sscanf(l,"%*s %*s %*s %*s %4095s %1023s",p,o)==2)
+printf("MOUNT %s %s\\n",strncmp(o,"rw",2)||(o[2]!=','&&o[2])?"ro":"rw",p);return 1;}""",
     "makes_zombies": """#include <unistd.h>
 int main(void){for(int i=0;i<200;i++)if(fork()==0)_exit(0);for(;;)pause();}""",
     "ptraces_its_parent": """#include <stdio.h>
@@ -560,3 +566,29 @@ def test_output_is_inert_in_the_report(
     assert "\x00" not in text
     assert "\\x1b]0;owned" in text
     assert report.checks[0].outcome is Outcome.FAILED
+
+
+@needs_userns
+@pytest.mark.parametrize("own_root", [True, False], ids=["own-root", "no-pivot"])
+@pytest.mark.parametrize("by_remounts", [False, True], ids=["mount_setattr", "remounts"])
+def test_no_mount_is_writable_but_the_grades_tmp(
+    tmp_path: Path, monkeypatch, by_remounts: bool, own_root: bool
+) -> None:
+    """Full isolation: every mount the student sees is read-only but the grade's own /tmp and
+    /dev/shm, whether made so by mount_setattr or, where the kernel has none (before 5.12),
+    by remounting each mount."""
+    if by_remounts:
+        monkeypatch.setenv("IPCGRADE_NO_MOUNT_SETATTR", "1")
+    if not own_root:
+        monkeypatch.setenv("IPCGRADE_NO_PIVOT", "1")
+    report, _ = _grade(tmp_path, "lists_writable_mounts", False)
+    said = report.checks[0].actual or ""
+    top = {}  # mount point: "rw" or "ro" of the mount on top (the last one mounted there)
+    for line in said.splitlines():
+        if line.startswith("MOUNT "):
+            _, state, point = line.split(" ", 2)
+            top[point] = state
+    writable = {point for point, state in top.items() if state == "rw"}
+    assert "/tmp" in writable, said  # the program did read the mount table
+    assert writable <= {"/tmp", "/dev/shm"}, said
+    assert not any(m.startswith("read-only root") for m in report.isolation.missing)

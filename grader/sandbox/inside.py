@@ -89,17 +89,52 @@ class _MountAttr(ctypes.Structure):
     )
 
 
-def _read_only_everything() -> bool:
-    attr = _MountAttr(_MOUNT_ATTR_RDONLY, 0, 0, 0)
-    rc = _libc.syscall(
-        _SYS_MOUNT_SETATTR,
-        ctypes.c_int(_AT_FDCWD),
-        b"/",
-        ctypes.c_uint(_AT_RECURSIVE),
-        ctypes.byref(attr),
-        ctypes.c_size_t(ctypes.sizeof(attr)),
-    )
-    return bool(rc == 0)
+def _read_only_everything(by_remounts: bool = False) -> str:
+    """Make every mount of the grade's root read-only: "" or what could not be.
+
+    One mount_setattr call (Linux 5.12 and later); where there is none (or `by_remounts`,
+    for tests), a read-only remount of each mount.
+    """
+    if not by_remounts:
+        attr = _MountAttr(_MOUNT_ATTR_RDONLY, 0, 0, 0)
+        rc = _libc.syscall(
+            _SYS_MOUNT_SETATTR,
+            ctypes.c_int(_AT_FDCWD),
+            b"/",
+            ctypes.c_uint(_AT_RECURSIVE),
+            ctypes.byref(attr),
+            ctypes.c_size_t(ctypes.sizeof(attr)),
+        )
+        if rc == 0:
+            return ""
+    failed = []
+    for point, options in _mounts():
+        # a user namespace may not clear a flag its mount was given outside: keep them all
+        flags = _MS_REMOUNT | _MS_BIND | _MS_RDONLY
+        flags |= sum(bit for name, bit in _LOCKED_FLAGS.items() if name in options)
+        if _libc.mount(None, point.encode(), None, ctypes.c_ulong(flags), None) != 0:
+            failed.append(f"{point} ({os.strerror(ctypes.get_errno())})")
+    if not failed:
+        return ""
+    more = f" and {len(failed) - 1} more" if len(failed) > 1 else ""
+    return f"read-only root: {failed[0]}{more} could not be made read-only"
+
+
+_LOCKED_FLAGS = {"nosuid": 2, "nodev": 4, "noexec": 8, "noatime": 1024, "nodiratime": 2048,
+                 "relatime": 1 << 21}  # fmt: skip
+
+
+def _mounts() -> list[tuple[str, set[str]]]:
+    """Each mount point of this namespace, with its per-mount options (/proc/self/mountinfo)."""
+    import re
+
+    found = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m[1], 8)), fields[4])
+            found.append((point, set(fields[5].split(","))))
+    return found
 
 
 def _under(path: str, folder: str) -> bool:
@@ -116,6 +151,7 @@ _DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
 _SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
 _MNT_DETACH = 2
 NO_PIVOT_ENV = "IPCGRADE_NO_PIVOT"  # "1": no root of its own (the fallback, for tests)
+NO_SETATTR_ENV = "IPCGRADE_NO_MOUNT_SETATTR"  # "1": read-only by remounts (as before 5.12)
 _HOLD = "/.hold"
 
 
@@ -130,6 +166,7 @@ def enter(
     *,
     own_root: bool = True,
     keep_scratch: bool = False,
+    by_remounts: bool = False,
 ) -> list[str]:
     """Lay out the worker's file system inside its fresh mount namespace.
 
@@ -147,6 +184,8 @@ def enter(
         own_root: False to do without a root of its own (IPCGRADE_NO_PIVOT, for tests).
         keep_scratch: the scratch folder itself at /tmp/grade (for `--keep`), where it is
             otherwise copied into the grade's size-capped /tmp.
+        by_remounts: read-only by remounting each mount, as where mount_setattr is missing
+            (IPCGRADE_NO_MOUNT_SETATTR, for tests).
 
     Returns the layers that could not be set up (empty when all worked).
     """
@@ -170,11 +209,11 @@ def enter(
             f"a root of its own ({why_not}): the machine's is shown read-only, with home "
             "folders, reference solutions and other submissions hidden"
         )
-    if not _read_only_everything():
-        missing.append("read-only root (mount_setattr unavailable)")
+    if why_not_read_only := _read_only_everything(by_remounts):
+        missing.append(why_not_read_only)
     flags = _MS_NOSUID | _MS_NODEV
 
-    def cover(folder: str, options: str) -> None:
+    def cover(folder: str, options: str, writable: bool = False) -> None:
         """A fresh tmpfs over `folder`, with the kept folders under it bound back read-only."""
         _mount("tmpfs", folder, "tmpfs", flags, options)
         for k in keep_paths:
@@ -182,13 +221,15 @@ def enter(
                 os.makedirs(k, exist_ok=True)
                 _mount(source[k], k, None, _MS_BIND | _MS_REC)
                 _mount(None, k, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | flags)
+        if not writable:
+            _mount(None, folder, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | flags)
 
     if why_not:  # the machine's root, read-only: hide what is most private in it
         folders = [h for h in (*_HIDDEN, *hide) if os.path.isdir(h) and not _under(h, "/tmp")]
         for folder in sorted(folders, key=len):
             if not any(_under(folder, other) and other != folder for other in folders):
                 cover(folder, "size=1m,mode=755")
-    cover("/tmp", f"size={TMPFS_MB}m,mode=1777")
+    cover("/tmp", f"size={TMPFS_MB}m,mode=1777", writable=True)
     if keep_scratch:  # on the machine's disk, to be looked at after the grade
         INSIDE_SCRATCH.mkdir()
         _mount(source[str(INSIDE_SCRATCH)], str(INSIDE_SCRATCH), None, _MS_BIND | _MS_REC)
