@@ -3,13 +3,25 @@
 strace (Debian's package) is the tracer: maintained, it follows forks and decodes the IPC
 calls' arguments. Where it is missing, `available()` says so and checks that need a trace
 are skipped with that reason, never passed.
+
+Where the worker may trace its students (root, or root of the grade's user namespace), the
+tracer is not theirs: the program stops itself before its exec, strace attaches to it from
+outside as the worker (`Tracer`), and writes to an unlinked file. A student program can then
+neither write into its own trace nor stop its tracer. Elsewhere (students are the user)
+strace starts the program as its parent (`wrap`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import shutil
-from collections.abc import Sequence
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,13 +68,17 @@ def wrap(argv: Sequence[str], executable: str | None, out: Path, calls: Sequence
 
 def read(path: Path) -> tuple[Call, ...]:
     """The calls in a trace file, in order; an unfinished call is joined with its end."""
-    calls: list[Call] = []
-    pending: dict[tuple[int, str], str] = {}
     try:
-        lines = path.read_text(errors="replace").splitlines()
+        return parse(path.read_text(errors="replace"))
     except OSError:
         return ()
-    for line in lines:
+
+
+def parse(text: str) -> tuple[Call, ...]:
+    """The calls in strace's output, in order; an unfinished call is joined with its end."""
+    calls: list[Call] = []
+    pending: dict[tuple[int, str], str] = {}
+    for line in text.splitlines():
         if m := _CALL.match(line):
             calls.append(Call(int(m["pid"]), m["name"], m["args"], m["result"].strip()))
         elif m := _UNFINISHED.match(line):
@@ -71,6 +87,82 @@ def read(path: Path) -> tuple[Call, ...]:
             head = pending.pop((int(m["pid"]), m["name"]), "")
             calls.append(Call(int(m["pid"]), m["name"], head + m["args"], m["result"].strip()))
     return tuple(calls)
+
+
+# Runs first as the student's program: stops itself, and once resumed (under strace) execs it.
+_STOP_THEN_EXEC = ("/bin/sh", "-c", 'kill -STOP $$ && exec "$@"', "sh")
+
+
+def stopped_before_exec(argv: Sequence[str], executable: str | None) -> list[str]:
+    """The command line that runs `argv`, stopped before its exec until `Tracer` attaches."""
+    return [*_STOP_THEN_EXEC, executable or argv[0], *argv[1:]]
+
+
+class TraceError(RuntimeError):
+    """strace could not attach to a student program."""
+
+
+class Tracer:
+    """strace attached from outside to a program started with `stopped_before_exec`."""
+
+    def __init__(self, pid: int, calls: Sequence[str], within_s: float = 10.0) -> None:
+        strace = available()
+        if strace is None:
+            raise FileNotFoundError(MISSING)
+        # unlinked files: no path leads to them; closed by close()
+        self._out = tempfile.TemporaryFile(prefix="ipcgrade-trace-")  # noqa: SIM115
+        self._err = tempfile.TemporaryFile(prefix="ipcgrade-trace-")  # noqa: SIM115
+        fd = self._out.fileno()
+        if not _within(within_s, lambda: _state(pid) in ("T", "")):
+            raise TraceError(f"pid {pid} did not stop before its exec")
+        self.proc = subprocess.Popen(
+            [strace, "-f", "-qq", "-o", f"/proc/self/fd/{fd}", "-e", "trace=" + ",".join(calls),
+             "-p", str(pid)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._err,
+            pass_fds=(fd,),
+        )  # fmt: skip
+        # once seized, the stopped program is in a tracing stop ("t"): from then on strace
+        # decides when it runs, and sees every call it makes after SIGCONT
+        if not _within(within_s, lambda: _state(pid) != "T" or self.proc.poll() is not None):
+            raise TraceError(f"strace did not attach to pid {pid} within {within_s:g} s")
+        if self.proc.poll() is not None:
+            self._err.seek(0)
+            said = self._err.read(2000).decode(errors="replace").strip()
+            raise TraceError(f"strace could not attach to pid {pid}: {said}")
+        os.kill(pid, signal.SIGCONT)
+
+    def calls(self, within_s: float = 0.0) -> tuple[Call, ...]:
+        """The calls so far; after waiting up to `within_s` for strace to end (it ends when
+        the last traced process has, having written everything)."""
+        if within_s > 0:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(within_s)
+        self._out.seek(0)
+        return parse(self._out.read(64 * 2**20).decode(errors="replace"))
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self._out.close()
+        self._err.close()
+
+
+def _state(pid: int) -> str:
+    """The process's state letter ("T" stopped, "t" stopped by its tracer), "" once gone."""
+    from grader.inspection.tree import stat_fields
+
+    fields = stat_fields(pid)
+    return fields[0].decode() if fields else ""
+
+
+def _within(within_s: float, happened: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + within_s
+    while not happened():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.001)  # noqa: sleep - polling interval of an event wait (a state change)
+    return True
 
 
 def calls_of(*runs: Any, names: Sequence[str] = ()) -> list[Evidence]:

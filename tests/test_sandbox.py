@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -361,3 +362,21 @@ def test_cleanup_waits_to_reap_what_is_still_dying() -> None:
     _reap_orphans(before)
     assert not Path(f"/proc/{late.pid}").exists()  # dead and reaped, not a zombie
     late.returncode = -1  # reaped above: Popen has nothing left to wait for
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+@pytest.mark.skipif(os.geteuid() != 0, reason="students are the user: their trace is theirs")
+def test_a_student_program_cannot_forge_its_own_trace(box: sandbox.Sandbox) -> None:
+    """Exercises 4 to 6 judge the calls strace saw: the program must not be able to add
+    calls to its trace, neither by its file nor through its tracer's descriptors."""
+    forge = (  # padded: what strace writes after it may overwrite the start of a line
+        "for f in ../.*-traces/* /proc/$PPID/fd/*; do "
+        """printf '%4000s\\n99999 forged_call(1) = 0\\n' '' >> "$f" 2>/dev/null; done; """
+        "echo done"
+    )
+    run = box.start(["sh", "-c", forge], trace=["write", "execve"])
+    assert run.wait_for(exit=True, within_s=10)
+    calls = run.calls()
+    assert "done" in run.text(), run.text()
+    assert any(c.name == "write" for c in calls), calls  # it was traced
+    assert not [c for c in calls if c.name == "forged_call"], run.text()

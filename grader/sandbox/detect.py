@@ -77,9 +77,12 @@ class Capabilities:
                 "(address space), not for the grade"
             )
         if not self.seccomp_why_not:
+            # root (of the grade's namespace) attaches strace from outside; elsewhere strace
+            # runs as the program's parent, as the student, and must ptrace
+            ptrace = "no ptrace" if self.userns or self.root else "no ptrace (but under strace)"
             layers.append(
-                "seccomp filter: no ptrace (but under strace), keyrings, io_uring, new "
-                "namespaces, mounts, bpf, perf events, userfaultfd, TIOCSTI injection"
+                f"seccomp filter: {ptrace}, keyrings, io_uring, new namespaces, mounts, bpf, "
+                "perf events, userfaultfd, TIOCSTI injection"
             )
         else:
             missing.append(f"no seccomp filter ({self.seccomp_why_not})")
