@@ -290,6 +290,7 @@ def test_a_grades_cgroup_holds_its_processes_and_goes(tmp_path: Path) -> None:
     try:
         child = psutil.Popen(["sleep", "30"], preexec_fn=lambda: sandbox.cgroup.join(fds))
         assert child.pid in group.pids()
+        assert group.holds(child.pid) and not group.holds(os.getpid())
         assert (group.folder("pids") / "pids.max").read_text().strip() == "32"
     finally:
         group.remove()
@@ -380,3 +381,20 @@ def test_a_student_program_cannot_forge_its_own_trace(box: sandbox.Sandbox) -> N
     assert "done" in run.text(), run.text()
     assert any(c.name == "write" for c in calls), calls  # it was traced
     assert not [c for c in calls if c.name == "forged_call"], run.text()
+
+
+def test_a_pid_is_signalled_only_while_it_is_still_ours() -> None:
+    """The cgroup's and the slot's sweeps kill pids they read a moment before: the pid is
+    pinned (pidfd) and checked again, so a number given meanwhile to another process is not
+    signalled."""
+    from grader.inspection.tree import signal_if
+
+    child = subprocess.Popen(["sleep", "30"])
+    try:
+        assert not signal_if(child.pid, signal.SIGKILL, lambda pid: False)  # no longer ours
+        assert not child.poll()  # still running
+        assert signal_if(child.pid, signal.SIGKILL, lambda pid: pid == child.pid)
+        assert child.wait(10) == -signal.SIGKILL
+    finally:
+        child.kill()
+        child.wait()

@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.inspection.tree import signal_if
+
 _CONTROLLERS = ("memory", "pids")
 _counter = itertools.count()
 
@@ -172,9 +174,17 @@ class GradeGroup:
         deadline = time.monotonic() + within_s
         while (left := self.pids()) and time.monotonic() < deadline:
             for pid in left:
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
+                signal_if(pid, signal.SIGKILL, self.holds)
             time.sleep(0.002)  # noqa: sleep - killed processes leave the cgroup when reaped
+
+    def holds(self, pid: int) -> bool:
+        """Whether process `pid` is in one of the grade's cgroups (/proc/PID/cgroup)."""
+        name = self.tops[0].name
+        try:
+            text = Path(f"/proc/{pid}/cgroup").read_text()
+        except OSError:
+            return False
+        return any(name in line.rsplit(":", 1)[-1].split("/") for line in text.splitlines())
 
     def remove(self, within_s: float = 5.0) -> None:
         self.close()

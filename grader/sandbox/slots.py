@@ -19,6 +19,8 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
+from grader.inspection.tree import signal_if
+
 # Outside the ranges systemd hands out (regular users up to 60000, homed, DynamicUser 61184-
 # 65519, containers 524288-1879048191) and below 2^31 (no signedness surprises).
 SLOT_UID_BASE = 1_900_000_000
@@ -88,6 +90,13 @@ def processes_of(uid: int) -> list[int]:
     return found
 
 
+def _owner(pid: int) -> int | None:
+    try:
+        return os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return None
+
+
 def kill_processes(uid: int) -> None:
     for _ in range(3):  # a process forking while we kill: again
         found = processes_of(uid)
@@ -95,8 +104,7 @@ def kill_processes(uid: int) -> None:
             return
         for sig in (signal.SIGSTOP, signal.SIGKILL):
             for pid in found:
-                with contextlib.suppress(OSError):
-                    os.kill(pid, sig)
+                signal_if(pid, sig, lambda p: _owner(p) == uid)
 
 
 def remove_sysv_objects(uid: int | None, keep: frozenset[str] = frozenset()) -> None:
