@@ -103,7 +103,12 @@ def grade(exercise: Exercise, submission: Submission, options: GradeOptions) -> 
     caps = sandbox.detect()
     if options.reduced and caps.userns:
         caps = replace(caps, userns=False, why_not="reduced isolation was asked for")
-    with _turn(exercise, caps), _confinement(exercise, caps) as (caps, group):
+    shares_uid = not caps.userns and not caps.root  # students run as this very user
+    with (
+        _turn(exercise, caps),
+        sandbox.out_of_reach(shares_uid),
+        _confinement(exercise, caps) as (caps, group),
+    ):
         try:
             return _grade(exercise, submission, options, caps, group)
         finally:

@@ -11,6 +11,7 @@ import dataclasses
 import json
 import os
 import socket
+import subprocess
 import sys
 import textwrap
 import time
@@ -82,7 +83,8 @@ static void show(const char*p){FILE*f=fopen(p,"r");char b[4096];size_t n;
 if(!f){printf("%s: refused\\n",p);return;}n=fread(b,1,sizeof b-1,f);b[n]=0;
 for(size_t i=0;i<n;i++)if(!b[i])b[i]='\\n';printf("%s: READ %s\\n",p,b);fclose(f);}
 int main(int c,char**v){show("/etc/shadow");show("/proc/1/environ");show("%HOME%");
-show("%OTHER%");show("%REFERENCE%");show("%CHECKOUT%");show("/container_info.json");return 1;}""",
+show("%OTHER%");show("%REFERENCE%");show("%CHECKOUT%");show("/container_info.json");
+show("/proc/%GRADER%/environ");return 1;}""",
     "writes_outside": """#include <stdio.h>
 int main(void){const char*p[]={"/tmp/ipcgrade-escaped","/dev/shm/ipcgrade-escaped",
 "/var/tmp/ipcgrade-escaped","%PARENT%/ipcgrade-escaped","%HOME%/ipcgrade-escaped"};
@@ -239,7 +241,8 @@ def _grade(
     for token, value in (("%HOME%", str(Path.home())), ("%PARENT%", str(tmp_path)),
                          ("%OTHER%", str(tmp_path / "other-student" / "copy.c")),
                          ("%REFERENCE%", str(REFERENCE)),
-                         ("%CHECKOUT%", str(CHECKOUT / "pyproject.toml"))):  # fmt: skip
+                         ("%CHECKOUT%", str(CHECKOUT / "pyproject.toml")),
+                         ("%GRADER%", str(os.getpid()))):  # fmt: skip
         source = source.replace(token, value)
     (folder / "prog.c").write_text(source)
     if on_a_terminal:
@@ -379,6 +382,47 @@ def test_ipc_objects_and_posix_shm_are_removed(
         assert _left(hostile_table) == "none"
 
 
+ANCESTORS = r"""#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+static int ppid_of(int pid){char p[64],b[1024];snprintf(p,sizeof p,"/proc/%d/stat",pid);
+FILE*f=fopen(p,"r");if(!f)return 0;size_t n=fread(b,1,sizeof b-1,f);b[n]=0;fclose(f);
+char*r=strrchr(b,')');int pp=0;if(r)sscanf(r+2,"%*c %d",&pp);return pp;}
+int main(void){int pid=getppid();for(int i=0;i<6&&pid>0;i++){char p[64];static char b[1<<16];
+snprintf(p,sizeof p,"/proc/%d/environ",pid);FILE*f=fopen(p,"r");
+if(!f)printf("%d: refused\n",pid);else{size_t n=fread(b,1,sizeof b-1,f);b[n]=0;fclose(f);
+for(size_t j=0;j<n;j++)if(!b[j])b[j]=' ';printf("%d: READ %s\n",pid,b);}pid=ppid_of(pid);}
+return 1;}"""
+
+GRADE_IN_A_PROCESS = """import json, sys
+from pathlib import Path
+from grader import catalog, session
+from grader.submission import discover
+ex = catalog._load(Path(sys.argv[1]))
+report = session.grade(ex, discover(Path(sys.argv[2]), ex),
+                       session.GradeOptions(reduced=sys.argv[3] == "reduced"))
+print(json.dumps(report.checks[0].actual or ""))
+"""
+
+
+@pytest.mark.parametrize("reduced", MODES)
+def test_the_graders_environment_is_out_of_reach(tmp_path: Path, reduced: bool) -> None:
+    """A CI's token in the grader's environment: the student program reads the environment
+    of each of its ancestors, the grader's among them, and finds no token."""
+    folder = tmp_path / "student"
+    folder.mkdir()
+    (folder / "prog.c").write_text(ANCESTORS)
+    env = dict(os.environ, IPCGRADE_TOKEN="TOKEN-789")  # the grader's alone, from its start
+    done = subprocess.run(
+        [sys.executable, "-c", GRADE_IN_A_PROCESS, str(HOSTILE), str(folder),
+         "reduced" if reduced else "full"],
+        env=env, capture_output=True, text=True, timeout=BOUND_S, check=True,
+    )  # fmt: skip
+    said = json.loads(done.stdout.splitlines()[-1])
+    assert ": refused" in said or ": READ" in said, said  # it looked
+    assert "TOKEN-789" not in said
+
+
 @pytest.mark.parametrize("reduced", MODES)
 def test_reading_outside_finds_nothing(
     tmp_path: Path, monkeypatch, hostile_table: list[tuple[str, ...]], reduced: bool
@@ -389,7 +433,6 @@ def test_reading_outside_finds_nothing(
     other = tmp_path / "other-student"
     other.mkdir()
     (other / "copy.c").write_text("/* OTHER-STUDENT */")
-    monkeypatch.setenv("IPCGRADE_TOKEN", "TOKEN-456")
     # as when `python -m grader` runs from the folder above the checkout: sys.path holds it
     monkeypatch.syspath_prepend(str(CHECKOUT.parent))
     PROGRAMS["reads_outside"] = PROGRAMS["reads_outside"].replace(
@@ -401,7 +444,9 @@ def test_reading_outside_finds_nothing(
         secret.unlink()
     said = _verdict(report) + (report.checks[0].actual or "")
     assert "/etc/shadow: refused" in said, said  # it ran, and said what it read
-    assert "TOKEN-456" not in said  # the grader's environment
+    # the grader's environment: a variable set now is not in /proc/PID/environ, which shows
+    # the environment a process started with (test_the_graders_environment_is_out_of_reach)
+    assert f"/proc/{os.getpid()}/environ: " in said, said
     if reduced and os.geteuid() != 0:  # students run as the user: the user's files are theirs
         assert "files" in " ".join(report.isolation.missing)
         return

@@ -290,7 +290,8 @@ def test_a_grades_cgroup_holds_its_processes_and_goes(tmp_path: Path) -> None:
     try:
         child = psutil.Popen(["sleep", "30"], preexec_fn=lambda: sandbox.cgroup.join(fds))
         assert child.pid in group.pids()
-        assert group.holds(child.pid) and not group.holds(os.getpid())
+        assert group.holds(child.pid)
+        assert not group.holds(os.getpid())
         assert (group.folder("pids") / "pids.max").read_text().strip() == "32"
     finally:
         group.remove()

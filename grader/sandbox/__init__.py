@@ -24,7 +24,14 @@ from grader.sandbox.detect import (
     _libc,
     detect,
 )
-from grader.sandbox.host import WorkerExit, read_private, run_worker, worker_argv, worker_env
+from grader.sandbox.host import (
+    WorkerExit,
+    out_of_reach,
+    read_private,
+    run_worker,
+    worker_argv,
+    worker_env,
+)
 from grader.sandbox.inside import (
     INSIDE_SCRATCH,
     IPC_LIMITS,
@@ -52,6 +59,7 @@ __all__ = [
     "enter",
     "hand_to_students",
     "inside",
+    "out_of_reach",
     "preexec",
     "protect_worker",
     "read_private",

@@ -11,14 +11,23 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from grader.process import wait_exit
 from grader.sandbox import cgroup
 from grader.sandbox.cgroup import GradeGroup
-from grader.sandbox.detect import _UNSHARE, NOBODY, SAFE_PATH, Capabilities, _libc
+from grader.sandbox.detect import (
+    _PR_SET_DUMPABLE,
+    _UNSHARE,
+    NOBODY,
+    SAFE_PATH,
+    Capabilities,
+    _libc,
+)
+
+_PR_GET_DUMPABLE = 3
 
 
 @dataclass(frozen=True)
@@ -169,6 +178,23 @@ def run_worker(
             proc.wait()
     text = (read_private(log_path) or "")[-20000:]
     return WorkerExit(proc.returncode, timed_out, time.monotonic() - start, text)
+
+
+@contextlib.contextmanager
+def out_of_reach(when: bool) -> Iterator[None]:
+    """While `when` (students run as this process's own uid: not root, no namespaces), this
+    process is not dumpable: its environment (a CI's tokens), memory and descriptors in
+    /proc are then out of their reach, as ptrace's rules go. Dumpable again after."""
+    if not when:
+        yield
+        return
+    before = _libc.prctl(_PR_GET_DUMPABLE, 0, 0, 0, 0)
+    _libc.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+    try:
+        yield
+    finally:
+        if before == 1:
+            _libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0)
 
 
 def _die_with_grader() -> None:
