@@ -102,50 +102,118 @@ class TraceError(RuntimeError):
     """strace could not attach to a student program."""
 
 
+class TraceIncomplete(AssertionError):
+    """strace did not see the program from its exec to its end: its calls cannot be judged.
+
+    An AssertionError: the check fails with this message (a program that resumed itself
+    before strace attached, or killed its tracer, which students can where they share its
+    uid)."""
+
+
+_ENDED = re.compile(r"^(?P<pid>\d+)\s+\+\+\+ (exited with|killed by) ")
+
+
 class Tracer:
-    """strace attached from outside to a program started with `stopped_before_exec`."""
+    """strace attached from outside to a program started with `stopped_before_exec`.
+
+    The trace is complete only if strace saw the program's exec first and its end last:
+    `calls()` says so, or raises TraceIncomplete.
+    """
 
     def __init__(self, pid: int, calls: Sequence[str], within_s: float = 10.0) -> None:
         strace = available()
         if strace is None:
             raise FileNotFoundError(MISSING)
+        self.pid = pid
+        self._asked = frozenset(calls)
+        self._ended = False  # strace has been waited for, once
         # unlinked files: no path leads to them; closed by close()
         self._out = tempfile.TemporaryFile(prefix="ipcgrade-trace-")  # noqa: SIM115
         self._err = tempfile.TemporaryFile(prefix="ipcgrade-trace-")  # noqa: SIM115
-        fd = self._out.fileno()
-        if not _within(within_s, lambda: _state(pid) in ("T", "")):
+        self.proc: subprocess.Popen[bytes] | None = None
+        try:
+            self._attach(strace, calls, within_s)
+        except BaseException:
+            self.close()
+            raise
+
+    def _attach(self, strace: str, calls: Sequence[str], within_s: float) -> None:
+        pid, fd = self.pid, self._out.fileno()
+        if not _within(within_s, lambda: _state(pid) in ("T", "")) or _state(pid) != "T":
             raise TraceError(f"pid {pid} did not stop before its exec")
-        self.proc = subprocess.Popen(
-            [strace, "-f", "-qq", "-o", f"/proc/self/fd/{fd}", "-e", "trace=" + ",".join(calls),
-             "-p", str(pid)],
+        # -q, not -qq: strace notes each process's end ("+++ exited with 0 +++")
+        self.proc = proc = subprocess.Popen(
+            [strace, "-f", "-q", "-o", f"/proc/self/fd/{fd}",
+             "-e", "trace=" + ",".join({*calls, "execve"}), "-p", str(pid)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._err,
             pass_fds=(fd,),
         )  # fmt: skip
-        # once seized, the stopped program is in a tracing stop ("t"): from then on strace
-        # decides when it runs, and sees every call it makes after SIGCONT
-        if not _within(within_s, lambda: _state(pid) != "T" or self.proc.poll() is not None):
+
+        # once seized, the stopped program is in a tracing stop ("t") with strace as its
+        # tracer: from then on strace decides when it runs, and sees its exec after SIGCONT
+        def seized() -> bool:
+            return proc.poll() is not None or (_state(pid) == "t" and _tracer(pid) == proc.pid)
+
+        if not _within(within_s, seized):
             raise TraceError(f"strace did not attach to pid {pid} within {within_s:g} s")
-        if self.proc.poll() is not None:
+        if proc.poll() is not None:
             self._err.seek(0)
             said = self._err.read(2000).decode(errors="replace").strip()
             raise TraceError(f"strace could not attach to pid {pid}: {said}")
-        os.kill(pid, signal.SIGCONT)
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except ProcessLookupError:
+            raise TraceError(f"pid {pid} ended before it could be traced") from None
 
     def calls(self, within_s: float = 0.0) -> tuple[Call, ...]:
-        """The calls so far; after waiting up to `within_s` for strace to end (it ends when
-        the last traced process has, having written everything)."""
-        if within_s > 0:
+        """The calls so far; after waiting (once) up to `within_s` for strace to end (it
+        ends when the last traced process has, having written everything), all of them.
+
+        Raises TraceIncomplete where strace did not see the program's exec, or has ended
+        without seeing the program's end.
+        """
+        assert self.proc is not None
+        if within_s > 0 and not self._ended:
+            self._ended = True
             with contextlib.suppress(subprocess.TimeoutExpired):
                 self.proc.wait(within_s)
         self._out.seek(0)
-        return parse(self._out.read(64 * 2**20).decode(errors="replace"))
+        text = self._out.read(64 * 2**20).decode(errors="replace")
+        found = parse(text)
+        mine = [c for c in found if c.pid == self.pid]
+        if mine and mine[0].name != "execve":
+            raise TraceIncomplete(
+                f"strace did not see your program (pid {self.pid}) from its start: something "
+                "resumed it before its tracer attached, so its system calls cannot be judged"
+            )
+        ended = any(int(m["pid"]) == self.pid for m in map(_ENDED.match, text.splitlines()) if m)
+        if self.proc.poll() is not None and not ended:
+            raise TraceIncomplete(
+                f"strace, which records your program's system calls, ended before your "
+                f"program (pid {self.pid}) did (status {self.proc.returncode}): its system "
+                "calls cannot be judged"
+            )
+        return tuple(c for c in found if c.name != "execve" or "execve" in self._asked)
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.kill()
+            self.proc.wait()
         self._out.close()
         self._err.close()
+
+
+def _tracer(pid: int) -> int:
+    """The pid of the process's tracer (0: none), from /proc/PID/status."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            for line in f:
+                if line.startswith(b"TracerPid:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def _state(pid: int) -> str:

@@ -399,3 +399,70 @@ def test_a_pid_is_signalled_only_while_it_is_still_ours() -> None:
     finally:
         child.kill()
         child.wait()
+
+
+def test_cleanup_leaves_the_exit_status_of_children_it_did_not_start(tmp_path: Path) -> None:
+    """A child the worker had before the check is not the check's: cleanup neither kills it
+    nor takes its exit status from its owner (no waitpid(-1))."""
+    earlier = subprocess.Popen(["sh", "-c", "exit 7"])
+    box = sandbox.Sandbox(tmp_path / "w", Limits(), sandbox.detect())
+    wait_until(
+        lambda: Path(f"/proc/{earlier.pid}/stat").read_text().split(")")[1].split()[0] == "Z"
+    )
+    box.cleanup()
+    assert earlier.wait(5) == 7
+
+
+def test_cleanup_kills_and_reaps_what_forks_while_it_kills(tmp_path: Path) -> None:
+    """A daemon forking without pause: children forked after the stragglers were listed are
+    adopted by the worker (the subreaper), then killed and reaped all the same."""
+    box = sandbox.Sandbox(tmp_path / "w", Limits(processes=900, wall_s=20), sandbox.detect())
+    sandbox.become_subreaper()  # as the worker is: orphans come back to us
+    try:
+        box.start(["sh", "-c", "setsid sh -c 'while :; do sleep 60 & done' & sleep 60"])
+        wait_until(lambda: len(_sleepers()) >= 50)
+        box.cleanup()
+    finally:
+        sandbox._libc.prctl(36, 0, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER off again
+    assert psutil.Process().children() == []
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+@pytest.mark.skipif(os.geteuid() != 0, reason="strace is the program's parent: no attach")
+def test_a_trace_whose_tracer_died_first_is_not_judged(box: sandbox.Sandbox) -> None:
+    """Where students share the tracer's uid (a user namespace without root) they can kill
+    it, and make the rest of their calls unseen: such a trace fails the check."""
+    from grader.trace import TraceIncomplete
+
+    run = box.start(["sh", "-c", "read x; echo late"], stdin="pipe", trace=["write"])
+    run.tracer.proc.kill()  # as the student would
+    run.tracer.proc.wait()
+    run.send("x\n")
+    run.close_stdin()
+    assert run.wait_for(exit=True, within_s=10)
+    with pytest.raises(TraceIncomplete, match="ended before your program"):
+        run.calls()
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+def test_a_complete_trace_has_the_calls_and_not_the_execve_unasked(box: sandbox.Sandbox) -> None:
+    run = box.start(["sh", "-c", "echo one; echo two >&2"], trace=["write"])
+    assert run.wait_for(exit=True, within_s=10)
+    calls = run.calls()
+    assert [c.name for c in calls] == ["write", "write"], calls
+    assert run.calls() == calls  # asked again: the same, at once
+
+
+def test_the_grader_is_not_dumpable_while_students_share_its_uid() -> None:
+    """Not dumpable, a process's /proc files (its environment among them) are out of the
+    reach of other processes of its uid; as it was, after."""
+
+    def dumpable() -> int:
+        return int(sandbox._libc.prctl(3, 0, 0, 0, 0))  # PR_GET_DUMPABLE
+
+    assert dumpable() == 1
+    with sandbox.out_of_reach(True):
+        assert dumpable() == 0
+    assert dumpable() == 1
+    with sandbox.out_of_reach(False):
+        assert dumpable() == 1

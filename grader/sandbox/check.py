@@ -161,6 +161,11 @@ class Sandbox:
         for run in self.runs:
             run.kill_group()
         _kill_stragglers()
+        # what escaped first (it may hold the runs' output open), each run's own processes
+        # then, by their Run, which reaps them and reads the last of their output
+        owned = {pid for run in self.runs for pid in (run.pid, run.leader) if pid}
+        owned |= {run.tracer.proc.pid for run in self.runs if run.tracer is not None}
+        _reap_orphans(self._children_before | owned)
         for run in self.runs:
             run.close()
         _reap_orphans(self._children_before)
@@ -190,36 +195,52 @@ def _kill_stragglers() -> None:
 
 
 def _reap_orphans(spare: frozenset[int] = frozenset(), within_s: float = 2.0) -> None:
-    """Collect the killed processes adopted by the worker (it is their init or subreaper),
-    waiting for each to die: one the worker left unreaped would go to the machine's init
-    when the worker exits, and stay a zombie for as long as that init takes to reap it.
-    `spare`: children the worker had before the check, not waited for."""
+    """Kill and reap every child of the worker but `spare` (the children it had before the
+    check): what the check started, and what escaped and was adopted by the worker (it is
+    their init or subreaper), forked since the stragglers were killed included. Each is
+    waited for until it has died: one left unreaped would go to the machine's init when the
+    worker exits, and stay a zombie for as long as that init takes to reap it. Children are
+    reaped by pid, never with waitpid(-1): a spared child's exit status stays its owner's."""
     import select
 
     import psutil
 
+    from grader.inspection.tree import signal_if, stat_fields
+
+    me = os.getpid()
+
+    def mine(pid: int) -> bool:
+        fields = stat_fields(pid)
+        return fields is not None and len(fields) > 1 and int(fields[1]) == me
+
     deadline = time.monotonic() + within_s
-    while True:
+    while time.monotonic() < deadline:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid:
-            continue
-        try:
-            dying = [c.pid for c in psutil.Process().children() if c.pid not in spare]
+            children = [c.pid for c in psutil.Process().children() if c.pid not in spare]
         except psutil.Error:
             return
-        left = deadline - time.monotonic()
-        if not dying or left <= 0:
+        if not children:
             return
+        dying = select.poll()
         fds = []
-        for child in dying:
-            with contextlib.suppress(OSError):
-                fds.append(os.pidfd_open(child))
-        try:  # a pidfd is readable once its process has died; a grandchild may then be
-            # handed to the worker, hence the rescan at least every 50 ms
-            select.select(fds, [], [], min(left, 0.05))
+        reaped_some = False
+        for pid in children:
+            signal_if(pid, signal.SIGKILL, mine)
+            try:
+                reaped, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                continue  # not ours any more
+            if reaped:
+                reaped_some = True
+                continue
+            with contextlib.suppress(OSError):  # readable once the process has died
+                fd = os.pidfd_open(pid)
+                fds.append(fd)
+                dying.register(fd, select.POLLIN)
+        if reaped_some and not fds:
+            continue  # look again at once: the dead may have left orphans to the worker
+        try:  # a grandchild may be handed to the worker meanwhile: rescan every 50 ms
+            dying.poll(max(0.0, min(deadline - time.monotonic(), 0.05)) * 1000)
         finally:
             for fd in fds:
                 os.close(fd)

@@ -66,6 +66,12 @@ class Capabilities:
             )
         if self.student_uid is not None:
             layers.append(f"student programs run as uid {self.student_uid}, this grade's own")
+        elif not self.userns and not self.root:
+            missing.append(
+                "student programs run as this user: they can read and write this user's "
+                "files, and read the environment of this user's other processes (a token in "
+                "the shell that started the grader); the grader's own is out of their reach"
+            )
         if self.grade_memory_mb:
             layers.append(
                 f"control group: {self.grade_memory_mb} MiB of memory for the whole grade "
