@@ -466,3 +466,36 @@ def test_the_grader_is_not_dumpable_while_students_share_its_uid() -> None:
     assert dumpable() == 1
     with sandbox.out_of_reach(False):
         assert dumpable() == 1
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root")
+def test_remounting_read_only_skips_hidden_mounts_and_takes_any_name(tmp_path: Path) -> None:
+    """Without mount_setattr each mount a path leads to is remounted read-only: one hidden
+    under a later mount is not an error, and a folder's name need not be UTF-8."""
+    probe = textwrap.dedent(
+        """
+        import os, sys
+        from grader.sandbox import inside
+        print(repr(inside._read_only_everything(by_remounts=True)))
+        for line in open("/proc/self/mountinfo", "rb"):
+            fields = line.split()
+            if fields[4].startswith(os.fsencode(sys.argv[1])):
+                name = fields[4][len(os.fsencode(sys.argv[1])) :].decode("latin-1")
+                print(name, fields[5].split(b",")[0].decode())
+        """
+    )
+    setup = (
+        'set -e; cd "$1"; mkdir a; mount -t tmpfs t a; mkdir a/b; mount -t tmpfs t a/b; '
+        'mount -t tmpfs t a; d=$(printf \'lat\\351\'); mkdir "$d"; mount -t tmpfs t "$d"; '
+        'unshare -Urm "$2" -c "$3" "$1"'
+    )
+    done = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", "sh", "-c", setup, "sh", str(tmp_path),
+         sys.executable, probe],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    lines = done.stdout.splitlines()
+    assert lines[0] == "''", done.stdout + done.stderr  # nothing failed
+    top = dict(line.rsplit(" ", 1) for line in lines[1:])  # the last listed at a place: on top
+    assert top["/a"] == "ro", top  # a/b, hidden under it, cannot be reached: left as it is
+    assert top["/lat\xe9"] == "ro", top  # a name that is not UTF-8 (byte 0xe9)
