@@ -499,3 +499,43 @@ def test_remounting_read_only_skips_hidden_mounts_and_takes_any_name(tmp_path: P
     top = dict(line.rsplit(" ", 1) for line in lines[1:])  # the last listed at a place: on top
     assert top["/a"] == "ro", top  # a/b, hidden under it, cannot be reached: left as it is
     assert top["/lat\xe9"] == "ro", top  # a name that is not UTF-8 (byte 0xe9)
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+@pytest.mark.skipif(os.geteuid() != 0, reason="strace is the program's parent: no attach")
+def test_a_trace_past_its_cap_is_named_as_such(box: sandbox.Sandbox, monkeypatch) -> None:
+    """strace's output is capped (it lives in memory): a program that makes more calls than
+    that is told so, not accused of tampering with its trace."""
+    from grader import trace
+
+    monkeypatch.setattr(trace, "MAX_TRACE", 64 * 1024)
+    loop = "i=0; while [ $i -lt 3000 ]; do : > /dev/null; i=$((i+1)); done"
+    run = box.start(["sh", "-c", loop], trace=["openat"])
+    assert run.wait_for(exit=True, within_s=20)
+    with pytest.raises(trace.TraceIncomplete, match="more system calls than the grader records"):
+        run.calls()
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+def test_a_trace_read_while_the_program_ends_is_never_called_incomplete(
+    box: sandbox.Sandbox,
+) -> None:
+    """calls() asked again and again while the program runs and ends: strace may end between
+    the reading of its output and the look at whether it has ended; that is no tampering."""
+    loop = "i=0; while [ $i -lt 300 ]; do : > /dev/null; i=$((i+1)); done"
+    for _ in range(5):
+        run = box.start(["sh", "-c", loop], trace=["openat"])
+        while run.tracer is not None and run.tracer.proc.poll() is None:
+            run.calls()
+        assert len(run.calls()) >= 300
+
+
+def test_cleanup_leaves_a_running_child_it_did_not_start(tmp_path: Path) -> None:
+    earlier = subprocess.Popen(["sleep", "60"])
+    try:
+        box = sandbox.Sandbox(tmp_path / "w", Limits(), sandbox.detect())
+        box.cleanup()
+        assert earlier.poll() is None  # still running
+    finally:
+        earlier.kill()
+        earlier.wait()

@@ -160,7 +160,7 @@ class Sandbox:
         the System V objects and shared-memory files the check made."""
         for run in self.runs:
             run.kill_group()
-        _kill_stragglers()
+        _kill_stragglers(self._children_before)
         # what escaped first (it may hold the runs' output open), each run's own processes
         # then, by their Run, which reaps them and reads the last of their output
         owned = {pid for run in self.runs for pid in (run.pid, run.leader) if pid}
@@ -179,13 +179,17 @@ class Sandbox:
             slots.remove_sysv_objects(self.uid, keep=self._ipc_before)
 
 
-def _kill_stragglers() -> None:
-    """Kill what escaped its process group (setsid, double fork): the worker's descendants."""
+def _kill_stragglers(spare: frozenset[int] = frozenset()) -> None:
+    """Kill what escaped its process group (setsid, double fork): the worker's descendants,
+    but the children it had before the check (`spare`) and theirs."""
     import psutil
 
-    me = os.getpid()
+    victims = []
     try:
-        victims = psutil.Process(me).children(recursive=True)
+        for child in psutil.Process().children():
+            if child.pid not in spare:
+                with contextlib.suppress(psutil.Error):
+                    victims += [child, *child.children(recursive=True)]
     except psutil.Error:
         return
     for sig in (signal.SIGSTOP, signal.SIGKILL):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import errno
 import os
 import shutil
 import signal
@@ -108,12 +109,15 @@ def _read_only_everything(by_remounts: bool = False) -> str:
         if rc == 0:
             return ""
     failed = []
-    for point, options in _mounts():
+    for point, options in _mounts().items():
         # a user namespace may not clear a flag its mount was given outside: keep them all
         flags = _MS_REMOUNT | _MS_BIND | _MS_RDONLY
         flags |= sum(bit for name, bit in _LOCKED_FLAGS.items() if name in options)
         if _libc.mount(None, point, None, ctypes.c_ulong(flags), None) != 0:
-            failed.append(f"{point.decode(errors='replace')} ({os.strerror(ctypes.get_errno())})")
+            err = ctypes.get_errno()
+            if err not in (errno.EINVAL, errno.ENOENT):  # the path leads to no mount (one
+                # hidden under a later mount on a folder above it): none anyone can reach
+                failed.append(f"{point.decode(errors='replace')} ({os.strerror(err)})")
     if not failed:
         return ""
     more = f" and {len(failed) - 1} more" if len(failed) > 1 else ""
@@ -124,28 +128,19 @@ _LOCKED_FLAGS = {"nosuid": 2, "nodev": 4, "noexec": 8, "noatime": 1024, "nodirat
                  "relatime": 1 << 21}  # fmt: skip
 
 
-def _mounts() -> list[tuple[bytes, set[str]]]:
-    """Each mount a path leads to, with its per-mount options (/proc/self/mountinfo, in the
-    order mounts were made): one mounted later on the same place, or on a folder above it,
-    hides it. Mount points are bytes: a folder's name need not be UTF-8."""
+def _mounts() -> dict[bytes, set[str]]:
+    """Each mount point, with the per-mount options of the mount last listed there (the one
+    on top, where several are stacked): /proc/self/mountinfo. Mount points are bytes: a
+    folder's name need not be UTF-8. A remount by path reaches the mount a path leads to."""
     import re
 
-    entries = []
+    found: dict[bytes, set[str]] = {}
     with open("/proc/self/mountinfo", "rb") as f:
         for line in f:
             fields = line.split()
             point = re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m[1], 8)]), fields[4])
-            entries.append((point, set(fields[5].decode(errors="replace").split(","))))
-    points = [point for point, _ in entries]
-    return [
-        (point, options)
-        for i, (point, options) in enumerate(entries)
-        if not any(_under_bytes(point, later) for later in points[i + 1 :])
-    ]
-
-
-def _under_bytes(path: bytes, folder: bytes) -> bool:
-    return path == folder or path.startswith(folder.rstrip(b"/") + b"/")
+            found[point] = set(fields[5].decode(errors="replace").split(","))
+    return found
 
 
 def _under(path: str, folder: str) -> bool:
