@@ -527,6 +527,7 @@ def test_a_trace_read_while_the_program_ends_is_never_called_incomplete(
         run = box.start(["sh", "-c", loop], trace=["openat"])
         while run.tracer is not None and run.tracer.proc.poll() is None:
             run.calls()
+        assert run.wait_for(exit=True, within_s=20)
         assert len(run.calls()) >= 300
 
 
