@@ -19,12 +19,11 @@ import re
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from grader.results import Evidence
 
@@ -127,12 +126,13 @@ class Tracer:
         self.pid = pid
         self._asked = frozenset(calls)
         self._ended = False  # strace has been waited for, once
-        # in memory (not the grade's /tmp, which students may fill), no path leads to it;
+        # in memory (not the grade's /tmp, which students may fill), no path leads to them;
         # strace may write at most MAX_TRACE bytes there (RLIMIT_FSIZE); closed by close()
-        self._out = os.fdopen(os.memfd_create("ipcgrade-trace"), "w+b")
-        self._err = tempfile.TemporaryFile(prefix="ipcgrade-trace-")  # noqa: SIM115
+        self._files: list[IO[bytes]] = []
         self.proc: subprocess.Popen[bytes] | None = None
         try:
+            self._out = self._memory_file("ipcgrade-trace")
+            self._err = self._memory_file("ipcgrade-strace-errors")
             self._attach(strace, calls, within_s)
         except BaseException:
             self.close()
@@ -202,13 +202,18 @@ class Tracer:
             )
         return tuple(c for c in found if c.name != "execve" or "execve" in self._asked)
 
+    def _memory_file(self, name: str) -> IO[bytes]:
+        f = os.fdopen(os.memfd_create(name), "w+b")
+        self._files.append(f)
+        return f
+
     def close(self) -> None:
         if self.proc is not None:
             if self.proc.poll() is None:
                 self.proc.kill()
             self.proc.wait()
-        self._out.close()
-        self._err.close()
+        for f in self._files:
+            f.close()
 
 
 MAX_TRACE = 64 * 2**20  # bytes of strace output per traced program

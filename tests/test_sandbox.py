@@ -540,3 +540,19 @@ def test_cleanup_leaves_a_running_child_it_did_not_start(tmp_path: Path) -> None
     finally:
         earlier.kill()
         earlier.wait()
+
+
+def test_a_spared_pid_given_to_another_process_is_not_spared() -> None:
+    """The worker's children from before a check are spared by pid and start time: the
+    same number, once given to another process (a student's daemon), is not spared."""
+    from grader.sandbox.check import _start_times, _unchanged
+
+    child = subprocess.Popen(["sleep", "60"])
+    try:
+        seen = _start_times(frozenset([child.pid]))
+        assert _unchanged(seen) == {child.pid}
+        assert _unchanged({child.pid: b"1"}) == frozenset()  # another process, same number
+    finally:
+        child.kill()
+        child.wait()
+    assert _unchanged(seen) == frozenset()  # gone

@@ -37,7 +37,7 @@ class Sandbox:
         as_the_user = not caps.userns and caps.student_uid is None
         self._ipc_before = _sysv_ids() if as_the_user else frozenset()
         self._processes_before = _descendants()
-        self._children_before = _children()
+        self._children_before = _start_times(_children())  # pid: start time
         self._counted = (0.0, 0)  # (when, how many): the guard's last count
         # RLIMIT_NPROC counts threads: those of the uid's other processes, and, where
         # students share the worker's uid (not root), the worker's own, one more per run
@@ -160,15 +160,16 @@ class Sandbox:
         the System V objects and shared-memory files the check made."""
         for run in self.runs:
             run.kill_group()
-        _kill_stragglers(self._children_before)
+        spare = _unchanged(self._children_before)  # not a number since given to another
+        _kill_stragglers(spare)
         # what escaped first (it may hold the runs' output open), each run's own processes
         # then, by their Run, which reaps them and reads the last of their output
         owned = {pid for run in self.runs for pid in (run.pid, run.leader) if pid}
         owned |= {run.tracer.proc.pid for run in self.runs if run.tracer is not None}
-        _reap_orphans(self._children_before | owned)
+        _reap_orphans(spare | owned)
         for run in self.runs:
             run.close()
-        _reap_orphans(self._children_before)
+        _reap_orphans(spare)
         if self.caps.userns:  # the grade's own IPC namespace and /dev/shm: all of it
             remove_ipc_objects(self.caps)
             slots.remove_shared_files(self.uid, ("/dev/shm",))
@@ -285,6 +286,19 @@ def _children() -> frozenset[int]:
         return frozenset(c.pid for c in psutil.Process().children())
     except psutil.Error:
         return frozenset()
+
+
+def _start_times(pids: frozenset[int]) -> dict[int, bytes | None]:
+    from grader.inspection.tree import stat_fields
+
+    return {pid: (fields[19] if (fields := stat_fields(pid)) else None) for pid in pids}
+
+
+def _unchanged(started: dict[int, bytes | None]) -> frozenset[int]:
+    """The pids whose process is still the one seen (same start time): a pid that has been
+    given to another process since (a student's, say) is not spared."""
+    now = _start_times(frozenset(started))
+    return frozenset(pid for pid, when in started.items() if when is not None and now[pid] == when)
 
 
 def _descendants() -> int:
