@@ -6,9 +6,10 @@ are skipped with that reason, never passed.
 
 Where the worker may trace its students (root, or root of the grade's user namespace), the
 tracer is not theirs: the program stops itself before its exec, strace attaches to it from
-outside as the worker (`Tracer`), and writes to an unlinked file. A student program can then
-neither write into its own trace nor stop its tracer. Elsewhere (students are the user)
-strace starts the program as its parent (`wrap`).
+outside as the worker (`Tracer`), and writes to a file in memory that no path leads to. A
+student program cannot write into its own trace; one that kills its tracer (where it shares
+the tracer's uid) or resumes before strace attaches gets TraceIncomplete, which fails the
+check. Elsewhere (students are the user) strace starts the program as its parent (`wrap`).
 """
 
 from __future__ import annotations
