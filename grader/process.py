@@ -83,7 +83,7 @@ def wait_exit(pid: int, timeout: float | None) -> None:
                     return
             except ChildProcessError:
                 return
-            time.sleep(POLL_S)  # noqa: sleep - the fallback of a blocking wait
+            time.sleep(POLL_S)  # poll: the fallback of a blocking wait
         return
     try:
         select.select([fd], [], [], timeout)
@@ -176,6 +176,7 @@ class Run:
         self.started = time.monotonic()
         self.timed_out = False
         self.stopped_for = ""  # why the sandbox stopped it ("used more than 2 s of CPU", ...)
+        self.interrupted = False  # the grader signalled or killed it before it ended
         self.cpu_limit_s = cpu_limit_s
         self._guard = guard
         self._identity: dict[int, int | None] = {}  # pid -> its start time, against reuse
@@ -315,7 +316,7 @@ class Run:
                 return Exit(os.WEXITSTATUS(status))
             if deadline is not None and time.monotonic() > deadline:
                 return None
-            time.sleep(POLL_S)  # noqa: sleep - a pty child has no blocking wait we own
+            time.sleep(POLL_S)  # poll: a pty child has no blocking wait we own
 
     def _watchdog(self, wall_s: float) -> None:
         """Reap the process; at the wall-clock limit, or when its guard says so, kill its
@@ -356,6 +357,11 @@ class Run:
     @property
     def alive(self) -> bool:
         return self._exit is None
+
+    @property
+    def ended_by_itself(self) -> bool:
+        """It has ended, and not because the grader signalled, stopped or killed it."""
+        return self._exit is not None and not self.interrupted and not self.stopped_for
 
     def ended(self) -> str:
         """How it ended, for a message: "exited with status 1", "killed by SIGBUS", ..."""
@@ -406,6 +412,7 @@ class Run:
                 self._stdin.close()
 
     def signal(self, sig: int) -> None:
+        self.interrupted = True
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, sig)
 
@@ -416,6 +423,8 @@ class Run:
         start time is not the one seen at spawn is left alone. A group outlives its leader
         (and keeps its number from reuse) while it has members.
         """
+        if self._exit is None:
+            self.interrupted = True
         for pid, started in self._identity.items():
             now = _start_time(pid)
             if None not in (now, started) and now != started:

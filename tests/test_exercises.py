@@ -66,6 +66,7 @@ def test_reference_passes_every_check(
     assert report.build.ok, report.build.log
     assert report.passed, _explain(report)
     assert report.exit_code == 0
+    assert not [w for c in report.checks for w in c.warnings], "a reference earns no warning"
 
 
 @pytest.mark.parametrize(

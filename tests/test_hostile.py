@@ -10,9 +10,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -114,11 +116,18 @@ while(fgets(l,sizeof l,f))if(sscanf(l,"%*s %*s %*s %*s %4095s %1023s",p,o)==2)
 printf("MOUNT %s %s\\n",strncmp(o,"rw",2)||(o[2]!=','&&o[2])?"ro":"rw",p);return 1;}""",
     "makes_zombies": """#include <unistd.h>
 int main(void){for(int i=0;i<200;i++)if(fork()==0)_exit(0);for(;;)pause();}""",
-    "ptraces_its_parent": """#include <stdio.h>
+    "ptraces_its_parent": """#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/ptrace.h>
 #include <unistd.h>
-int main(void){long r=ptrace(PTRACE_ATTACH,getppid(),0,0);long q=ptrace(PTRACE_ATTACH,1,0,0);
-printf(r==0||q==0?"ATTACHED\\n":"refused\\n");return 1;}""",
+int main(void){DIR*d=opendir("/proc");struct dirent*e;int tried=0;printf("parent %d\\n",getppid());
+while(d&&(e=readdir(d))){int pid=atoi(e->d_name);if(pid<=0||pid==getpid())continue;tried++;
+if(ptrace(PTRACE_ATTACH,pid,0,0)==0)printf("ATTACHED %d\\n",pid);char p[64];
+snprintf(p,sizeof p,"/proc/%d/mem",pid);int fd=open(p,O_RDWR);
+if(fd>=0){printf("MEM OPENED %d\\n",pid);close(fd);}}printf("tried %d processes\\n",tried);
+return 1;}""",
     "many_memory_hogs": """#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -174,7 +183,9 @@ if(t>=0)attack(t);return 0;}""",
     "injects_the_terminal": """#include <stdio.h>
 #include <sys/ioctl.h>
 int main(void){char c='x';ioctl(0,TIOCSTI,&c);printf("\\033]0;owned\\007\\033[2J\\r"
-"PASS  everything\\n<script>alert(1)</script>{{ x }}\\xff\\xfe");putchar(0);return 1;}""",
+"PASS  everything\\n<script>alert(1)</script>{{ x }}\\xff\\xfe\\n"
+"  PASSED  all checks\\n\\"}, \\"score\\": 99, \\"passed\\": true, \\"x\\": {\\"a\\": \\"\\n"
+"score 10/10 \\342\\200\\224 all checks passed\\n");putchar(0);return 1;}""",
 }
 
 
@@ -207,7 +218,7 @@ STOPPED_BY = {
     "uses_the_network": "network namespace (full); scrubbed environment (reduced)",
     "escapes_by_system_calls": "seccomp filter",
     "opens_terminals_and_disks": "a /dev of its own, with its own ptys (full); uid (reduced)",
-    "ptraces_its_parent": "seccomp filter, uid, PR_SET_DUMPABLE 0 on the worker",
+    "ptraces_its_parent": "seccomp filter (ptrace), uid and PR_SET_DUMPABLE 0 (/proc/PID/mem)",
     "attacks_the_terminal": "no terminal of the user's: stdin /dev/null, own session",
     "injects_the_terminal": "every byte escaped by the renderer",
 }
@@ -255,9 +266,11 @@ def _grade(
             for w in layer.replace(",", " ").split() if w.isdigit()}  # fmt: skip
     left = [f"process {p}" for p in _student_processes(uids)]
     left += [f"/dev/shm/{f}" for f in set(os.listdir("/dev/shm")) - shm_before]
+    left += [str(p) for p in Path(tempfile.gettempdir()).glob(f"ipcgrade-{os.getpid()}-*")]
     if table is not None:
         check = report.checks[0]
-        seen = f"{check.outcome.value}: " + " ".join(check.message.split())[:220]
+        said = " ".join([check.message, *(f"warning: {w}" for w in check.warnings)])
+        seen = f"{check.outcome.value}: " + " ".join(said.split())[:220]
         table.append((name, "reduced" if reduced else "full", STOPPED_BY[name], seen,
                       f"{took:.1f} s", ", ".join(left) or "none"))  # fmt: skip
     return report, took
@@ -295,6 +308,8 @@ def test_a_runaway_is_stopped_and_named(
     assert any(c in _verdict(report) for c in cause.split("|")), _verdict(report)
     assert report.exit_code == 1
     assert _left(hostile_table) == "none"
+    # stopped by the grader: what it kills with the program is not the program's fault
+    assert not report.checks[0].warnings
 
 
 @pytest.mark.parametrize("reduced", MODES)
@@ -364,6 +379,10 @@ def test_the_grader_survives_and_keeps_nothing(
     assert len(report.checks) == 1
     assert report.checks[0].outcome in (Outcome.PASSED, Outcome.FAILED)
     assert _left(hostile_table) == "none"
+    if name in ("daemon", "keeps_stdout_open"):  # what outlived the program is named
+        (warning,) = report.checks[0].warnings
+        assert "was still running after prog ended: the grader killed it" in warning
+        assert ("in a session of its own" in warning) == (name == "daemon"), warning
 
 
 @pytest.mark.parametrize("reduced", MODES)
@@ -552,10 +571,20 @@ def test_the_machines_terminals_and_disks_are_out_of_reach(
 def test_ptrace_is_refused(
     tmp_path: Path, hostile_table: list[tuple[str, ...]], reduced: bool
 ) -> None:
+    """Every process the program can see: neither traced (ptrace) nor written through
+    /proc/PID/mem, the worker that inspects it (its parent) above all."""
     report, _ = _grade(tmp_path, "ptraces_its_parent", reduced, hostile_table)
     said = report.checks[0].actual or ""
-    assert "refused" in said, said  # it ran, and said so
-    assert "ATTACHED" not in said
+    tried = int(said.split("tried ")[1].split()[0])
+    assert tried >= 1, said  # it ran, and saw its parent at least
+    parent = said.split("parent ")[1].split()[0]
+    assert f"ATTACHED {parent}\n" not in said
+    assert f"MEM OPENED {parent}\n" not in said
+    if reduced and os.geteuid() != 0:  # students are the user: the user's other processes
+        assert "processes" in " ".join(report.isolation.missing)  # are theirs; it warns
+        return
+    assert "ATTACHED" not in said, said
+    assert "MEM OPENED" not in said, said
 
 
 @pytest.mark.parametrize("reduced", MODES)
@@ -604,15 +633,23 @@ def test_the_users_terminal_is_out_of_reach(tmp_path: Path, reduced: bool) -> No
 def test_output_is_inert_in_the_report(
     tmp_path: Path, hostile_table: list[tuple[str, ...]], reduced: bool
 ) -> None:
+    """Escape sequences (ANSI, OSC), carriage returns, NUL, invalid UTF-8, markup, template
+    syntax, a fake verdict line and a fake JSON fragment: inert text in every renderer."""
     report, _ = _grade(tmp_path, "injects_the_terminal", reduced, hostile_table)
-    assert json.loads(json_render.render(report))["schema"] == 1
-    assert "\x1b" not in json_render.render(report)
-    text = terminal.render(report)
-    assert "\x1b" not in text
-    assert "\x07" not in text
-    assert "\x00" not in text
-    assert "\\x1b]0;owned" in text
     assert report.checks[0].outcome is Outcome.FAILED
+    assert '"score": 99' in (report.checks[0].actual or "")  # it did print its fake JSON
+    rendered = json_render.render(report)
+    data = json.loads(rendered)  # still one JSON document, with the real verdict
+    assert (data["schema"], data["score"], data["passed"]) == (1, 0.0, False)
+    assert data["checks"][0]["outcome"] == "failed"
+    assert not any(ch in rendered for ch in "\x1b\x07\x00\r")
+    text = terminal.render(report)
+    assert not any(ch in text for ch in "\x1b\x07\x00\r")
+    assert "\\x1b]0;owned" in text
+    # the student's lines are quoted ("| "): none reads as a verdict of the grader's
+    assert not re.search(r"^\s*PASS", text, re.MULTILINE), text
+    assert [ln for ln in text.splitlines() if ln.startswith("score ")] == [text.splitlines()[-1]]
+    assert text.splitlines()[-1].startswith("score 0/1")
 
 
 @needs_userns

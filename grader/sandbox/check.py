@@ -158,6 +158,9 @@ class Sandbox:
     def cleanup(self) -> None:
         """Kill every process the check started, and what they started; reap them; remove
         the System V objects and shared-memory files the check made."""
+        outlived = _outliving(self.runs, _unchanged(self._children_before))
+        if outlived:
+            self.warn(outlived)
         for run in self.runs:
             run.kill_group()
         spare = _unchanged(self._children_before)  # not a number since given to another
@@ -178,6 +181,66 @@ class Sandbox:
             slots.remove_shared_files(self.uid, ("/dev/shm",))
         else:  # the user's uid: only what is new (their files in /dev/shm stay: a warning)
             slots.remove_sysv_objects(self.uid, keep=self._ipc_before)
+
+
+def _outliving(runs: Sequence[Run], spare: frozenset[int], grace_s: float = 0.2) -> str:
+    """Name the processes still running once every program of the check has ended by
+    itself (a child never waited for, a daemon), after a moment's grace: "" if none, or if
+    the grader ended a program itself (its children may then be cut short by design)."""
+    import select
+
+    import psutil
+
+    if not runs or not all(run.ended_by_itself for run in runs):
+        return ""
+    ours = {pid for run in runs for pid in (run.pid, run.leader) if pid}
+    ours |= {run.tracer.proc.pid for run in runs if run.tracer is not None}
+
+    def live() -> list[psutil.Process]:
+        found = []
+        with contextlib.suppress(psutil.Error):
+            for child in psutil.Process().children():
+                if child.pid not in spare:
+                    with contextlib.suppress(psutil.Error):
+                        found += [child, *child.children(recursive=True)]
+        alive = []
+        for p in found:
+            with contextlib.suppress(psutil.Error):
+                if p.pid not in ours and p.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(p)
+        return alive
+
+    left = live()
+    deadline = time.monotonic() + grace_s
+    while left and time.monotonic() < deadline:  # wait for their ends, not a fixed time
+        ending = select.poll()
+        fds = []
+        for p in left:
+            with contextlib.suppress(OSError):
+                fds.append(os.pidfd_open(p.pid))
+                ending.register(fds[-1], select.POLLIN)
+        try:
+            ending.poll(max(0.0, deadline - time.monotonic()) * 1000)
+        finally:
+            for fd in fds:
+                os.close(fd)
+        left = live()
+    if not left:
+        return ""
+    sessions = {run.leader or run.pid for run in runs}
+    named = []
+    for p in left[:5]:
+        with contextlib.suppress(psutil.Error, OSError):
+            own = os.getsid(p.pid) not in sessions
+            named.append(f"{p.name()} (pid {p.pid}{', in a session of its own' if own else ''})")
+    more = f" and {len(left) - 5} more" if len(left) > 5 else ""
+    ended = " and ".join(sorted({run.name for run in runs}))
+    if len(left) == 1:
+        what = f"{', '.join(named)} was still running after {ended} ended: the grader killed it"
+    else:
+        what = (f"{len(left)} processes were still running after {ended} ended "
+                f"({', '.join(named)}{more}): the grader killed them")  # fmt: skip
+    return f"{what}. A program should wait() for every child it starts, so that none outlives it"
 
 
 def _kill_stragglers(spare: frozenset[int] = frozenset()) -> None:
