@@ -160,6 +160,7 @@ class Run:
         name: str = "",
         run_as: int | None = None,
         cpu_limit_s: float = 0.0,
+        memory_limit_mb: int = 0,
         guard: Callable[[], str] | None = None,
         preexec_fds: Sequence[int] = (),
     ) -> None:
@@ -178,6 +179,8 @@ class Run:
         self.stopped_for = ""  # why the sandbox stopped it ("used more than 2 s of CPU", ...)
         self.interrupted = False  # the grader signalled or killed it before it ended
         self.cpu_limit_s = cpu_limit_s
+        self.memory_limit_mb = memory_limit_mb
+        self.out_of_memory = False  # it ended badly with its memory near its limit
         self._guard = guard
         self._identity: dict[int, int | None] = {}  # pid -> its start time, against reuse
         self._rusage: Any = None
@@ -344,6 +347,15 @@ class Run:
         )
         if out_of_cpu and not self.stopped_for:
             self.stopped_for = f"used more than {self.cpu_limit_s:g} s of CPU"
+        # resident memory (KiB) near the address-space limit, then a failure: malloc() or
+        # mmap() most likely failed for want of memory (memory reserved but never touched is
+        # not seen, and not named)
+        self.out_of_memory = (
+            ended.code != 0
+            and self._rusage is not None
+            and self.memory_limit_mb > 0
+            and self._rusage.ru_maxrss >= 0.8 * self.memory_limit_mb * 1024
+        )
         with self._cond:
             self._exit = ended
             self._cond.notify_all()
