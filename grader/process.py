@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from grader import foreground
+from grader.catalog import Limits
 from grader.inspection.tree import ProcessGone, stat_fields
 
 if TYPE_CHECKING:
@@ -159,14 +160,14 @@ class Run:
         executable: str | None = None,
         name: str = "",
         run_as: int | None = None,
-        cpu_limit_s: float = 0.0,
-        memory_limit_mb: int = 0,
+        limits: Limits | None = None,
         guard: Callable[[], str] | None = None,
         preexec_fds: Sequence[int] = (),
     ) -> None:
         """Start `argv`.
 
         Args:
+            limits: its rlimits (set by `preexec_fn`), to name what it ran out of.
             guard: asked every GUARD_S while the program runs; a non-empty answer (why)
                 kills its process group, and becomes `stopped_for`.
             preexec_fds: descriptors `preexec_fn` writes to (a terminal's child closes
@@ -178,9 +179,8 @@ class Run:
         self.timed_out = False
         self.stopped_for = ""  # why the sandbox stopped it ("used more than 2 s of CPU", ...)
         self.interrupted = False  # the grader signalled or killed it before it ended
-        self.cpu_limit_s = cpu_limit_s
-        self.memory_limit_mb = memory_limit_mb
-        self.out_of_memory = False  # it ended badly with its memory near its limit
+        self.limits = limits
+        self.out_of_memory = ""  # it ended badly with its memory near its limit: what it met
         self._guard = guard
         self._identity: dict[int, int | None] = {}  # pid -> its start time, against reuse
         self._rusage: Any = None
@@ -340,25 +340,37 @@ class Run:
         if ended is None:
             ended = self._reap(None)
         assert ended is not None
-        out_of_cpu = (
-            ended.signal in (signal.SIGXCPU, signal.SIGKILL)
-            and self.cpu_limit_s > 0
-            and _cpu_used(self._rusage) >= self.cpu_limit_s - 0.05
-        )
-        if out_of_cpu and not self.stopped_for:
-            self.stopped_for = f"used more than {self.cpu_limit_s:g} s of CPU"
+        if not self.stopped_for:
+            self.stopped_for = self._limit_met(ended)
         # resident memory (KiB) near the address-space limit, then a failure: malloc() or
         # mmap() most likely failed for want of memory (memory reserved but never touched is
         # not seen, and not named)
-        self.out_of_memory = (
+        if (
             ended.code != 0
             and self._rusage is not None
-            and self.memory_limit_mb > 0
-            and self._rusage.ru_maxrss >= 0.8 * self.memory_limit_mb * 1024
-        )
+            and self.limits is not None
+            and self._rusage.ru_maxrss >= 0.8 * self.limits.memory_mb * 1024
+        ):
+            self.out_of_memory = (
+                f"used up its memory ({self.limits.memory_mb} MiB of address space): from "
+                "then on malloc() returns NULL and mmap() fails"
+            )
         with self._cond:
             self._exit = ended
             self._cond.notify_all()
+
+    def _limit_met(self, ended: Exit) -> str:
+        """The rlimit whose signal killed it, in plain words, or ""."""
+        if self.limits is None:
+            return ""
+        cpu = self.limits.cpu_s
+        if ended.signal in (signal.SIGXCPU, signal.SIGKILL) and _cpu_used(self._rusage) >= (
+            cpu - 0.05
+        ):
+            return f"used more than {cpu:g} s of CPU"
+        if ended.signal == signal.SIGXFSZ:
+            return f"wrote a file larger than its limit, {self.limits.file_mb} MiB (SIGXFSZ)"
+        return ""
 
     # -- what a check uses ----------------------------------------------------------
 

@@ -294,7 +294,7 @@ def _left(table: list[tuple[str, ...]]) -> str:
         ("ignores_signals", "longer than"),
         ("stops_its_group", "longer than"),
         ("memory_hog", "used up its memory (128 MiB of address space)"),
-        ("file_filler", "SIGXFSZ"),
+        ("file_filler", "it wrote a file larger than its limit, 8 MiB (SIGXFSZ)"),
         ("stdout_flood", "more than 1024 KiB of output"),
         ("long_line", "more than 1024 KiB of output"),
     ],

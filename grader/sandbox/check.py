@@ -58,12 +58,8 @@ class Sandbox:
         """What the sandbox stopped, in plain words, for the check's message."""
         said = [f"the sandbox stopped {r.name} (pid {r.pid}): it {r.stopped_for}"
                 for r in self.runs if r.stopped_for]  # fmt: skip
-        said += [
-            f"{r.name} (pid {r.pid}) used up its memory ({r.memory_limit_mb} MiB of address "
-            "space): from then on malloc() returns NULL and mmap() fails"
-            for r in self.runs
-            if r.out_of_memory and not r.stopped_for
-        ]
+        said += [f"{r.name} (pid {r.pid}) {r.out_of_memory}"
+                 for r in self.runs if r.out_of_memory and not r.stopped_for]  # fmt: skip
         killed = self._oom_kills() - self._oom_before
         if killed > 0:
             said.append(
@@ -127,8 +123,7 @@ class Sandbox:
                 seccomp=not trace or from_outside,  # ptrace allowed for strace as parent
             ),
             run_as=self.caps.student_uid,
-            cpu_limit_s=lim.cpu_s,
-            memory_limit_mb=lim.memory_mb,
+            limits=lim,
             output_cap=lim.output_kb * 1024,
             wall_s=lim.wall_s,
             guard=self._process_guard(lim.processes),
