@@ -201,7 +201,8 @@ STOPPED_BY = {
     "many_memory_hogs": "memory cgroup of the students (OOM kill), wall-clock limit",
     "fills_shared_memory": "64 MiB tmpfs (full); memory cgroup and uid sweep (reduced)",
     "file_filler": "RLIMIT_FSIZE",
-    "fills_the_disk": "its folder is in the grade's 64 MiB tmpfs (full); not contained (reduced)",
+    "fills_the_disk": "its folder is in the grade's 64 MiB tmpfs (full); RLIMIT_FSIZE per file, "
+    "removed after (reduced)",
     "stdout_flood": "output cap: the writer is killed",
     "long_line": "output cap: the writer is killed",
     "kills_everything": "PID namespace / own uid: nothing of the grader's to kill",
@@ -339,6 +340,7 @@ def test_many_files_cannot_fill_the_disk(
         assert "files" in " ".join(report.isolation.missing)
         return
     assert int(said.split("wrote ")[1].split()[0]) <= sandbox.TMPFS_MB, said
+    assert f"the grade's /tmp was full: it holds at most {sandbox.TMPFS_MB} MiB" in said, said
 
 
 @pytest.mark.parametrize("reduced", MODES)
@@ -351,6 +353,7 @@ def test_shared_memory_files_are_bounded_and_removed(
     said = _verdict(report)
     if not reduced:  # the grade's own 64 MiB tmpfs
         assert f"wrote {sandbox.TMPFS_MB} MiB" in said, said  # no more than the tmpfs holds
+        assert "the grade's /dev/shm was full" in said, said
     elif os.geteuid() != 0:  # the machine's /dev/shm, the user's uid: cannot be contained
         for f in Path("/dev/shm").glob("ipcgrade-fill-*"):
             f.unlink()

@@ -14,7 +14,7 @@ from grader.catalog import Limits
 from grader.process import GUARD_S, Run
 from grader.sandbox import inside, slots
 from grader.sandbox.cgroup import read_oom_kills
-from grader.sandbox.detect import Capabilities
+from grader.sandbox.detect import TMPFS_MB, Capabilities
 from grader.sandbox.student import hand_to_students, preexec, student_env
 
 
@@ -44,6 +44,8 @@ class Sandbox:
         shared = caps.student_uid is None
         self._tasks_before = _tasks_of(self.uid) + (_WORKER_HEADROOM if shared else 0)
         self._oom_before = self._oom_kills()
+        self._full: list[str] = []  # the grade's own tmpfs mounts it filled (at cleanup)
+        self._full_before = _full_tmpfs(caps)
         workdir.mkdir(parents=True, exist_ok=True)
         hand_to_students(workdir, caps)
 
@@ -60,6 +62,8 @@ class Sandbox:
                 for r in self.runs if r.stopped_for]  # fmt: skip
         said += [f"{r.name} (pid {r.pid}) {r.out_of_memory}"
                  for r in self.runs if r.out_of_memory and not r.stopped_for]  # fmt: skip
+        said += [f"the grade's {mount} was full: it holds at most {TMPFS_MB} MiB, so writes "
+                 "to it failed (No space left on device)" for mount in self._full]  # fmt: skip
         killed = self._oom_kills() - self._oom_before
         if killed > 0:
             said.append(
@@ -160,6 +164,7 @@ class Sandbox:
     def cleanup(self) -> None:
         """Kill every process the check started, and what they started; reap them; remove
         the System V objects and shared-memory files the check made."""
+        self._full = [m for m in _full_tmpfs(self.caps) if m not in self._full_before]
         outlived = _outliving(self.runs, _unchanged(self._children_before))
         if outlived:
             self.warn(outlived)
@@ -183,6 +188,19 @@ class Sandbox:
             slots.remove_shared_files(self.uid, ("/dev/shm",))
         else:  # the user's uid: only what is new (their files in /dev/shm stay: a warning)
             slots.remove_sysv_objects(self.uid, keep=self._ipc_before)
+
+
+def _full_tmpfs(caps: Capabilities) -> list[str]:
+    """Which of the grade's own size-capped /tmp and /dev/shm are full (full isolation)."""
+    if not (caps.userns and inside.entered()):
+        return []  # the machine's own: not the grade's to judge
+    full = []
+    for mount in ("/tmp", "/dev/shm"):
+        with contextlib.suppress(OSError):
+            st = os.statvfs(mount)
+            if st.f_bavail * st.f_frsize < 256 * 1024:
+                full.append(mount)
+    return full
 
 
 def _outliving(runs: Sequence[Run], spare: frozenset[int], grace_s: float = 0.2) -> str:
