@@ -364,9 +364,8 @@ class Run:
         if self.limits is None:
             return ""
         cpu = self.limits.cpu_s
-        if ended.signal in (signal.SIGXCPU, signal.SIGKILL) and _cpu_used(self._rusage) >= (
-            cpu - 0.05
-        ):
+        at_hard_limit = ended.signal == signal.SIGKILL and _cpu_used(self._rusage) >= cpu - 0.05
+        if ended.signal == signal.SIGXCPU or at_hard_limit:
             return f"used more than {cpu:g} s of CPU"
         if ended.signal == signal.SIGXFSZ:
             return f"wrote a file larger than its limit, {self.limits.file_mb} MiB (SIGXFSZ)"

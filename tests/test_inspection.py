@@ -254,7 +254,8 @@ def test_tree_lists_the_root_first_then_its_descendants(spawn: Spawn) -> None:
 
 def test_process_describes_a_running_child(spawn: Spawn) -> None:
     child = spawn(["sleep", "60"])
-    info = process(child.pid)
+    # Popen returns once exec has closed the descriptors; the new argv comes a moment later
+    info = wait_until(lambda: (found := process(child.pid)).argv and found, within_s=5)
     assert (info.pid, info.ppid, info.name) == (child.pid, os.getpid(), "sleep")
     assert info.argv == ("sleep", "60")
     assert os.path.basename(info.exe) == "sleep"

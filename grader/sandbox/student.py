@@ -55,13 +55,17 @@ def preexec(
         seccomp: False under strace, which must ptrace: the filter then allows ptrace.
     """
     mb = 1024 * 1024
+    # (soft, hard). CPU: SIGXCPU at the soft limit names the cause beyond doubt; SIGKILL at
+    # the hard one, a second later, ends a program that ignores it. (The kernel counts CPU
+    # time for the limit by ticks, wait4 by the scheduler's clock: on a busy machine a
+    # program killed at the limit may show less, so its SIGKILL alone would not say why.)
     rlimits = (
-        (resource.RLIMIT_CPU, limits.cpu_s),
-        (resource.RLIMIT_AS, limits.memory_mb * mb),
-        (resource.RLIMIT_NPROC, nproc),
-        (resource.RLIMIT_FSIZE, limits.file_mb * mb),
-        (resource.RLIMIT_NOFILE, limits.open_files),
-        (resource.RLIMIT_CORE, 0),
+        (resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 1)),
+        (resource.RLIMIT_AS, (limits.memory_mb * mb,) * 2),
+        (resource.RLIMIT_NPROC, (nproc, nproc)),
+        (resource.RLIMIT_FSIZE, (limits.file_mb * mb,) * 2),
+        (resource.RLIMIT_NOFILE, (limits.open_files,) * 2),
+        (resource.RLIMIT_CORE, (0, 0)),
     )
     # A terminal's launcher is Python, which nobody may not be able to run (a pyenv under
     # /root): it drops to nobody itself, in the child, just before exec.
@@ -89,8 +93,8 @@ def preexec(
             os.close(fd)
         except OSError:
             pass
-        for which, value in rlimits:
-            resource.setrlimit(which, (value, value))
+        for which, pair in rlimits:
+            resource.setrlimit(which, pair)
         for cap in range(0 if keep_caps else _CAP_LAST + 1):  # needs CAP_SETPCAP: while root
             _libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0)
         if drop_uid and uid is not None:

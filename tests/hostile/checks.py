@@ -1,9 +1,12 @@
 """One check: run the student's program once and say, in plain words, how it ended.
 
 A submission holding a file `on-a-terminal` runs on a terminal of its own, as the signals
-exercise does."""
+exercise does; one holding `wall-s` (a number) gets that many seconds of wall-clock time
+instead of the exercise's."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from grader import Failed, Program
 from grader.plugin import GradeContext
@@ -12,8 +15,11 @@ from grader.sandbox import Sandbox
 
 def test_runs_within_its_limits(program: Program, sandbox: Sandbox, grade: GradeContext) -> None:
     """the program runs and ends by itself, within its limits"""
-    run = program.start(pty=(grade.source / "on-a-terminal").exists())
-    run.wait_for(exit=True, within_s=5)
+    limits = sandbox.limits
+    if (grade.source / "wall-s").exists():
+        limits = replace(limits, wall_s=float((grade.source / "wall-s").read_text()))
+    run = program.start(pty=(grade.source / "on-a-terminal").exists(), limits=limits)
+    run.wait_for(exit=True, within_s=limits.wall_s + 2)
     run.finish(1)
     # what the sandbox stopped (sandbox.stops()) the plugin puts in front of the message
     if sandbox.stops() or run.exit is None or run.exit.code != 0:
