@@ -56,7 +56,7 @@ def _masks(run: Run) -> SignalMasks:
     try:
         return inspection.signal_masks(run.pid)
     except ProcessGone:
-        run.wait_for(exit=True, within_s=2)
+        run.finish(2)  # its end, and all it printed before
         raise Failed(
             f"your program (pid {run.pid}) {run.ended()} on its own; it should print dots "
             "forever, until a signal ends it",
@@ -231,6 +231,7 @@ def _ends(run: Run, sig: int, how: str, masks: SignalMasks) -> None:
             evidence=_masks_evidence(run),
         )
     assert run.exit is not None
+    run.finish(2)  # all it printed before it ended: the terminal's last bytes come after
     if run.exit.signal == sig:
         raise Failed(
             f"{how} killed your program with no message (killed by {name}): no handler "
