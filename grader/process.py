@@ -345,15 +345,18 @@ class Run:
         # resident memory (KiB) near the address-space limit, then a failure: malloc() or
         # mmap() most likely failed for want of memory (memory reserved but never touched is
         # not seen, and not named)
+        # (ru_maxrss counts the children it waited for too; SIGKILL is never RLIMIT_AS's,
+        # but the grader's, a cgroup's OOM kill or its own)
         if (
             ended.code != 0
+            and ended.signal != signal.SIGKILL
             and self._rusage is not None
             and self.limits is not None
             and self._rusage.ru_maxrss >= 0.8 * self.limits.memory_mb * 1024
         ):
             self.out_of_memory = (
-                f"used up its memory ({self.limits.memory_mb} MiB of address space): from "
-                "then on malloc() returns NULL and mmap() fails"
+                f"or a child it waited for used up its memory ({self.limits.memory_mb} MiB "
+                "of address space each): from then on malloc() returns NULL and mmap() fails"
             )
         with self._cond:
             self._exit = ended
@@ -368,6 +371,10 @@ class Run:
         if ended.signal == signal.SIGXCPU or at_hard_limit:
             return f"used more than {cpu:g} s of CPU"
         if ended.signal == signal.SIGXFSZ:
+            if self.trace_path is not None and _size(self.trace_path) >= self.limits.file_mb << 20:
+                # strace, the program's parent, writes its trace under the same limit
+                return (f"made more system calls than its trace holds ({self.limits.file_mb} "
+                        "MiB of strace output)")  # fmt: skip
             return f"wrote a file larger than its limit, {self.limits.file_mb} MiB (SIGXFSZ)"
         return ""
 
@@ -535,6 +542,13 @@ class Run:
                 if f is not None:
                     with contextlib.suppress(OSError):
                         f.close()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _start_time(pid: int) -> int | None:

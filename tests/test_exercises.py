@@ -133,6 +133,7 @@ def test_reference_passes_with_reduced_isolation(exercise: catalog.Exercise) -> 
     assert report.isolation.level == "reduced"
     assert report.isolation.missing
     assert report.passed, _explain(report)
+    assert not [w for c in report.checks for w in c.warnings], "a reference earns no warning"
 
 
 # one wrong variant per exercise, graded again with reduced isolation: the checks still see

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -62,6 +63,44 @@ def test_cpu_limit_stops_a_busy_loop(box: sandbox.Sandbox) -> None:
     assert run.exit.signal == signal.SIGXCPU  # at the soft limit: the cause is beyond doubt
     assert run.stopped_for == "used more than 1 s of CPU"
     assert not run.timed_out
+
+
+@pytest.fixture
+def subreaper() -> Iterator[None]:
+    """As the worker is: orphans come back to this process."""
+    sandbox.become_subreaper()
+    yield
+    sandbox._libc.prctl(36, 0, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER off again
+
+
+@pytest.mark.usefixtures("subreaper")
+def test_a_child_left_running_is_named_and_killed(box: sandbox.Sandbox) -> None:
+    run = box.start(["sh", "-c", "sleep 60 & exit 0"])
+    assert run.wait_for(exit=True, within_s=10)
+    sleeper = wait_until(lambda: [p for p in _sleepers() if p.ppid() == os.getpid()])
+    box.cleanup()
+    (warning,) = box.warnings
+    assert f"sleep (pid {sleeper[0].pid}) was still running after sh ended" in warning
+    assert "in a session of its own" not in warning  # it stayed in the program's
+
+
+@pytest.mark.usefixtures("subreaper")
+def test_children_waited_for_are_not_named(box: sandbox.Sandbox) -> None:
+    run = box.start(["sh", "-c", "sleep 0.1 & sleep 0.1 & wait"])
+    assert run.wait_for(exit=True, within_s=10)
+    box.cleanup()
+    assert box.warnings == []
+
+
+@pytest.mark.usefixtures("subreaper")
+def test_a_child_cut_short_by_the_grader_is_not_named(box: sandbox.Sandbox) -> None:
+    """The grader ended the program: what it leaves is the grader's doing, not a mistake."""
+    run = box.start(["sh", "-c", "sleep 60 & wait"])
+    wait_until(lambda: len(psutil.Process(run.pid).children()) == 1)
+    run.signal(signal.SIGTERM)
+    assert run.wait_for(exit=True, within_s=10)
+    box.cleanup()
+    assert box.warnings == []
 
 
 def test_cpu_limit_ends_a_loop_that_ignores_sigxcpu(box: sandbox.Sandbox) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import time
 from collections.abc import Callable, Sequence
@@ -62,8 +63,9 @@ class Sandbox:
                 for r in self.runs if r.stopped_for]  # fmt: skip
         said += [f"{r.name} (pid {r.pid}) {r.out_of_memory}"
                  for r in self.runs if r.out_of_memory and not r.stopped_for]  # fmt: skip
-        said += [f"the grade's {mount} was full: it holds at most {TMPFS_MB} MiB, so writes "
-                 "to it failed (No space left on device)" for mount in self._full]  # fmt: skip
+        said += [f"the grade's {mount} filled up: it holds {TMPFS_MB} MiB (the grader's own "
+                 "files included), and writes past that fail with No space left on device"
+                 for mount in self._full]  # fmt: skip
         killed = self._oom_kills() - self._oom_before
         if killed > 0:
             said.append(
@@ -165,7 +167,11 @@ class Sandbox:
         """Kill every process the check started, and what they started; reap them; remove
         the System V objects and shared-memory files the check made."""
         self._full = [m for m in _full_tmpfs(self.caps) if m not in self._full_before]
-        outlived = _outliving(self.runs, _unchanged(self._children_before))
+        try:
+            outlived = _outliving(self.runs, _unchanged(self._children_before))
+        except Exception as e:  # naming them is advice: the kills below must happen
+            outlived = ""
+            self.note(f"could not look for processes left running: {e!r}")
         if outlived:
             self.warn(outlived)
         for run in self.runs:
@@ -188,6 +194,27 @@ class Sandbox:
             slots.remove_shared_files(self.uid, ("/dev/shm",))
         else:  # the user's uid: only what is new (their files in /dev/shm stay: a warning)
             slots.remove_sysv_objects(self.uid, keep=self._ipc_before)
+        if "/tmp" in self._full:  # left full, it would fail every later check of the grade
+            self._free_tmp()
+
+    def _free_tmp(self) -> None:
+        """Remove what the check's programs wrote into the grade's own /tmp: its folder, and
+        their files at the top of /tmp (but the grade's scratch folder)."""
+        with contextlib.suppress(OSError):
+            if os.stat(self.workdir).st_dev == os.stat("/tmp").st_dev:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+                self.note(f"removed {self.workdir}: the grade's /tmp was full")
+        with contextlib.suppress(OSError), os.scandir("/tmp") as entries:
+            for entry in entries:
+                with contextlib.suppress(OSError):
+                    if entry.path == str(inside.INSIDE_SCRATCH):
+                        continue
+                    if entry.stat(follow_symlinks=False).st_uid != self.uid:
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path, ignore_errors=True)
+                    else:
+                        os.unlink(entry.path)
 
 
 def _full_tmpfs(caps: Capabilities) -> list[str]:
@@ -249,17 +276,19 @@ def _outliving(runs: Sequence[Run], spare: frozenset[int], grace_s: float = 0.2)
         return ""
     sessions = {run.leader or run.pid for run in runs}
     named = []
-    for p in left[:5]:
+    for p in left:  # those that died meanwhile drop out, from the names and the count
         with contextlib.suppress(psutil.Error, OSError):
             own = os.getsid(p.pid) not in sessions
             named.append(f"{p.name()} (pid {p.pid}{', in a session of its own' if own else ''})")
-    more = f" and {len(left) - 5} more" if len(left) > 5 else ""
+    if not named:
+        return ""
+    more = f" and {len(named) - 5} more" if len(named) > 5 else ""
     ended = " and ".join(sorted({run.name for run in runs}))
-    if len(left) == 1:
-        what = f"{', '.join(named)} was still running after {ended} ended: the grader killed it"
+    if len(named) == 1:
+        what = f"{named[0]} was still running after {ended} ended: the grader killed it"
     else:
-        what = (f"{len(left)} processes were still running after {ended} ended "
-                f"({', '.join(named)}{more}): the grader killed them")  # fmt: skip
+        what = (f"{len(named)} processes were still running after {ended} ended "
+                f"({', '.join(named[:5])}{more}): the grader killed them")  # fmt: skip
     return f"{what}. A program should wait() for every child it starts, so that none outlives it"
 
 

@@ -24,3 +24,8 @@ def test_runs_within_its_limits(program: Program, sandbox: Sandbox, grade: Grade
     # what the sandbox stopped (sandbox.stops()) the plugin puts in front of the message
     if sandbox.stops() or run.exit is None or run.exit.code != 0:
         raise Failed(f"your program {run.ended()}", actual=run.text() + run.text("stderr"))
+
+
+def test_a_later_check_has_room(sandbox: Sandbox) -> None:
+    """a later check of the same grade still has room for its files"""
+    sandbox.path("room").write_bytes(b"\0" * (4 << 20))  # the grade's /tmp holds 64 MiB
