@@ -327,11 +327,14 @@ def test_memory_of_many_processes_is_bounded_for_the_grade(
 ) -> None:
     report, took = _grade(tmp_path, "many_memory_hogs", reduced, hostile_table)
     assert took < BOUND_S
-    assert report.checks[0].outcome is Outcome.FAILED
-    if report.isolation.level and any("control group" in m for m in report.isolation.missing):
-        return  # not root: each process is bounded (RLIMIT_AS), the grade is not; it says so
-    assert "for want of memory: a grade may use 768 MiB" in _verdict(report), _verdict(report)
     assert _left(hostile_table) == "none"
+    if any("control group" in m for m in report.isolation.missing):
+        # not root: each process is bounded (RLIMIT_AS), the grade is not, and it says so;
+        # its 14 processes of 128 MiB fit, and are killed once it has ended
+        assert "still running after prog ended" in " ".join(report.checks[0].warnings)
+        return
+    assert report.checks[0].outcome is Outcome.FAILED
+    assert "for want of memory: a grade may use 768 MiB" in _verdict(report), _verdict(report)
 
 
 @pytest.mark.parametrize("reduced", MODES)
