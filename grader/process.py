@@ -84,7 +84,7 @@ def wait_exit(pid: int, timeout: float | None) -> None:
                     return
             except ChildProcessError:
                 return
-            time.sleep(POLL_S)  # poll: the fallback of a blocking wait
+            time.sleep(POLL_S)  # noqa: sleep - the fallback of a blocking wait
         return
     try:
         select.select([fd], [], [], timeout)
@@ -319,7 +319,7 @@ class Run:
                 return Exit(os.WEXITSTATUS(status))
             if deadline is not None and time.monotonic() > deadline:
                 return None
-            time.sleep(POLL_S)  # poll: a pty child has no blocking wait we own
+            time.sleep(POLL_S)  # noqa: sleep - a pty child has no blocking wait we own
 
     def _watchdog(self, wall_s: float) -> None:
         """Reap the process; at the wall-clock limit, or when its guard says so, kill its
@@ -343,10 +343,9 @@ class Run:
         if not self.stopped_for:
             self.stopped_for = self._limit_met(ended)
         # resident memory (KiB) near the address-space limit, then a failure: malloc() or
-        # mmap() most likely failed for want of memory (memory reserved but never touched is
-        # not seen, and not named)
-        # (ru_maxrss counts the children it waited for too; SIGKILL is never RLIMIT_AS's,
-        # but the grader's, a cgroup's OOM kill or its own)
+        # mmap() most likely failed for want of memory. Memory reserved but never touched is
+        # not seen; ru_maxrss counts the children it waited for too; a SIGKILL is never
+        # RLIMIT_AS's (but the grader's, a cgroup's OOM kill or its own)
         if (
             ended.code != 0
             and ended.signal != signal.SIGKILL

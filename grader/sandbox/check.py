@@ -180,9 +180,7 @@ class Sandbox:
         _kill_stragglers(spare)
         # what escaped first (it may hold the runs' output open), each run's own processes
         # then, by their Run, which reaps them and reads the last of their output
-        owned = {pid for run in self.runs for pid in (run.pid, run.leader) if pid}
-        owned |= {run.tracer.proc.pid for run in self.runs if run.tracer is not None}
-        _reap_orphans(spare | owned)
+        _reap_orphans(spare | _owned(self.runs))
         for run in self.runs:
             run.close()
         _reap_orphans(spare)
@@ -204,17 +202,7 @@ class Sandbox:
             if os.stat(self.workdir).st_dev == os.stat("/tmp").st_dev:
                 shutil.rmtree(self.workdir, ignore_errors=True)
                 self.note(f"removed {self.workdir}: the grade's /tmp was full")
-        with contextlib.suppress(OSError), os.scandir("/tmp") as entries:
-            for entry in entries:
-                with contextlib.suppress(OSError):
-                    if entry.path == str(inside.INSIDE_SCRATCH):
-                        continue
-                    if entry.stat(follow_symlinks=False).st_uid != self.uid:
-                        continue
-                    if entry.is_dir(follow_symlinks=False):
-                        shutil.rmtree(entry.path, ignore_errors=True)
-                    else:
-                        os.unlink(entry.path)
+        slots.remove_shared_files(self.uid, ("/tmp",), keep=(str(inside.INSIDE_SCRATCH),))
 
 
 def _full_tmpfs(caps: Capabilities) -> list[str]:
@@ -234,24 +222,15 @@ def _outliving(runs: Sequence[Run], spare: frozenset[int], grace_s: float = 0.2)
     """Name the processes still running once every program of the check has ended by
     itself (a child never waited for, a daemon), after a moment's grace: "" if none, or if
     the grader ended a program itself (its children may then be cut short by design)."""
-    import select
-
     import psutil
 
     if not runs or not all(run.ended_by_itself for run in runs):
         return ""
-    ours = {pid for run in runs for pid in (run.pid, run.leader) if pid}
-    ours |= {run.tracer.proc.pid for run in runs if run.tracer is not None}
+    ours = _owned(runs)
 
     def live() -> list[psutil.Process]:
-        found = []
-        with contextlib.suppress(psutil.Error):
-            for child in psutil.Process().children():
-                if child.pid not in spare:
-                    with contextlib.suppress(psutil.Error):
-                        found += [child, *child.children(recursive=True)]
         alive = []
-        for p in found:
+        for p in _escaped(spare):
             with contextlib.suppress(psutil.Error):
                 if p.pid not in ours and p.status() != psutil.STATUS_ZOMBIE:
                     alive.append(p)
@@ -260,17 +239,7 @@ def _outliving(runs: Sequence[Run], spare: frozenset[int], grace_s: float = 0.2)
     left = live()
     deadline = time.monotonic() + grace_s
     while left and time.monotonic() < deadline:  # wait for their ends, not a fixed time
-        ending = select.poll()
-        fds = []
-        for p in left:
-            with contextlib.suppress(OSError):
-                fds.append(os.pidfd_open(p.pid))
-                ending.register(fds[-1], select.POLLIN)
-        try:
-            ending.poll(max(0.0, deadline - time.monotonic()) * 1000)
-        finally:
-            for fd in fds:
-                os.close(fd)
+        _await_an_end([p.pid for p in left], deadline - time.monotonic())
         left = live()
     if not left:
         return ""
@@ -292,19 +261,49 @@ def _outliving(runs: Sequence[Run], spare: frozenset[int], grace_s: float = 0.2)
     return f"{what}. A program should wait() for every child it starts, so that none outlives it"
 
 
+def _owned(runs: Sequence[Run]) -> set[int]:
+    """The pids the check's runs own: each program, its terminal's launcher, its tracer."""
+    owned = {pid for run in runs for pid in (run.pid, run.leader) if pid}
+    return owned | {run.tracer.proc.pid for run in runs if run.tracer is not None}
+
+
+def _escaped(spare: frozenset[int]) -> list[Any]:
+    """The worker's descendants (psutil.Process), but the children it had before the check
+    (`spare`) and theirs."""
+    import psutil
+
+    found = []
+    with contextlib.suppress(psutil.Error):
+        for child in psutil.Process().children():
+            if child.pid not in spare:
+                with contextlib.suppress(psutil.Error):
+                    found += [child, *child.children(recursive=True)]
+    return found
+
+
+def _await_an_end(pids: Sequence[int], timeout_s: float) -> None:
+    """Block until one of `pids` has ended (its pidfd turns readable), at most `timeout_s`."""
+    import select
+
+    ending = select.poll()
+    fds: list[int] = []
+    try:
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                fds.append(os.pidfd_open(pid))
+                ending.register(fds[-1], select.POLLIN)
+        ending.poll(max(0.0, timeout_s) * 1000)
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
 def _kill_stragglers(spare: frozenset[int] = frozenset()) -> None:
     """Kill what escaped its process group (setsid, double fork): the worker's descendants,
     but the children it had before the check (`spare`) and theirs."""
     import psutil
 
-    victims = []
-    try:
-        for child in psutil.Process().children():
-            if child.pid not in spare:
-                with contextlib.suppress(psutil.Error):
-                    victims += [child, *child.children(recursive=True)]
-    except psutil.Error:
-        return
+    victims = _escaped(spare)
     for sig in (signal.SIGSTOP, signal.SIGKILL):
         for p in victims:
             with contextlib.suppress(psutil.Error):
@@ -318,8 +317,6 @@ def _reap_orphans(spare: frozenset[int] = frozenset(), within_s: float = 2.0) ->
     waited for until it has died: one left unreaped would go to the machine's init when the
     worker exits, and stay a zombie for as long as that init takes to reap it. Children are
     reaped by pid, never with waitpid(-1): a spared child's exit status stays its owner's."""
-    import select
-
     import psutil
 
     from grader.inspection.tree import signal_if, stat_fields
@@ -338,8 +335,7 @@ def _reap_orphans(spare: frozenset[int] = frozenset(), within_s: float = 2.0) ->
             return
         if not children:
             return
-        dying = select.poll()
-        fds = []
+        dying = []
         reaped_some = False
         for pid in children:
             signal_if(pid, signal.SIGKILL, mine)
@@ -350,17 +346,11 @@ def _reap_orphans(spare: frozenset[int] = frozenset(), within_s: float = 2.0) ->
             if reaped:
                 reaped_some = True
                 continue
-            with contextlib.suppress(OSError):  # readable once the process has died
-                fd = os.pidfd_open(pid)
-                fds.append(fd)
-                dying.register(fd, select.POLLIN)
-        if reaped_some and not fds:
+            dying.append(pid)
+        if reaped_some and not dying:
             continue  # look again at once: the dead may have left orphans to the worker
-        try:  # a grandchild may be handed to the worker meanwhile: rescan every 50 ms
-            dying.poll(max(0.0, min(deadline - time.monotonic(), 0.05)) * 1000)
-        finally:
-            for fd in fds:
-                os.close(fd)
+        # a grandchild may be handed to the worker meanwhile: rescan every 50 ms
+        _await_an_end(dying, min(deadline - time.monotonic(), 0.05))
 
 
 def remove_ipc_objects(caps: Capabilities) -> None:

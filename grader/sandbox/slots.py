@@ -126,13 +126,16 @@ def remove_sysv_objects(uid: int | None, keep: frozenset[str] = frozenset()) -> 
                     remove(obj.id)
 
 
-def remove_shared_files(uid: int, folders: tuple[str, ...] = SHARED_FOLDERS) -> None:
-    """Remove what `uid` made at the top of the machine's world-writable folders."""
+def remove_shared_files(
+    uid: int, folders: tuple[str, ...] = SHARED_FOLDERS, keep: tuple[str, ...] = ()
+) -> None:
+    """Remove what `uid` made at the top of the machine's world-writable folders, but the
+    paths in `keep`."""
     for folder in folders:
         with contextlib.suppress(OSError), os.scandir(folder) as entries:
             for entry in entries:
                 with contextlib.suppress(OSError):
-                    if entry.stat(follow_symlinks=False).st_uid != uid:
+                    if entry.path in keep or entry.stat(follow_symlinks=False).st_uid != uid:
                         continue
                     if entry.is_dir(follow_symlinks=False):
                         shutil.rmtree(entry.path, ignore_errors=True)
