@@ -35,14 +35,28 @@ def _grade(exercise_id: str, folder: Path, reduced: bool = False) -> SubmissionR
     return session.grade(ex, discover(folder, ex), session.GradeOptions(reduced=reduced))
 
 
+class _Reports:
+    """Each exercise's reference and variants graded once, when a test first asks for one
+    of them (two at a time: the grades are subprocesses), so `-k exercise6` grades only
+    exercise6."""
+
+    def __init__(self) -> None:
+        self._done: dict[tuple[str, str], SubmissionReport] = {}
+
+    def __getitem__(self, key: tuple[str, str]) -> SubmissionReport:
+        exercise_id = key[0]
+        if key not in self._done:
+            jobs = [("reference", ROOT / "reference" / exercise_id)]
+            jobs += [(v.name, v) for v in _variants(exercise_id)]
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                graded = pool.map(lambda j: (j[0], _grade(exercise_id, j[1])), jobs)
+                self._done.update(((exercise_id, name), r) for name, r in graded)
+        return self._done[key]
+
+
 @pytest.fixture(scope="module")
-def reports() -> dict[tuple[str, str], SubmissionReport]:
-    """Every reference and variant graded once, two at a time (the grades are subprocesses)."""
-    jobs = [(ex.id, "reference", ROOT / "reference" / ex.id) for ex in EXERCISES]
-    jobs += [(ex.id, v.name, v) for ex in EXERCISES for v in _variants(ex.id)]
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        done = pool.map(lambda j: ((j[0], j[1]), _grade(j[0], j[2])), jobs)
-        return dict(done)
+def reports() -> _Reports:
+    return _Reports()
 
 
 def _explain(report: SubmissionReport) -> str:
@@ -56,12 +70,13 @@ def test_exercise_is_complete(exercise: catalog.Exercise) -> None:
     assert exercise.checks.is_file(), f"{exercise.id} has no checks.py"
     assert (ROOT / "reference" / exercise.id).is_dir(), f"reference/{exercise.id} is missing"
     assert _variants(exercise.id), f"tests/submissions/{exercise.id}/ has no variant"
+    nothing = SUBMISSIONS / exercise.id / "does_nothing" / "expect.toml"
+    assert nothing.is_file(), f"tests/submissions/{exercise.id}/does_nothing/ is missing"
+    assert tomllib.loads(nothing.read_text()).get("passes_nothing") is True
 
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
-def test_reference_passes_every_check(
-    exercise: catalog.Exercise, reports: dict[tuple[str, str], SubmissionReport]
-) -> None:
+def test_reference_passes_every_check(exercise: catalog.Exercise, reports: _Reports) -> None:
     report = reports[(exercise.id, "reference")]
     assert report.build.ok, report.build.log
     assert report.passed, _explain(report)
@@ -73,9 +88,7 @@ def test_reference_passes_every_check(
     ("exercise_id", "variant"),
     [(ex.id, v.name) for ex in EXERCISES for v in _variants(ex.id)],
 )
-def test_variant_fails_what_it_lists(
-    exercise_id: str, variant: str, reports: dict[tuple[str, str], SubmissionReport]
-) -> None:
+def test_variant_fails_what_it_lists(exercise_id: str, variant: str, reports: _Reports) -> None:
     _meets_its_expectation(exercise_id, variant, reports[(exercise_id, variant)])
 
 
@@ -94,7 +107,11 @@ def _meets_its_expectation(exercise_id: str, variant: str, report: SubmissionRep
         for word in expect.get("says_problem", []):
             assert word.lower() in problems, report.problems
         assert all(c.outcome is Outcome.SKIPPED for c in report.checks)
-    if not expect["fails"] and "build" not in expect and "missing" not in expect:
+    if expect.get("passes_nothing"):
+        # a program that does nothing shows no behaviour: no check may pass on its absence
+        passed = [c.name for c in report.checks if c.outcome is Outcome.PASSED]
+        assert not passed, f"passed with nothing to judge: {passed}\n{_explain(report)}"
+    elif not expect["fails"] and "build" not in expect and "missing" not in expect:
         assert report.passed, f"a correct variant must pass:\n{_explain(report)}"
     for name in expect["fails"]:
         assert name in outcomes, f"{name} is not a check of {exercise_id}"
@@ -110,9 +127,7 @@ def _meets_its_expectation(exercise_id: str, variant: str, report: SubmissionRep
 
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
-def test_every_check_is_failed_by_a_variant(
-    exercise: catalog.Exercise, reports: dict[tuple[str, str], SubmissionReport]
-) -> None:
+def test_every_check_is_failed_by_a_variant(exercise: catalog.Exercise, reports: _Reports) -> None:
     """A check that no wrong variant fails is dead: it must go, or get a variant."""
     checks = {c.name for c in reports[(exercise.id, "reference")].checks}
     failed: set[str] = set()
