@@ -19,6 +19,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 from grader import foreground
 from grader.catalog import Limits
+from grader.inspection import blocking
+from grader.inspection.fds import fds
 from grader.inspection.tree import ProcessGone, stat_fields
 
 if TYPE_CHECKING:
@@ -28,6 +30,7 @@ _F_SETPIPE_SZ = 1031
 
 POLL_S = 0.005  # how often process state is looked at while waiting on it
 GUARD_S = 0.1  # how often a running program's guard (its process count) is asked
+STILL_POLL_S = 0.05  # how often a waited-for program is looked at for a hang
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class Waited:
     ok: bool
     waited_s: float
     exited: bool
+    hang: blocking.Hang | None = None  # it cannot happen: every process waits on another
 
     def __bool__(self) -> bool:
         return self.ok
@@ -163,6 +167,7 @@ class Run:
         limits: Limits | None = None,
         guard: Callable[[], str] | None = None,
         preexec_fds: Sequence[int] = (),
+        bystander: bool = False,
     ) -> None:
         """Start `argv`.
 
@@ -172,6 +177,8 @@ class Run:
                 kills its process group, and becomes `stopped_for`.
             preexec_fds: descriptors `preexec_fn` writes to (a terminal's child closes
                 every other before it runs; they close at exec all the same).
+            bystander: a process the check runs as scenery (a decoy named firefox): it
+                never signals nor messages another, so it cannot end another's wait.
         """
         self.argv = tuple(argv)
         self.name = name or Path(self.argv[0]).name
@@ -182,6 +189,10 @@ class Run:
         self.limits = limits
         self.out_of_memory = ""  # it ended badly with its memory near its limit: what it met
         self._guard = guard
+        self.bystander = bystander
+        # another program of the check is alive and may signal or message this one
+        self.company: Callable[[], bool] = lambda: False
+        self.hang: blocking.Hang | None = None  # the last hang seen while waiting on it
         self._identity: dict[int, int | None] = {}  # pid -> its start time, against reuse
         self._rusage: Any = None
         self._cond = threading.Condition()
@@ -474,6 +485,7 @@ class Run:
         eof: bool = False,
         state: str | None = None,
         predicate: Callable[[], object] | None = None,
+        stuck: bool | None = None,
     ) -> Waited:
         """Wait, at most `within_s` seconds, for one event.
 
@@ -484,6 +496,10 @@ class Run:
             state: the process is in this state ("stopped", "sleeping", "zombie", ...).
             predicate: any condition on the live processes (an fd appearing, a state),
                 polled every few milliseconds.
+            stuck: give up at once, with the Waited's `hang` set (and `self.hang`), when
+                every process of the program is asleep waiting on another of them and none
+                has moved for a settle time (see inspection.blocking). On by default when
+                waiting for the exit, end-of-file or output, which a hang never brings.
         """
         start = time.monotonic()
         deadline = start + within_s
@@ -506,6 +522,9 @@ class Run:
             except ProcessGone:  # a process looked at has gone: not yet, ask again
                 return False
 
+        if stuck is None:
+            stuck = exit or eof or output is not None
+        still = _Stillness(self) if stuck else None
         with self._cond:
             while True:
                 if happened():
@@ -513,7 +532,12 @@ class Run:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return Waited(False, within_s, self._exit is not None)
-                self._cond.wait(min(left, POLL_S) if predicate is not None else left)
+                found = still.look() if still is not None else None
+                if found is not None:
+                    self.hang = found
+                    return Waited(False, time.monotonic() - start, False, found)
+                tick = POLL_S if predicate is not None else STILL_POLL_S if still else left
+                self._cond.wait(min(left, tick))
 
     def finish(self, within_s: float) -> None:
         """Wait for the end and for all output; kill the group if it does not come."""
@@ -541,6 +565,40 @@ class Run:
                 if f is not None:
                     with contextlib.suppress(OSError):
                         f.close()
+
+
+class _Stillness:
+    """Successive looks at a program's processes while a check waits on it: a Hang once
+    they are all asleep on each other and nothing (calls, context switches, CPU ticks,
+    output) has changed for the settle time the Hang asks."""
+
+    def __init__(self, run: Run) -> None:
+        self._run = run
+        self._next = 0.0
+        self._key: object = None
+        self._since = 0.0
+
+    def look(self) -> blocking.Hang | None:
+        now = time.monotonic()
+        run = self._run
+        if now < self._next or run._exit is not None:
+            return None
+        self._next = now + STILL_POLL_S
+        waits = blocking.sample(blocking.session_pids(run.leader or run.pid))
+        key = waits and (tuple(w.fingerprint for w in waits), run._out.total, run._err.total)
+        if not key or key != self._key:
+            self._key, self._since = key, now
+            return None
+        if now - self._since < blocking.SETTLE_S:
+            return None
+        assert waits is not None
+        found = blocking.hang(waits, others_may_act=run.company(), grader_pipes=_own_pipes())
+        return found if found is not None and now - self._since >= found.settle_s else None
+
+
+def _own_pipes() -> frozenset[int]:
+    """The grader's ends of its programs' pipes (their stdin, stdout, stderr)."""
+    return frozenset(e.inode for e in fds(os.getpid()) if e.kind == "pipe" and e.inode is not None)
 
 
 def _size(path: Path) -> int:

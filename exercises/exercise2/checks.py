@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from grader import Failed, Mismatch, Program, Run, inspection
-from grader.inspection import ProcessInfo, Snapshot
+from grader.inspection import ProcessInfo, Snapshot, blocking
 from grader.sandbox import Sandbox
 
 LECTURE = "Pipe"
@@ -22,7 +22,7 @@ def _decoy(sandbox: Sandbox, argv0: str = "firefox") -> Run:
     link = sandbox.path("firefox")
     if not link.exists():
         link.symlink_to(shutil.which("sleep") or "/bin/sleep")
-    return sandbox.start([argv0, "600"], executable=str(link), name="firefox")
+    return sandbox.start([argv0, "600"], executable=str(link), name="firefox", bystander=True)
 
 
 def _ps_lines(sandbox: Sandbox) -> list[str]:
@@ -100,8 +100,11 @@ def test_output_matches_shell(program: Program, sandbox: Sandbox) -> None:
     _decoy(sandbox)
     expected = [ln for ln in _ps_lines(sandbox) if "firefox" in ln and not _is_grep_itself(ln)]
     run = program.start()
-    if run.wait_for(exit=True, within_s=5):
+    waited = run.wait_for(exit=True, within_s=5)
+    if waited:
         run.wait_for(eof=True, within_s=2)  # children may still be writing after the parent
+    else:
+        _did_not_end(run, waited.hang)
     run.finish(2)
     got = run.text().splitlines()
     mine = [ln for ln in got if not _is_grep_itself(ln)]
@@ -116,15 +119,62 @@ def test_output_matches_shell(program: Program, sandbox: Sandbox) -> None:
             lecture=LECTURE,
         )
     if run.exit is None or run.exit.code != 0:
-        ended = run.exit.describe() if run.exit else "did not end within 5 s"
         raise Failed(
-            f"the output is right, but your program {ended}; "
+            f"the output is right, but your program {run.ended()}; "
             "grep found firefox, so the pipeline's status (grep's) is 0",
             actual=run.text("stderr") or None,
             hint="end with grep's status: exec grep in the parent, or waitpid() for the grep "
             "child and exit with WEXITSTATUS(status)",
             lecture=LECTURE,
         )
+
+
+def _did_not_end(run: Run, hang: blocking.Hang | None) -> None:
+    """Fail a check whose program has not ended: who blocks on what, when it is stuck."""
+    procs = hang.blocked if hang else inspection.in_session(run.pid)
+    pids = [p.pid for p in procs]
+    snap = inspection.snapshot(pids=pids)
+    why = _why_grep_waits(snap, run.pid)
+    if why is not None:
+        message, fix = why
+    elif hang is not None:
+        message = f"every one of its processes is asleep, waiting on another: {hang.text}"
+        fix = "every process must end: close the pipe ends it does not use, and wait only "
+        fix += "for children that end"
+    else:
+        message = "it was still running after 5 s"
+        fix = "every process must end: the parent waits for its children, then exits"
+    raise Failed(
+        f"your program (pid {run.pid}) did not end: {message}",
+        actual=run.text() or None,
+        hint=fix,
+        lecture=LECTURE,
+        evidence=[snap.evidence()],
+    )
+
+
+def _why_grep_waits(snap: Snapshot, parent: int) -> tuple[str, str] | None:
+    """Why grep never sees end-of-file (a write end of its pipe still open), and the fix."""
+    pipe = snap.pipe_into("grep")
+    grep = snap.named("grep")
+    if pipe is None or not pipe.writers or not grep:
+        return None
+    w = pipe.writers[0]
+    if w.pid == grep[0].pid:
+        who = "grep itself"
+        fix = "close p[1] in the process that becomes grep, before execlp"
+    elif w.pid == parent:
+        who = f"the parent ({w.name}, pid {w.pid})"
+        fix = "close both ends of the pipe in the parent right after fork()"
+    else:
+        who = f"{w.name} (pid {w.pid})"
+        fix = "close both ends of the pipe in every process that does not use them"
+    return (
+        f"grep (pid {grep[0].pid}) never sees end-of-file: {who} still holds the write end "
+        f"of pipe {pipe.inode} as fd {w.fd}. ps has finished, but a pipe reports end-of-file "
+        "only when every write end is closed, so grep waits forever",
+        fix,
+    )
 
 
 def test_ps_writes_into_grep(program: Program, sandbox: Sandbox) -> None:
@@ -201,37 +251,22 @@ def test_no_stray_pipe_ends(program: Program, sandbox: Sandbox) -> None:
 def test_grep_sees_end_of_file(program: Program, sandbox: Sandbox) -> None:
     """grep sees end-of-file and the program ends by itself"""
     flood = _flood(program, sandbox)
+    _both(flood)  # the subject: without ps and grep there is no end-of-file to judge
     if _finish(flood):
         return
     procs = inspection.in_session(flood.run.pid)
     snap = inspection.snapshot(pids=[p.pid for p in procs])
-    pipe = snap.pipe_into("grep")
-    grep = snap.named("grep")
-    if pipe is None or not pipe.writers or not grep:
+    why = _why_grep_waits(snap, flood.run.pid)
+    if why is None:
+        stuck = f": {flood.run.hang.text}" if flood.run.hang else " within 5 s after ps was done"
         raise Failed(
-            f"your program (pid {flood.run.pid}) did not end within 5 s after ps was done",
+            f"your program (pid {flood.run.pid}) did not end{stuck}",
             hint="every process must end: the parent waits for its children, then exits",
             lecture=LECTURE,
             evidence=[snap.evidence()],
         )
-    w = pipe.writers[0]
-    if w.pid == grep[0].pid:
-        who = "grep itself"
-        fix = "close p[1] in the process that becomes grep, before execlp"
-    elif w.pid == flood.run.pid:
-        who = f"the parent ({w.name}, pid {w.pid})"
-        fix = "close both ends of the pipe in the parent right after fork()"
-    else:
-        who = f"{w.name} (pid {w.pid})"
-        fix = "close both ends of the pipe in every process that does not use them"
-    raise Failed(
-        f"grep (pid {grep[0].pid}) never sees end-of-file: {who} still holds the write end "
-        f"of pipe {pipe.inode} as fd {w.fd}. ps has finished, but a pipe reports end-of-file "
-        "only when every write end is closed, so grep waits forever",
-        hint=fix,
-        lecture=LECTURE,
-        evidence=[snap.evidence()],
-    )
+    message, fix = why
+    raise Failed(message, hint=fix, lecture=LECTURE, evidence=[snap.evidence()])
 
 
 def test_parent_waits_for_children(program: Program, sandbox: Sandbox) -> None:

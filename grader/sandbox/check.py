@@ -137,6 +137,9 @@ class Sandbox:
             **kwargs,
         )
         run.trace_path = trace_path
+        run.company = lambda: any(
+            other is not run and other.alive and not other.bystander for other in self.runs
+        )
         self.runs.append(run)  # cleanup kills it, whatever happens next
         if from_outside:
             run.tracer = tracing.Tracer(run.pid, trace)
