@@ -193,6 +193,7 @@ class Run:
         # another program of the check is alive and may signal or message this one
         self.company: Callable[[], bool] = lambda: False
         self.hang: blocking.Hang | None = None  # the last hang seen while waiting on it
+        self.gave_up = ""  # why finish() killed it: its hang, or its deadline
         self._identity: dict[int, int | None] = {}  # pid -> its start time, against reuse
         self._rusage: Any = None
         self._cond = threading.Condition()
@@ -404,7 +405,10 @@ class Run:
         return self._exit is not None and not self.interrupted and not self.stopped_for
 
     def ended(self) -> str:
-        """How it ended, for a message: "exited with status 1", "killed by SIGBUS", ..."""
+        """How it ended, for a message: "exited with status 1", "killed by SIGBUS", "did not
+        end: prog (pid 5) waits in read() on …" (a hang), "did not end within 5 s"."""
+        if self.gave_up:
+            return f"did not end: {self.gave_up}"
         return self._exit.describe() if self._exit is not None else "did not end"
 
     @property
@@ -540,8 +544,11 @@ class Run:
                 self._cond.wait(min(left, tick))
 
     def finish(self, within_s: float) -> None:
-        """Wait for the end and for all output; kill the group if it does not come."""
-        if not self.wait_for(exit=True, within_s=within_s):
+        """Wait for the end and for all output; kill the group if it does not come (at once
+        if it hangs), saying why in `gave_up`."""
+        waited = self.wait_for(exit=True, within_s=within_s)
+        if not waited:
+            self.gave_up = waited.hang.text if waited.hang else f"it ran for {within_s:g} s"
             self.kill_group()
         self._watch.join(within_s)
         self._out.start()
