@@ -152,6 +152,7 @@ def copy_into(submission: Submission, dest: Path) -> None:
         SubmissionError: the folder holds more than MAX_FILES files or MAX_BYTES bytes.
     """
     total = 0
+    dest.mkdir(parents=True, exist_ok=True)  # an empty submission still gets its folder
     files = _listing(submission.folder)
     if len(files) > MAX_FILES:
         raise SubmissionError(

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 
@@ -193,6 +196,42 @@ def test_a_missing_file_is_a_failed_grade_not_a_usage_error() -> None:
     assert "Traceback" not in result.output
     assert "main.c" in result.stdout
     assert "copy.c" in result.stdout
+
+
+def _empty_folder(root: Path) -> None:
+    pass
+
+
+def _empty_exercise_folder(root: Path) -> None:
+    (root / "exercise2").mkdir()
+
+
+def _only_an_empty_folder(root: Path) -> None:
+    (root / "src").mkdir()
+
+
+def _fresh_git_repository(root: Path) -> None:
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not installed: a fresh 'git init' cannot be made")
+    subprocess.run([git, "init", "-q", str(root)], check=True)
+
+
+@pytest.mark.parametrize(
+    "make", [_empty_folder, _empty_exercise_folder, _only_an_empty_folder, _fresh_git_repository]
+)
+def test_an_empty_submission_is_a_missing_files_grade(
+    tmp_path: Path, make: Callable[[Path], None]
+) -> None:
+    """A real grade of a submission with no file at all: exit 1, naming what is expected."""
+    make(tmp_path)
+    result = _grade("exercise2", tmp_path, "--format", "json")
+    assert result.exit_code == 1, result.output
+    assert "internal error" not in result.output
+    data = json.loads(result.stdout)
+    assert data["missing_files"] == ["pipe.c"]
+    assert data["build"]["ok"] is False
+    assert any("expects pipe.c" in p for p in data["problems"]), data["problems"]
 
 
 def test_out_writes_the_json_report(tmp_path: Path, fake_grade: list[object]) -> None:

@@ -230,6 +230,15 @@ def test_copy_into_copies_files_subfolders_and_links(tmp_path: Path, ex1: Exerci
     assert os.readlink(dest / "escape") == str(outside)
 
 
+def test_copy_into_makes_the_folder_of_an_empty_submission(tmp_path: Path, ex1: Exercise) -> None:
+    src = tmp_path / "src"
+    (src / "empty").mkdir(parents=True)
+    dest = tmp_path / "scratch" / "box" / "submission"
+    copy_into(discover(src, ex1), dest)
+    assert dest.is_dir()
+    assert list(dest.iterdir()) == []
+
+
 def test_copy_into_refuses_too_many_files(tmp_path: Path, ex1: Exercise) -> None:
     src = tmp_path / "src"
     src.mkdir()
