@@ -57,7 +57,11 @@ def _keep_paths(exercise: Exercise) -> list[str]:
 
 
 def _remove_stale_scratch() -> None:
-    """Remove the scratch folders of graders that died without cleaning up (SIGKILL)."""
+    """Remove the scratch folders of graders that died without cleaning up (SIGKILL).
+
+    A folder kept with --keep is named `ipcgrade-kept-...`, never matched here: it stays
+    until the user removes it.
+    """
     folder = Path(tempfile.gettempdir())
     for entry in os.scandir(folder):
         match = re.match(r"ipcgrade-(\d+)-", entry.name)
@@ -153,7 +157,9 @@ def _grade(
 ) -> SubmissionReport:
     start = time.monotonic()
     _remove_stale_scratch()
-    scratch = Path(tempfile.mkdtemp(prefix=f"ipcgrade-{os.getpid()}-{exercise.id}-"))
+    # a kept folder's name has no pid: no later grade takes it for a dead grader's leftover
+    owner = "kept" if options.keep else str(os.getpid())
+    scratch = Path(tempfile.mkdtemp(prefix=f"ipcgrade-{owner}-{exercise.id}-"))
     try:
         # box/ is all a student program sees; the job, the log and the results stay
         # beside it, out of its reach

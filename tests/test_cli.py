@@ -14,6 +14,8 @@ import json
 import os
 import shutil
 import subprocess
+import sys
+import tempfile
 from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
@@ -264,6 +266,31 @@ def test_the_current_folder_is_the_default_submission(
     assert result.exit_code == 0, result.output
     [(_, submission, _)] = fake_grade
     assert submission.folder == tmp_path / "exercise1"  # type: ignore[attr-defined]
+
+
+def test_a_kept_scratch_folder_outlives_the_next_grade(tmp_path: Path) -> None:
+    """`--keep` in a grader that has ended (its pid gone); the next grade's sweep of dead
+    graders' leftovers must not take the kept folder for one, yet still sweeps those."""
+    kept_run = subprocess.run(
+        [sys.executable, "-m", "grader", "exercise1", str(tmp_path), "--keep", "-f", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert kept_run.returncode == 1, kept_run.stderr
+    kept = Path(json.loads(kept_run.stdout)["kept"])
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    stale = Path(tempfile.mkdtemp(prefix=f"ipcgrade-{dead.stdout.strip()}-exercise1-"))
+    try:
+        assert kept.is_dir()
+        result = _grade("exercise1", tmp_path)  # a real grade: it sweeps first
+        assert result.exit_code == 1, result.output
+        assert kept.is_dir(), "the next grade removed the folder kept with --keep"
+        assert not stale.exists(), "a dead grader's scratch folder was not swept"
+    finally:
+        shutil.rmtree(kept, ignore_errors=True)
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 # --- the grader breaking: exit 3 --------------------------------------------------------
