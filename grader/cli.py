@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import stat
 import sys
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -33,7 +37,7 @@ def _list() -> str:
     "--format", "-f", "fmt", type=click.Choice(sorted(RENDERERS)), default="terminal",
     show_default=True, help="How to write the report.",
 )  # fmt: skip
-@click.option("--out", "-o", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("--out", "-o", type=click.Path(path_type=Path), metavar="FILE",
               help="Write the report to FILE instead of the terminal.")  # fmt: skip
 @click.option("--doctor", is_flag=True, help="Show what this machine offers the sandbox.")
 @click.option("--keep", is_flag=True, help="Keep the scratch folder and say where it is.")
@@ -70,17 +74,61 @@ def grade(
         )
     ex = catalog.find(exercise)
     sub = discover(submission if submission is not None else Path.cwd(), ex)
-    report = session.grade(ex, sub, session.GradeOptions(keep=keep, debug=debug))
-    text = RENDERERS[fmt](report)
-    if out is not None:
+    with _report_file(out) as dest:  # opened before grading: a bad path wastes no grade
+        report = session.grade(ex, sub, session.GradeOptions(keep=keep, debug=debug))
+        text = RENDERERS[fmt](report)
+        if dest is None:
+            click.echo(text, nl=False)
+            return report.exit_code
         try:
-            out.write_text(text, encoding="utf-8")
+            if stat.S_ISREG(os.fstat(dest.fileno()).st_mode):
+                dest.truncate(0)  # only now: a grade that fails leaves an old report whole
+            dest.write(text)
+            dest.flush()
         except OSError as e:
             raise UsageError(f"cannot write the report to '{out}': {e.strerror}.") from e
-        click.echo(f"report written to {out}", err=True)
-    else:
-        click.echo(text, nl=False)
+    click.echo(f"report written to {out}", err=True)
     return report.exit_code
+
+
+@contextlib.contextmanager
+def _report_file(out: Path | None) -> Iterator[TextIO | None]:
+    """`out` opened for the report, or a UsageError saying why it cannot be; a file made
+    here is removed again when the grade does not get as far as writing it."""
+    if out is None:
+        yield None
+        return
+    cannot = f"cannot write the report to '{out}'"
+    if out.is_dir():
+        raise UsageError(
+            f"{cannot}: it is a folder. Give --out a file name, for example "
+            f"'--out {out / 'report.json'}'."
+        )
+    existed = out.exists()
+    try:
+        dest = open(out, "a", encoding="utf-8")  # noqa: SIM115 (closed below)
+    except FileNotFoundError as e:
+        parent = out.parent
+        raise UsageError(
+            f"{cannot}: the folder '{parent}' does not exist. Make it first "
+            f"(mkdir -p '{parent}') or give --out a path in a folder that exists."
+        ) from e
+    except PermissionError as e:
+        raise UsageError(
+            f"{cannot}: permission denied. Give --out a path in a folder you can write, "
+            "for example your home folder."
+        ) from e
+    except OSError as e:
+        raise UsageError(f"{cannot}: {e.strerror}. Give --out another path.") from e
+    written = False
+    try:
+        yield dest
+        written = True
+    finally:
+        dest.close()
+        if not written and not existed:
+            with contextlib.suppress(OSError):
+                out.unlink()
 
 
 def _terminated(signum: int, frame: object) -> None:

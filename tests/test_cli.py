@@ -166,12 +166,78 @@ def test_bad_options(argv: list[str], words: list[str]) -> None:
     _assert_short_usage_error(_grade(*argv), *words)
 
 
-def test_report_file_that_cannot_be_written(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_grade: list[object]
+def _read_only_place(tmp_path: Path) -> Path:
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    if not os.access(folder, os.W_OK):
+        return folder / "report.json"
+    # root writes in any folder whatever its mode; sysfs lets no one make a file
+    place = Path("/sys/ipcgrade-report.json")
+    try:
+        place.touch()
+    except OSError:
+        return place
+    place.unlink()
+    pytest.skip("no read-only place here: root writes in folders of any mode, and in /sys")
+
+
+@pytest.mark.parametrize(
+    ("where", "words"),
+    [
+        ("missing-folder", ["'missing/report.json'", "cannot write", "'missing' does not exist",
+                            "mkdir"]),
+        ("read-only", ["cannot write", "permission denied"]),
+        ("a-folder", ["cannot write", "is a folder", "report.json"]),
+    ],
+)  # fmt: skip
+def test_report_file_that_cannot_be_written_is_refused_before_grading(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fake_grade: list[object],
+    where: str,
+    words: list[str],
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    result = _grade("exercise1", REFERENCE1, "--out", "missing/report.json")
-    _assert_short_usage_error(result, "'missing/report.json'", "cannot write")
+    out = {
+        "missing-folder": lambda: Path("missing/report.json"),
+        "read-only": lambda: _read_only_place(tmp_path),
+        "a-folder": lambda: tmp_path,
+    }[where]()
+    before = sorted(tmp_path.rglob("*"))
+    result = _grade("exercise1", REFERENCE1, "--out", out)
+    _assert_short_usage_error(result, *words)
+    assert fake_grade == [], "the grade ran before the report's path was found unusable"
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_a_grade_that_breaks_leaves_no_empty_report_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(session, "grade", _boom)
+    out = tmp_path / "report.json"
+    result = _grade("exercise1", REFERENCE1, "--out", out)
+    assert result.exit_code == 3
+    assert not out.exists()
+
+
+def test_a_grade_that_breaks_leaves_an_old_report_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(session, "grade", _boom)
+    out = tmp_path / "report.json"
+    out.write_text("the last report\n")
+    result = _grade("exercise1", REFERENCE1, "--out", out)
+    assert result.exit_code == 3
+    assert out.read_text() == "the last report\n"
+
+
+def test_out_replaces_an_old_report(tmp_path: Path, fake_grade: list[object]) -> None:
+    out = tmp_path / "report.json"
+    out.write_text("x" * 10000)
+    result = _grade("copy", REFERENCE1, "-f", "json", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert SubmissionReport.from_dict(json.loads(out.read_text())) == _fake_report()
 
 
 # --- grading ----------------------------------------------------------------------------
