@@ -57,7 +57,8 @@ def grade(
 
     SUBMISSION is your repository's root (holding exercise2/) or the exercise's folder
     itself; it defaults to the current folder. Exit status: 0 all checks passed, 1 a check
-    failed, 2 bad usage, 3 the grader broke.
+    failed (missing files and build failures too), 2 bad usage, 3 the grader broke, 130
+    interrupted (control-C or SIGTERM).
     """
     if list_:
         click.echo(_list())
@@ -152,12 +153,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as e:
         e.show()
         sys.exit(ExitCode.USAGE)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):  # control-C, or SIGTERM (below)
         click.echo("grade: interrupted", err=True)
-        sys.exit(ExitCode.FAILED)
-    except KeyboardInterrupt:
-        click.echo("grade: interrupted", err=True)
-        sys.exit(ExitCode.FAILED)
+        sys.exit(ExitCode.INTERRUPTED)
     except Exception as e:
         if debug:
             traceback.print_exc()

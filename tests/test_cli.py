@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -23,6 +24,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner, Result
+from conftest import wait_until
 
 from grader import session
 from grader.cli import main
@@ -357,6 +359,54 @@ def test_a_kept_scratch_folder_outlives_the_next_grade(tmp_path: Path) -> None:
     finally:
         shutil.rmtree(kept, ignore_errors=True)
         shutil.rmtree(stale, ignore_errors=True)
+
+
+# --- interrupted: exit 130 ---------------------------------------------------------------
+
+# `grade` as a shell starts it in the foreground: control-C raises KeyboardInterrupt (a shell
+# starting a background job, as pytest may itself be, would have SIGINT ignored)
+_GRADE_AS_IN_A_TERMINAL = (
+    "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from grader.cli import main; main()"
+)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_grade_exits_130_and_leaves_nothing(signum: signal.Signals) -> None:
+    """A real grade (exercise3's reference takes seconds), signalled once its worker has
+    started: exit 130, and neither its scratch folder nor its worker is left."""
+    grade = subprocess.Popen(
+        [sys.executable, "-c", _GRADE_AS_IN_A_TERMINAL, "exercise3", str(REPO / "reference")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    scratch = Path(tempfile.gettempdir())
+    mine = f"ipcgrade-{grade.pid}-*"
+    try:
+        # the worker's log is opened just before the worker starts: grading is under way
+        [folder] = wait_until(lambda: [p.parent for p in scratch.glob(f"{mine}/worker.log")],
+                              within_s=30)  # fmt: skip
+        grade.send_signal(signum)
+        out, err = grade.communicate(timeout=60)
+    finally:
+        if grade.poll() is None:
+            grade.kill()
+            grade.communicate()
+    assert grade.returncode == 130, (grade.returncode, err)
+    assert "interrupted" in err
+    assert "Traceback" not in err
+    assert "score" not in out, "the grade ended before the signal reached it"
+    assert list(scratch.glob(mine)) == []
+    still = [pid for pid in os.listdir("/proc") if pid.isdigit() and _cmdline_has(pid, folder)]
+    assert still == [], f"processes of the interrupted grade still run: {still}"
+
+
+def _cmdline_has(pid: str, folder: Path) -> bool:
+    try:
+        return str(folder).encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 # --- the grader breaking: exit 3 --------------------------------------------------------
