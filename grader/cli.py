@@ -16,7 +16,7 @@ import click
 
 from grader import catalog, session
 from grader.errors import ExitCode, GraderError, UsageError
-from grader.render import RENDERERS
+from grader.render import RENDERERS, terminal
 from grader.submission import discover
 
 
@@ -41,6 +41,8 @@ def _list() -> str:
               help="Write the report to FILE instead of the terminal.")  # fmt: skip
 @click.option("--doctor", is_flag=True, help="Show what this machine offers the sandbox.")
 @click.option("--keep", is_flag=True, help="Keep the scratch folder and say where it is.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="List the sandbox's layers in the terminal report.")  # fmt: skip
 @click.option("--debug", is_flag=True, help="Show internals and tracebacks.")
 @click.version_option(package_name="ipcgrade")
 def grade(
@@ -51,6 +53,7 @@ def grade(
     out: Path | None,
     doctor: bool,
     keep: bool,
+    verbose: bool,
     debug: bool,
 ) -> int:
     """Grade EXERCISE (an id like exercise2, or a short name like pipe) in SUBMISSION.
@@ -66,7 +69,7 @@ def grade(
     if doctor:
         from grader import doctor as doctor_mod
 
-        click.echo(doctor_mod.render(doctor_mod.examine()))
+        click.echo(doctor_mod.render(doctor_mod.examine(), doctor_mod.isolation()))
         return ExitCode.PASSED
     if exercise is None:
         raise UsageError(
@@ -77,7 +80,8 @@ def grade(
     sub = discover(submission if submission is not None else Path.cwd(), ex)
     with _report_file(out) as dest:  # opened before grading: a bad path wastes no grade
         report = session.grade(ex, sub, session.GradeOptions(keep=keep, debug=debug))
-        text = RENDERERS[fmt](report)
+        verbose_terminal = verbose and fmt == "terminal"
+        text = terminal.render(report, verbose=True) if verbose_terminal else RENDERERS[fmt](report)
         if dest is None:
             click.echo(text, nl=False)
             return report.exit_code

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
 
@@ -26,7 +27,7 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import wait_until
 
-from grader import session
+from grader import doctor, session
 from grader.cli import main
 from grader.errors import SandboxError
 from grader.results import BuildResult, CheckResult, Isolation, Outcome, SubmissionReport
@@ -449,8 +450,27 @@ def test_a_sandbox_error_exits_3(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "Traceback" in result.stderr
 
 
+def test_verbose_lists_the_layers_in_the_terminal_report(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    layered = replace(_fake_report(), isolation=Isolation(
+        level="reduced", layers=("rlimits: CPU (5 s)",), missing=("no user namespaces (x): y",)
+    ))  # fmt: skip
+    monkeypatch.setattr(session, "grade", lambda *args: layered)
+    plain = _grade("exercise1", REFERENCE1)
+    assert "isolation: reduced: no user namespaces\n" in plain.stdout
+    assert "rlimits" not in plain.stdout
+    verbose = _grade("exercise1", REFERENCE1, "--verbose")
+    assert "  layer: rlimits: CPU (5 s)\n" in verbose.stdout
+    assert "  missing: no user namespaces (x): y\n" in verbose.stdout
+    as_json = json.loads(_grade("exercise1", REFERENCE1, "-v", "-f", "json").stdout)
+    assert as_json["isolation"] == layered.isolation.to_dict()
+
+
 def test_doctor_says_what_the_machine_offers() -> None:
     result = _grade("--doctor")
     assert result.exit_code == 0
     assert "user namespaces" in result.stdout
     assert "isolation of every grade on this machine:" in result.stdout
+    for layer in doctor.isolation().layers:
+        assert f"  layer: {layer}\n" in result.stdout

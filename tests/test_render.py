@@ -18,6 +18,7 @@ from grader.results import (
     Outcome,
     SubmissionReport,
 )
+from grader.sandbox.detect import Capabilities
 
 # HTML, an SGR colour, an OSC 8 hyperlink ended by BEL, a carriage return to overwrite the
 # line, NUL, a fake verdict, a template placeholder, a C1 CSI, a bidi override, DEL, Latin-1.
@@ -185,6 +186,64 @@ def test_terminal_summary_line() -> None:
     assert "score 1/2" in out
     assert "1 passed, 1 failed" in out
     assert "not passed" in out
+
+
+def _isolation_block(out: str) -> list[str]:
+    """The report's lines from `isolation:` to its last continuation or layer line."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("isolation:"))
+    end = start + 1
+    while end < len(lines) and lines[end].startswith(("    ", "  layer: ", "  missing: ")):
+        end += 1
+    return lines[start:end]
+
+
+def _machine(**kw: object) -> Isolation:
+    """A real Isolation, as the sandbox describes this kind of machine."""
+    return Capabilities(**kw).isolation()  # type: ignore[arg-type]
+
+
+def test_full_isolation_is_one_line() -> None:
+    iso = _machine(userns=True, root=True, cgroup_why_not="", seccomp_why_not="",
+                   student_uid=1900000001, grade_memory_mb=768, grade_tasks=512)  # fmt: skip
+    assert iso.level == "full"
+    assert len(iso.layers) > 7
+    assert _isolation_block(terminal.render(_report(isolation=iso))) == ["isolation: full"]
+
+
+@pytest.mark.parametrize(
+    ("machine", "says"),
+    [
+        ({"userns": False, "why_not": "IPCGRADE_NO_USERNS is set", "root": True,
+          "student_uid": 1900000001, "cgroup_why_not": "", "grade_memory_mb": 768,
+          "grade_tasks": 512, "seccomp_why_not": ""},
+         "isolation: reduced: no user namespaces"),
+        ({"userns": False, "why_not": "unshare: Operation not permitted (EPERM)",
+          "cgroup_why_not": "not root: no control group of its own for the grade",
+          "seccomp_why_not": "libseccomp is not installed"},
+         "isolation: reduced: no user namespaces; student programs run as this user; "
+         "no control group; no seccomp filter"),
+    ],
+    ids=["root", "a-student-laptop"],
+)  # fmt: skip
+def test_reduced_isolation_is_one_line_naming_what_is_missing(
+    machine: dict[str, object], says: str
+) -> None:
+    block = _isolation_block(terminal.render(_report(isolation=_machine(**machine))))
+    assert " ".join(line.strip() for line in block) == says
+    assert "(" not in says
+
+
+def test_verbose_lists_every_layer_whole_with_closed_parentheses() -> None:
+    iso = _machine(userns=False, why_not="unshare: Operation not permitted (EPERM)",
+                   cgroup_why_not="not root: no control group (v2, not delegated)",
+                   seccomp_why_not="")  # fmt: skip
+    out = terminal.render(_report(isolation=iso), verbose=True)
+    block = " ".join(line.strip() for line in _isolation_block(out))
+    for text in (*iso.layers, *iso.missing):
+        assert " ".join(text.split()) in block, text
+    assert block.count("(") == block.count(")")
+    assert "layer:" not in terminal.render(_report(isolation=iso))
 
 
 # --- JSON -------------------------------------------------------------------------------
