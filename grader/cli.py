@@ -39,7 +39,8 @@ def _list() -> str:
 )  # fmt: skip
 @click.option("--out", "-o", type=click.Path(path_type=Path), metavar="FILE",
               help="Write the report to FILE instead of the terminal.")  # fmt: skip
-@click.option("--doctor", is_flag=True, help="Show what this machine offers the sandbox.")
+@click.option("--doctor", is_flag=True, help="Show what this machine offers the sandbox; "
+              "exit 1 if it cannot give full isolation or lacks a tool.")  # fmt: skip
 @click.option("--keep", is_flag=True, help="Keep the scratch folder and say where it is.")
 @click.option("--verbose", "-v", is_flag=True,
               help="List the sandbox's layers in the terminal report.")  # fmt: skip
@@ -69,8 +70,9 @@ def grade(
     if doctor:
         from grader import doctor as doctor_mod
 
-        click.echo(doctor_mod.render(doctor_mod.examine(), doctor_mod.isolation()))
-        return ExitCode.PASSED
+        findings = doctor_mod.examine()
+        click.echo(doctor_mod.render(findings, doctor_mod.isolation()))
+        return ExitCode.PASSED if doctor_mod.healthy(findings) else ExitCode.FAILED
     if exercise is None:
         raise UsageError(
             "no exercise given. Name one, for example 'grade exercise1' or 'grade copy'; "

@@ -21,6 +21,15 @@ class Finding:
     fix: str = ""
 
 
+# what a grade cannot do without: full isolation, and the tools the builds and checks run
+_NEEDED = ("user namespaces", "gcc", "make", "unshare", "ps", "strace")
+
+
+def healthy(findings: tuple[Finding, ...]) -> bool:
+    """Whether every grade here gets full isolation and every tool it needs."""
+    return all(f.ok for f in findings if f.what in _NEEDED)
+
+
 def _read(path: str) -> str | None:
     try:
         return Path(path).read_text().strip()

@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
@@ -27,7 +27,7 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import wait_until
 
-from grader import doctor, session
+from grader import doctor, sandbox, session
 from grader.cli import main
 from grader.errors import SandboxError
 from grader.results import BuildResult, CheckResult, Isolation, Outcome, SubmissionReport
@@ -467,10 +467,41 @@ def test_verbose_lists_the_layers_in_the_terminal_report(
     assert as_json["isolation"] == layered.isolation.to_dict()
 
 
-def test_doctor_says_what_the_machine_offers() -> None:
+@pytest.fixture
+def fresh_detection() -> Iterator[None]:
+    """The sandbox's detection (cached per process) made again, before and after."""
+    sandbox.detect.cache_clear()
+    yield
+    sandbox.detect.cache_clear()
+
+
+def test_doctor_says_what_the_machine_offers(fresh_detection: None) -> None:
     result = _grade("--doctor")
-    assert result.exit_code == 0
+    findings = doctor.examine()
+    assert result.exit_code == (0 if all(f.ok for f in findings if f.what in (
+        "user namespaces", "gcc", "make", "unshare", "ps", "strace")) else 1)  # fmt: skip
     assert "user namespaces" in result.stdout
     assert "isolation of every grade on this machine:" in result.stdout
     for layer in doctor.isolation().layers:
         assert f"  layer: {layer}\n" in result.stdout
+
+
+def test_doctor_exits_1_without_full_isolation(
+    monkeypatch: pytest.MonkeyPatch, fresh_detection: None
+) -> None:
+    monkeypatch.setenv("IPCGRADE_NO_USERNS", "1")
+    result = _grade("--doctor")
+    assert result.exit_code == 1, result.output
+    assert "NO  user namespaces" in result.stdout
+    assert "isolation of every grade on this machine: reduced" in result.stdout
+    assert "  missing: no user namespaces (IPCGRADE_NO_USERNS is set)" in result.stdout
+
+
+def test_doctor_exits_1_when_a_tool_is_missing(
+    monkeypatch: pytest.MonkeyPatch, fresh_detection: None
+) -> None:
+    real_which = shutil.which
+    monkeypatch.setattr(doctor.shutil, "which", lambda t: None if t == "gcc" else real_which(t))
+    result = _grade("--doctor")
+    assert result.exit_code == 1, result.output
+    assert "NO  gcc" in result.stdout
