@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -60,6 +61,26 @@ class Exercise:
     @property
     def statement(self) -> Path:
         return self.folder / "README.md"
+
+    @property
+    def check_names(self) -> tuple[str, ...]:
+        """The checks in checks.py, in order: its top-level `test_` functions, as pytest
+        collects them (read, not imported: listing runs none of the exercise's code)."""
+        try:
+            tree = ast.parse(self.checks.read_text(encoding="utf-8"), filename=str(self.checks))
+        except (OSError, SyntaxError, ValueError) as e:
+            raise ExerciseError(f"the checks file {self.checks} cannot be read: {e}") from e
+        return tuple(
+            node.name
+            for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.name.startswith("test")
+        )
+
+    @property
+    def max_score(self) -> float:
+        """What a grade of every check passed scores: each check's `points`, 1 by default."""
+        return sum(float(self.points.get(name, 1.0)) for name in self.check_names)
 
     @property
     def programs(self) -> dict[str, str]:

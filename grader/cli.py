@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import stat
@@ -20,7 +21,14 @@ from grader.render import RENDERERS, terminal
 from grader.submission import discover
 
 
-def _list() -> str:
+def _list(fmt: str) -> str:
+    if fmt == "json":
+        exercises = [
+            {"id": e.id, "name": e.name, "files": list(e.files), "title": e.title,
+             "points": e.max_score}
+            for e in catalog.all_exercises()
+        ]  # fmt: skip
+        return json.dumps(exercises, indent=2, ensure_ascii=True)
     rows = [("id", "name", "files", "title")]
     rows += [(e.id, e.name, " ".join(e.files), e.title) for e in catalog.all_exercises()]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
@@ -31,7 +39,10 @@ def _list() -> str:
 @click.argument("exercise", required=False)
 @click.argument("submission", required=False, type=click.Path(path_type=Path, readable=False))
 @click.option(
-    "--list", "list_", is_flag=True, help="List the exercises and the files each expects."
+    "--list",
+    "list_",
+    is_flag=True,
+    help="List the exercises and the files each expects (as JSON with --format json).",
 )
 @click.option(
     "--format", "-f", "fmt", type=click.Choice(sorted(RENDERERS)), default="terminal",
@@ -65,7 +76,7 @@ def grade(
     interrupted (control-C or SIGTERM).
     """
     if list_:
-        click.echo(_list())
+        click.echo(_list(fmt))
         return ExitCode.PASSED
     if doctor:
         from grader import doctor as doctor_mod

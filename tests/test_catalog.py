@@ -77,3 +77,33 @@ def test_a_broken_exercise_toml_is_an_internal_error_naming_the_file(
         catalog.all_exercises()
     assert info.value.exit_code == ExitCode.INTERNAL
     assert str(broken / "exercise.toml") in info.value.message
+
+
+def _exercise(tmp_path: Path, toml: str, checks: str = "") -> Path:
+    folder = tmp_path / "exercises" / "exercise9"
+    folder.mkdir(parents=True)
+    (folder / "exercise.toml").write_text(toml)
+    (folder / "checks.py").write_text(checks)
+    return folder
+
+
+_NINE = 'id = "exercise9"\nname = "nine"\ntitle = "Nine"\nfiles = ["nine.c"]\n'
+
+
+def test_max_score_counts_each_check_at_its_points(tmp_path: Path) -> None:
+    checks = (
+        "import pytest\n\ndef helper():\n    pass\n\n"
+        "def test_a(program):\n    pass\n\ndef test_b(program):\n    pass\n\n"
+        "class Flood:\n    def test_not_a_check(self):\n        pass\n"
+    )
+    folder = _exercise(tmp_path, _NINE + "[points]\ntest_a = 2.5\n", checks)
+    ex = catalog._load(folder)
+    assert ex.check_names == ("test_a", "test_b")
+    assert ex.max_score == 3.5
+
+
+def test_a_broken_checks_file_is_an_internal_error_naming_it(tmp_path: Path) -> None:
+    folder = _exercise(tmp_path, _NINE, "def test_a(:\n")
+    with pytest.raises(ExerciseError) as info:
+        catalog._load(folder).max_score  # noqa: B018
+    assert str(folder / "checks.py") in info.value.message

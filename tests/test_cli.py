@@ -27,7 +27,7 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import wait_until
 
-from grader import doctor, sandbox, session
+from grader import catalog, doctor, sandbox, session
 from grader.cli import main
 from grader.errors import SandboxError
 from grader.results import BuildResult, CheckResult, Isolation, Outcome, SubmissionReport
@@ -92,6 +92,17 @@ def test_list_shows_every_exercise_and_its_files() -> None:
     rows = [line.split()[:3] for line in result.stdout.splitlines()]
     assert ["exercise1", "copy", "copy.c"] in rows
     assert ["exercise2", "pipe", "pipe.c"] in rows
+
+
+def test_list_as_json_gives_each_exercise_and_its_points() -> None:
+    result = _grade("--list", "--format", "json")
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.stdout)
+    assert [e["id"] for e in listed] == [e.id for e in catalog.all_exercises()]
+    for row, ex in zip(listed, catalog.all_exercises(), strict=True):
+        assert row == {"id": ex.id, "name": ex.name, "files": list(ex.files),
+                       "title": ex.title, "points": row["points"]}  # fmt: skip
+        assert row["points"] == len(ex.check_names) > 0  # no exercise sets points yet
 
 
 def test_version() -> None:
@@ -258,6 +269,8 @@ def test_grade_reference_as_json() -> None:
     assert data["score"] == data["max_score"]
     assert data["missing_files"] == []
     assert data["found_files"] == ["copy.c"]
+    listed = json.loads(_grade("--list", "-f", "json").stdout)
+    assert data["max_score"] == next(e["points"] for e in listed if e["id"] == "exercise1")
 
 
 def test_a_missing_file_is_a_failed_grade_not_a_usage_error() -> None:
