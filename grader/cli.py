@@ -16,7 +16,7 @@ from typing import TextIO
 import click
 
 from grader import catalog, session
-from grader.errors import ExitCode, GraderError, UsageError
+from grader.errors import ExerciseError, ExitCode, GraderError, UsageError
 from grader.render import RENDERERS, terminal
 from grader.submission import discover
 
@@ -50,6 +50,7 @@ def _list(fmt: str) -> str:
 )  # fmt: skip
 @click.option("--out", "-o", type=click.Path(path_type=Path), metavar="FILE",
               help="Write the report to FILE instead of the terminal.")  # fmt: skip
+@click.option("--show", is_flag=True, help="Print EXERCISE's statement (what to write).")
 @click.option("--doctor", is_flag=True, help="Show what this machine offers the sandbox; "
               "exit 1 if it cannot give full isolation or lacks a tool.")  # fmt: skip
 @click.option("--keep", is_flag=True, help="Keep the scratch folder and say where it is.")
@@ -63,6 +64,7 @@ def grade(
     list_: bool,
     fmt: str,
     out: Path | None,
+    show: bool,
     doctor: bool,
     keep: bool,
     verbose: bool,
@@ -85,11 +87,19 @@ def grade(
         click.echo(doctor_mod.render(findings, doctor_mod.isolation()))
         return ExitCode.PASSED if doctor_mod.healthy(findings) else ExitCode.FAILED
     if exercise is None:
+        example = "'grade --show exercise1'" if show else "'grade exercise1' or 'grade copy'"
         raise UsageError(
-            "no exercise given. Name one, for example 'grade exercise1' or 'grade copy'; "
-            "'grade --list' shows them all."
+            f"no exercise given. Name one, for example {example}; 'grade --list' shows them all."
         )
     ex = catalog.find(exercise)
+    if show:
+        try:
+            click.echo(ex.statement.read_text(encoding="utf-8"), nl=False)
+        except OSError as e:
+            raise ExerciseError(
+                f"the statement of {ex.id}, {ex.statement}, cannot be read: {e.strerror}."
+            ) from e
+        return ExitCode.PASSED
     sub = discover(submission if submission is not None else Path.cwd(), ex)
     with _report_file(out) as dest:  # opened before grading: a bad path wastes no grade
         report = session.grade(ex, sub, session.GradeOptions(keep=keep, debug=debug))

@@ -105,6 +105,22 @@ def test_list_as_json_gives_each_exercise_and_its_points() -> None:
         assert row["points"] == len(ex.check_names) > 0  # no exercise sets points yet
 
 
+@pytest.mark.parametrize("name", ["exercise2", "pipe"])
+def test_show_prints_the_exercise_statement(name: str) -> None:
+    result = _grade("--show", name)
+    assert result.exit_code == 0, result.output
+    statement = REPO / "exercises" / "exercise2" / "README.md"
+    assert result.stdout == statement.read_text(encoding="utf-8")
+
+
+def test_show_without_an_exercise() -> None:
+    _assert_short_usage_error(_grade("--show"), "no exercise", "grade --show exercise1")
+
+
+def test_show_an_unknown_exercise() -> None:
+    _assert_short_usage_error(_grade("--show", "exercise99"), "exercise99", "grade --list")
+
+
 def test_version() -> None:
     result = _grade("--version")
     assert result.exit_code == 0
@@ -116,6 +132,10 @@ def test_help() -> None:
     assert result.exit_code == 0
     assert "EXERCISE" in result.stdout
     assert "--format" in result.stdout
+    exit_status = " ".join(result.stdout.split()).split("Exit status:", 1)[1]
+    for said in ("0 all checks passed", "1 a check failed", "2 bad usage", "3 the grader broke",
+                 "130 interrupted"):  # fmt: skip
+        assert said in exit_status, exit_status
 
 
 # --- bad usage: exit 2, a short message, no traceback -----------------------------------
