@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import fcntl
+import importlib.metadata
 import json
 import os
 import re
@@ -156,6 +158,7 @@ def _grade(
     group: sandbox.GradeGroup | None,
 ) -> SubmissionReport:
     start = time.monotonic()
+    graded_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     _remove_stale_scratch()
     # a kept folder's name has no pid: no later grade takes it for a dead grader's leftover
     owner = "kept" if options.keep else str(os.getpid())
@@ -242,10 +245,19 @@ def _grade(
             problems=submission.problems,
             duration_s=round(time.monotonic() - start, 3),
             kept=str(scratch) if options.keep else None,
+            grader_version=_version(),
+            graded_at=graded_at,
         )
     finally:
         if not options.keep:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("ipcgrade")
+    except importlib.metadata.PackageNotFoundError:  # a bare checkout, never installed
+        return "unknown"
 
 
 @dataclass

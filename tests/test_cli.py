@@ -10,6 +10,7 @@ catch_exceptions=False, lets any other exception escape `main` and fail the test
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
 import shutil
@@ -289,6 +290,10 @@ def test_grade_reference_as_json() -> None:
     assert data["score"] == data["max_score"]
     assert data["missing_files"] == []
     assert data["found_files"] == ["copy.c"]
+    assert data["grader_version"] == version("ipcgrade")
+    graded_at = datetime.datetime.strptime(data["graded_at"], "%Y-%m-%dT%H:%M:%SZ")
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    assert datetime.timedelta(0) <= now - graded_at < datetime.timedelta(minutes=5)
     listed = json.loads(_grade("--list", "-f", "json").stdout)
     assert data["max_score"] == next(e["points"] for e in listed if e["id"] == "exercise1")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -278,6 +279,45 @@ def test_json_round_trips_missing_files_and_a_failed_build() -> None:
     )
     back = SubmissionReport.from_dict(json.loads(json_render.render(report)))
     assert back == report
+
+
+def _documented_keys() -> set[str]:
+    """The keys the README's "The JSON report" table lists: `build.ok`, `checks[].id`..."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n### The JSON report\n", 1)[1]
+    section = re.split(r"\n#+ ", section, maxsplit=1)[0]
+    return set(re.findall(r"^\| `([a-z_.\[\]]+)` \|", section, flags=re.MULTILINE))
+
+
+def _keys(value: object, prefix: str = "") -> set[str]:
+    """Every key of a JSON value, nested ones as `build.ok` and `checks[].evidence[].title`."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            found |= {prefix + key} | _keys(inner, prefix + key + ".")
+    elif isinstance(value, list):
+        for item in value:
+            found |= _keys(item, prefix.removesuffix(".") + "[].")
+    return found
+
+
+def test_the_readme_documents_every_key_of_the_json_report() -> None:
+    report = replace(_hostile_report(), kept="/tmp/ipcgrade-kept-x", grader_version="0.1.0",
+                     graded_at="2025-03-01T14:02:09Z")  # fmt: skip
+    actual = _keys(json.loads(json_render.render(report)))
+    assert "checks[].evidence[].rows" in actual  # nested lists are walked
+    documented = _documented_keys()
+    assert documented - actual == set(), "documented in the README, not in the report"
+    assert actual - documented == set(), "in the report, not documented in the README"
+
+
+def test_the_report_says_which_grader_graded_and_when() -> None:
+    report = replace(_report(), grader_version="0.1.0", graded_at="2025-03-01T14:02:09Z")
+    data = json.loads(json_render.render(report))
+    assert (data["grader_version"], data["graded_at"]) == ("0.1.0", "2025-03-01T14:02:09Z")
+    assert SubmissionReport.from_dict(data) == report
+    del data["grader_version"], data["graded_at"]  # a report of schema 1 from before
+    assert SubmissionReport.from_dict(data) == _report()
 
 
 @pytest.mark.parametrize("schema", [2, 0, None, "1"])
