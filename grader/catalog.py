@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +63,26 @@ class Exercise:
         return self.folder / "README.md"
 
     @property
+    def check_names(self) -> tuple[str, ...]:
+        """The checks in checks.py, in order: its top-level `test_` functions, as pytest
+        collects them (read, not imported: listing runs none of the exercise's code)."""
+        try:
+            tree = ast.parse(self.checks.read_text(encoding="utf-8"), filename=str(self.checks))
+        except (OSError, SyntaxError, ValueError) as e:
+            raise ExerciseError(f"the checks file {self.checks} cannot be read: {e}") from e
+        return tuple(
+            node.name
+            for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.name.startswith("test")
+        )
+
+    @property
+    def max_score(self) -> float:
+        """What a grade of every check passed scores: each check's `points`, 1 by default."""
+        return sum(float(self.points.get(name, 1.0)) for name in self.check_names)
+
+    @property
     def programs(self) -> dict[str, str]:
         """Each C file and the program it builds: {"copy.c": "copy"}."""
         return {f: f.rsplit(".", 1)[0] for f in self.files if f.endswith(".c")}
@@ -83,28 +104,67 @@ def root() -> Path:
     return bundled if (bundled / "exercises").is_dir() else here.parent
 
 
+# exercise.toml's keys: each table's, from the dataclass it fills (README: "Adding an exercise")
+_TOP_KEYS = ("id", "name", "title", "files", "build", "limits", "points", "ipc_keys")
+_TABLE_KEYS = {
+    "build": tuple(f.name for f in fields(BuildSpec)),
+    "limits": tuple(f.name for f in fields(Limits)),
+}
+
+
+def _table(data: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ExerciseError(f"the exercise file {path} is broken: '{key}' must be a table")
+    return dict(value)
+
+
+def _unknown_keys(data: dict[str, Any], path: Path) -> None:
+    """An unknown key, at any level, is an error naming it: a typo is never ignored."""
+    tables: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [("", data, _TOP_KEYS)]
+    tables += [(f"{t}.", _table(data, t, path), known) for t, known in _TABLE_KEYS.items()]
+    for prefix, table, known in tables:
+        for key in table:
+            if key not in known:
+                raise ExerciseError(
+                    f"the exercise file {path} has an unknown key '{prefix}{key}'. "
+                    f"Known keys{f' of [{prefix[:-1]}]' if prefix else ''}: {', '.join(known)}."
+                )
+
+
 def _load(folder: Path) -> Exercise:
     path = folder / "exercise.toml"
     try:
         data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-        build = dict(data.get("build", {}))
+        _unknown_keys(data, path)
+        build = _table(data, "build", path)
         for key in ("cflags", "ldflags"):
             if key in build:
                 build[key] = tuple(build[key])
         build["variants"] = {k: tuple(v) for k, v in build.get("variants", {}).items()}
-        return Exercise(
+        exercise = Exercise(
             id=str(data["id"]),
             name=str(data["name"]),
             title=str(data["title"]),
             files=tuple(data["files"]),
             folder=folder,
             build=BuildSpec(**build),
-            limits=Limits(**data.get("limits", {})),
-            points=dict(data.get("points", {})),
+            limits=Limits(**_table(data, "limits", path)),
+            points={k: float(v) for k, v in _table(data, "points", path).items()},
             ipc_keys=tuple(int(k) for k in data.get("ipc_keys", ())),
         )
     except (OSError, KeyError, TypeError, ValueError) as e:
         raise ExerciseError(f"the exercise file {path} is broken: {e}") from e
+    if exercise.points:
+        checks = exercise.check_names
+        for name in exercise.points:
+            if name not in checks:
+                raise ExerciseError(
+                    f"the exercise file {path} gives points to '{name}' (key "
+                    f"'points.{name}'), which is no check of {exercise.checks}. "
+                    f"Its checks: {', '.join(checks)}."
+                )
+    return exercise
 
 
 def all_exercises() -> tuple[Exercise, ...]:

@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import signal
+import stat
 import sys
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
 import click
 
 from grader import catalog, session
-from grader.errors import ExitCode, GraderError, UsageError
-from grader.render import RENDERERS
+from grader.errors import ExerciseError, ExitCode, GraderError, UsageError
+from grader.render import RENDERERS, terminal
 from grader.submission import discover
 
 
-def _list() -> str:
+def _list(fmt: str) -> str:
+    if fmt == "json":
+        exercises = [
+            {"id": e.id, "name": e.name, "files": list(e.files), "title": e.title,
+             "points": e.max_score}
+            for e in catalog.all_exercises()
+        ]  # fmt: skip
+        return json.dumps(exercises, indent=2, ensure_ascii=True)
     rows = [("id", "name", "files", "title")]
     rows += [(e.id, e.name, " ".join(e.files), e.title) for e in catalog.all_exercises()]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
@@ -27,16 +39,23 @@ def _list() -> str:
 @click.argument("exercise", required=False)
 @click.argument("submission", required=False, type=click.Path(path_type=Path, readable=False))
 @click.option(
-    "--list", "list_", is_flag=True, help="List the exercises and the files each expects."
+    "--list",
+    "list_",
+    is_flag=True,
+    help="List the exercises and the files each expects (as JSON with --format json).",
 )
 @click.option(
     "--format", "-f", "fmt", type=click.Choice(sorted(RENDERERS)), default="terminal",
     show_default=True, help="How to write the report.",
 )  # fmt: skip
-@click.option("--out", "-o", type=click.Path(path_type=Path, dir_okay=False),
+@click.option("--out", "-o", type=click.Path(path_type=Path), metavar="FILE",
               help="Write the report to FILE instead of the terminal.")  # fmt: skip
-@click.option("--doctor", is_flag=True, help="Show what this machine offers the sandbox.")
+@click.option("--show", is_flag=True, help="Print EXERCISE's statement (what to write).")
+@click.option("--doctor", is_flag=True, help="Show what this machine offers the sandbox; "
+              "exit 1 if it cannot give full isolation or lacks a tool.")  # fmt: skip
 @click.option("--keep", is_flag=True, help="Keep the scratch folder and say where it is.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="List the sandbox's layers in the terminal report.")  # fmt: skip
 @click.option("--debug", is_flag=True, help="Show internals and tracebacks.")
 @click.version_option(package_name="ipcgrade")
 def grade(
@@ -45,42 +64,99 @@ def grade(
     list_: bool,
     fmt: str,
     out: Path | None,
+    show: bool,
     doctor: bool,
     keep: bool,
+    verbose: bool,
     debug: bool,
 ) -> int:
     """Grade EXERCISE (an id like exercise2, or a short name like pipe) in SUBMISSION.
 
     SUBMISSION is your repository's root (holding exercise2/) or the exercise's folder
     itself; it defaults to the current folder. Exit status: 0 all checks passed, 1 a check
-    failed, 2 bad usage, 3 the grader broke.
+    failed (missing files and build failures too), 2 bad usage, 3 the grader broke, 130
+    interrupted (control-C or SIGTERM).
     """
     if list_:
-        click.echo(_list())
+        click.echo(_list(fmt))
         return ExitCode.PASSED
     if doctor:
         from grader import doctor as doctor_mod
 
-        click.echo(doctor_mod.render(doctor_mod.examine()))
-        return ExitCode.PASSED
+        findings = doctor_mod.examine()
+        click.echo(doctor_mod.render(findings, doctor_mod.isolation()))
+        return ExitCode.PASSED if doctor_mod.healthy(findings) else ExitCode.FAILED
     if exercise is None:
+        example = "'grade --show exercise1'" if show else "'grade exercise1' or 'grade copy'"
         raise UsageError(
-            "no exercise given. Name one, for example 'grade exercise1' or 'grade copy'; "
-            "'grade --list' shows them all."
+            f"no exercise given. Name one, for example {example}; 'grade --list' shows them all."
         )
     ex = catalog.find(exercise)
-    sub = discover(submission if submission is not None else Path.cwd(), ex)
-    report = session.grade(ex, sub, session.GradeOptions(keep=keep, debug=debug))
-    text = RENDERERS[fmt](report)
-    if out is not None:
+    if show:
         try:
-            out.write_text(text, encoding="utf-8")
+            click.echo(ex.statement.read_text(encoding="utf-8"), nl=False)
+        except OSError as e:
+            raise ExerciseError(
+                f"the statement of {ex.id}, {ex.statement}, cannot be read: {e.strerror}."
+            ) from e
+        return ExitCode.PASSED
+    sub = discover(submission if submission is not None else Path.cwd(), ex)
+    with _report_file(out) as dest:  # opened before grading: a bad path wastes no grade
+        report = session.grade(ex, sub, session.GradeOptions(keep=keep, debug=debug))
+        verbose_terminal = verbose and fmt == "terminal"
+        text = terminal.render(report, verbose=True) if verbose_terminal else RENDERERS[fmt](report)
+        if dest is None:
+            click.echo(text, nl=False)
+            return report.exit_code
+        try:
+            if stat.S_ISREG(os.fstat(dest.fileno()).st_mode):
+                dest.truncate(0)  # only now: a grade that fails leaves an old report whole
+            dest.write(text)
+            dest.flush()
         except OSError as e:
             raise UsageError(f"cannot write the report to '{out}': {e.strerror}.") from e
-        click.echo(f"report written to {out}", err=True)
-    else:
-        click.echo(text, nl=False)
+    click.echo(f"report written to {out}", err=True)
     return report.exit_code
+
+
+@contextlib.contextmanager
+def _report_file(out: Path | None) -> Iterator[TextIO | None]:
+    """`out` opened for the report, or a UsageError saying why it cannot be; a file made
+    here is removed again when the grade does not get as far as writing it."""
+    if out is None:
+        yield None
+        return
+    cannot = f"cannot write the report to '{out}'"
+    if out.is_dir():
+        raise UsageError(
+            f"{cannot}: it is a folder. Give --out a file name, for example "
+            f"'--out {out / 'report.json'}'."
+        )
+    existed = out.exists()
+    try:
+        dest = open(out, "a", encoding="utf-8")  # noqa: SIM115 (closed below)
+    except FileNotFoundError as e:
+        parent = out.parent
+        raise UsageError(
+            f"{cannot}: the folder '{parent}' does not exist. Make it first "
+            f"(mkdir -p '{parent}') or give --out a path in a folder that exists."
+        ) from e
+    except PermissionError as e:
+        raise UsageError(
+            f"{cannot}: permission denied. Give --out a path in a folder you can write, "
+            "for example your home folder."
+        ) from e
+    except OSError as e:
+        raise UsageError(f"{cannot}: {e.strerror}. Give --out another path.") from e
+    written = False
+    try:
+        yield dest
+        written = True
+    finally:
+        dest.close()
+        if not written and not existed:
+            with contextlib.suppress(OSError):
+                out.unlink()
 
 
 def _terminated(signum: int, frame: object) -> None:
@@ -104,12 +180,9 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as e:
         e.show()
         sys.exit(ExitCode.USAGE)
-    except click.exceptions.Abort:
+    except (click.exceptions.Abort, KeyboardInterrupt):  # control-C, or SIGTERM (below)
         click.echo("grade: interrupted", err=True)
-        sys.exit(ExitCode.FAILED)
-    except KeyboardInterrupt:
-        click.echo("grade: interrupted", err=True)
-        sys.exit(ExitCode.FAILED)
+        sys.exit(ExitCode.INTERRUPTED)
     except Exception as e:
         if debug:
             traceback.print_exc()

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import platform
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from grader import sandbox, trace
+from grader.catalog import Limits
+from grader.results import Isolation
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,15 @@ class Finding:
     ok: bool
     detail: str
     fix: str = ""
+
+
+# what a grade cannot do without: full isolation, and the tools the builds and checks run
+_NEEDED = ("user namespaces", "gcc", "make", "unshare", "ps", "strace")
+
+
+def healthy(findings: tuple[Finding, ...]) -> bool:
+    """Whether every grade here gets full isolation and every tool it needs."""
+    return all(f.ok for f in findings if f.what in _NEEDED)
 
 
 def _read(path: str) -> str | None:
@@ -77,7 +88,7 @@ def examine() -> tuple[Finding, ...]:
         Finding(
             "strace",
             strace is not None,
-            f"{strace}: shows the system calls of exercises 4 to 7"
+            f"{strace}: shows the system calls of exercises 4 to 6"
             if strace
             else "missing: checks that need system calls are skipped, never passed",
             "" if strace else "sudo apt install strace",
@@ -123,12 +134,29 @@ def examine() -> tuple[Finding, ...]:
     return tuple(out)
 
 
-def render(findings: tuple[Finding, ...]) -> str:
+def isolation() -> Isolation:
+    """The isolation a grade gets on this machine, as `session.grade` sets it up (as root:
+    a uid of its own and, where one can be made, a control group with the default limits)."""
+    caps = sandbox.detect()
+    if caps.root:
+        caps = replace(caps, student_uid=sandbox.slots.SLOT_UID_BASE)
+        where, why_not = sandbox.cgroup.find()
+        if where is not None:
+            limits = Limits()
+            caps = replace(caps, grade_memory_mb=limits.grade_memory_mb,
+                           grade_tasks=limits.grade_tasks, cgroup_why_not="")  # fmt: skip
+        else:
+            caps = replace(caps, cgroup_why_not=why_not)
+    return caps.isolation()
+
+
+def render(findings: tuple[Finding, ...], iso: Isolation) -> str:
     lines = []
     for f in findings:
         lines.append(f"{'ok ' if f.ok else 'NO '} {f.what:<16} {f.detail}")
         if f.fix:
             lines.append(f"    {'':<16} fix: {f.fix}")
-    level = sandbox.detect().isolation().level
-    lines.append(f"\nisolation of every grade on this machine: {level}")
+    lines.append(f"\nisolation of every grade on this machine: {iso.level}")
+    lines += [f"  layer: {layer}" for layer in iso.layers]
+    lines += [f"  missing: {missing}" for missing in iso.missing]
     return "\n".join(lines)

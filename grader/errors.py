@@ -12,6 +12,7 @@ class ExitCode(enum.IntEnum):
     FAILED = 1  # a check failed (build failures and missing files included)
     USAGE = 2  # bad usage or input
     INTERNAL = 3  # the harness broke
+    INTERRUPTED = 130  # control-C or SIGTERM: 128 + SIGINT, as shells report it
 
 
 class GraderError(Exception):

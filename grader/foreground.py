@@ -61,5 +61,5 @@ def child_of(leader: int, argv0: str, within_s: float = 5.0) -> int:
                 return leader  # the program came and went before it was seen
         except (psutil.Error, IndexError):
             return leader
-        time.sleep(POLL_S)  # noqa: sleep - a fork then exec, a few milliseconds
+        time.sleep(POLL_S)  # sleep: a fork then exec, a few milliseconds
     return leader

@@ -88,7 +88,7 @@ def wait_exit(pid: int, timeout: float | None) -> None:
                     return
             except ChildProcessError:
                 return
-            time.sleep(POLL_S)  # noqa: sleep - the fallback of a blocking wait
+            time.sleep(POLL_S)  # sleep: the fallback of a blocking wait
         return
     try:
         select.select([fd], [], [], timeout)
@@ -331,7 +331,7 @@ class Run:
                 return Exit(os.WEXITSTATUS(status))
             if deadline is not None and time.monotonic() > deadline:
                 return None
-            time.sleep(POLL_S)  # noqa: sleep - a pty child has no blocking wait we own
+            time.sleep(POLL_S)  # sleep: a pty child has no blocking wait we own
 
     def _watchdog(self, wall_s: float) -> None:
         """Reap the process; at the wall-clock limit, or when its guard says so, kill its

@@ -149,6 +149,8 @@ class SubmissionReport:
     problems: tuple[str, ...] = ()  # submission-level messages ("found main.c; ...")
     duration_s: float = 0.0
     kept: str | None = None  # the scratch folder kept with --keep
+    grader_version: str = ""  # the ipcgrade that graded, from the package's metadata
+    graded_at: str = ""  # when the grade started: ISO 8601, UTC ("2025-03-01T14:02:09Z")
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -184,6 +186,8 @@ class SubmissionReport:
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA,
+            "grader_version": self.grader_version,
+            "graded_at": self.graded_at,
             "exercise": self.exercise,
             "title": self.title,
             "submission": self.submission,
@@ -216,4 +220,7 @@ class SubmissionReport:
             problems=tuple(d.get("problems", ())),
             duration_s=float(d.get("duration_s", 0.0)),
             kept=d.get("kept"),
+            # added within schema 1: a report from before has neither
+            grader_version=str(d.get("grader_version", "")),
+            graded_at=str(d.get("graded_at", "")),
         )

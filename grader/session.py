@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import fcntl
+import importlib.metadata
 import json
 import os
 import re
@@ -57,7 +59,11 @@ def _keep_paths(exercise: Exercise) -> list[str]:
 
 
 def _remove_stale_scratch() -> None:
-    """Remove the scratch folders of graders that died without cleaning up (SIGKILL)."""
+    """Remove the scratch folders of graders that died without cleaning up (SIGKILL).
+
+    A folder kept with --keep is named `ipcgrade-kept-...`, never matched here: it stays
+    until the user removes it.
+    """
     folder = Path(tempfile.gettempdir())
     for entry in os.scandir(folder):
         match = re.match(r"ipcgrade-(\d+)-", entry.name)
@@ -152,8 +158,11 @@ def _grade(
     group: sandbox.GradeGroup | None,
 ) -> SubmissionReport:
     start = time.monotonic()
+    graded_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     _remove_stale_scratch()
-    scratch = Path(tempfile.mkdtemp(prefix=f"ipcgrade-{os.getpid()}-{exercise.id}-"))
+    # a kept folder's name has no pid: no later grade takes it for a dead grader's leftover
+    owner = "kept" if options.keep else str(os.getpid())
+    scratch = Path(tempfile.mkdtemp(prefix=f"ipcgrade-{owner}-{exercise.id}-"))
     try:
         # box/ is all a student program sees; the job, the log and the results stay
         # beside it, out of its reach
@@ -236,10 +245,19 @@ def _grade(
             problems=submission.problems,
             duration_s=round(time.monotonic() - start, 3),
             kept=str(scratch) if options.keep else None,
+            grader_version=_version(),
+            graded_at=graded_at,
         )
     finally:
         if not options.keep:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("ipcgrade")
+    except importlib.metadata.PackageNotFoundError:  # a bare checkout, never installed
+        return "unknown"
 
 
 @dataclass

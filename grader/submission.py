@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader import catalog
 from grader.catalog import Exercise
 from grader.errors import SubmissionError
 
@@ -53,28 +56,103 @@ def _listing(folder: Path) -> list[Path]:
     return out
 
 
-def _lookalikes(expected: str, files: list[Path], claimed: set[str]) -> list[str]:
-    """Messages for files that look like `expected` under another name or language."""
-    stem, ext = os.path.splitext(expected)
-    notes: list[str] = []
-    for rel in files:
-        name = rel.name
-        if str(rel) in claimed:
+def _names(items: list[str]) -> str:
+    return ", ".join(items)
+
+
+def _grade_command(exercise_id: str, folder: Path) -> str:
+    """What to type to grade `folder` as `exercise_id`, from the current folder."""
+    try:
+        rel = folder.resolve().relative_to(Path.cwd().resolve())
+    except (OSError, ValueError):
+        return f"grade {exercise_id} {shlex.quote(str(folder))}"
+    return f"grade {exercise_id}" + ("" if rel == Path(".") else f" {shlex.quote(str(rel))}")
+
+
+def _named_like(folder_name: str, exercise: Exercise) -> bool:
+    """`ex2`, `Exercise_2`, `tp02`, `pipe-lab`: a folder meant to be exercise2's."""
+    plain = re.sub(r"[^a-z0-9]", "", folder_name.lower())
+    number = re.findall(r"\d+", exercise.id)
+    digits = re.findall(r"\d+", plain)
+    return exercise.name in plain or (len(digits) == 1 == len(number) and
+                                      int(digits[0]) == int(number[0]))  # fmt: skip
+
+
+def _another_exercise(folder: Path, exercise: Exercise, names: list[str]) -> list[str]:
+    """Messages for files at the top that are another exercise's: one per exercise."""
+    notes = []
+    for other in catalog.all_exercises():
+        theirs = [f for f in other.files if f in names and f not in exercise.files]
+        if other.id == exercise.id or not theirs:
             continue
-        rstem, rext = os.path.splitext(name)
-        where = f" (in {rel.parent}/)" if str(rel.parent) != "." else ""
-        if name.lower() == expected.lower() and rel.parent == Path("."):
-            notes.append(f"found {name}; names are case-sensitive: rename it to {expected}")
-        elif name == expected:
-            notes.append(f"found {rel}; move it to the top of the exercise folder")
-        elif rext.lower() in _OTHER_LANGUAGES and rstem.lower() == stem.lower():
-            lang = _OTHER_LANGUAGES[rext.lower()]
-            notes.append(
-                f"found {rel}, which is {lang}; this exercise is in C and expects {expected}"
-            )
-        elif rext == ext and rel.parent == Path("."):
-            notes.append(f"found {name}{where}; this exercise expects {expected}")
+        these, look, them = ("these look", "files", "them") if len(theirs) > 1 else (
+            "this looks", "file", "it")  # fmt: skip
+        notes.append(
+            f"found {_names(theirs)}: {these} like {other.id}'s {look} (`{other.name}`), but "
+            f"this is {exercise.id} (`{exercise.name}`), which expects "
+            f"{_names(list(exercise.files))}. To grade {them} as {other.id}, type: "
+            f"{_grade_command(other.id, folder)}"
+        )
     return notes
+
+
+def _misplaced(
+    path: Path, folder: Path, exercise: Exercise, files: list[Path], missing: tuple[str, ...]
+) -> list[str]:
+    """Messages for expected files found in a subfolder, one per subfolder."""
+    by_parent: dict[Path, list[str]] = {}
+    for rel in files:
+        if rel.name in missing and rel.parent != Path("."):
+            by_parent.setdefault(rel.parent, []).append(str(rel))
+    notes = []
+    for parent, rels in by_parent.items():
+        it = "it" if len(rels) == 1 else "them"
+        if folder != path or folder.name in (exercise.id, exercise.name):
+            notes.append(f"found {_names(rels)}; move {it} to the top of {folder.name}/")
+        elif len(parent.parts) == 1 and _named_like(parent.name, exercise):
+            notes.append(
+                f"found {_names(rels)}: the folder {parent}/ should be named {exercise.id}/ "
+                f"(rename it), or grade that folder: {_grade_command(exercise.id, folder / parent)}"
+            )
+        else:
+            notes.append(
+                f"found {_names(rels)}; move {it} to the top of {folder}, or grade its "
+                f"folder: {_grade_command(exercise.id, folder / parent)}"
+            )
+    return notes
+
+
+def _lookalikes(
+    path: Path, folder: Path, exercise: Exercise, files: list[Path], found: tuple[str, ...]
+) -> list[str]:
+    """Messages for what looks like the missing files: another exercise's, another name,
+    case or language, in a subfolder. Each said once."""
+    missing = tuple(f for f in exercise.files if f not in found)
+    top = [f.name for f in files if f.parent == Path(".")]
+    unclaimed = [n for n in top if n not in found]
+    notes = _another_exercise(folder, exercise, unclaimed)
+    others = {f for e in catalog.all_exercises() if e.id != exercise.id for f in e.files}
+    unclaimed = [n for n in unclaimed if n not in others or n in exercise.files]
+    for expected in missing:
+        stem, _ = os.path.splitext(expected)
+        for name in list(unclaimed):
+            rstem, rext = os.path.splitext(name)
+            if name.lower() == expected.lower():
+                notes.append(f"found {name}; names are case-sensitive: rename it to {expected}")
+            elif rext.lower() in _OTHER_LANGUAGES and rstem.lower() == stem.lower():
+                lang = _OTHER_LANGUAGES[rext.lower()]
+                notes.append(
+                    f"found {name}, which is {lang}; this exercise is in C and expects {expected}"
+                )
+            else:
+                continue
+            unclaimed.remove(name)
+    notes.extend(_misplaced(path, folder, exercise, files, missing))
+    extensions = {os.path.splitext(m)[1] for m in missing}
+    strays = [n for n in unclaimed if os.path.splitext(n)[1] in extensions]
+    if strays:
+        notes.append(f"found {_names(strays)}; this exercise expects {_names(list(missing))}")
+    return list(dict.fromkeys(notes))
 
 
 def discover(path: Path, exercise: Exercise) -> Submission:
@@ -115,10 +193,7 @@ def discover(path: Path, exercise: Exercise) -> Submission:
     missing = tuple(f for f in exercise.files if f not in top)
     problems: list[str] = []
     if missing:
-        claimed = set(found)
-        for m in missing:
-            notes = _lookalikes(m, files, claimed)
-            problems.extend(notes)
+        problems.extend(_lookalikes(path, folder, exercise, files, found))
         if not problems:
             here = sorted(top) or ["no files"]
             shown = ", ".join(here[:8]) + (", …" if len(here) > 8 else "")
@@ -152,6 +227,7 @@ def copy_into(submission: Submission, dest: Path) -> None:
         SubmissionError: the folder holds more than MAX_FILES files or MAX_BYTES bytes.
     """
     total = 0
+    dest.mkdir(parents=True, exist_ok=True)  # an empty submission still gets its folder
     files = _listing(submission.folder)
     if len(files) > MAX_FILES:
         raise SubmissionError(

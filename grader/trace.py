@@ -252,7 +252,7 @@ def _within(within_s: float, happened: Callable[[], bool]) -> bool:
     while not happened():
         if time.monotonic() > deadline:
             return False
-        time.sleep(0.001)  # noqa: sleep - polling interval of an event wait (a state change)
+        time.sleep(0.001)  # sleep: polling interval of an event wait (a state change)
     return True
 
 

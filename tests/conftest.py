@@ -25,7 +25,7 @@ def wait_until(predicate: Callable[[], T], within_s: float = 10.0, every_s: floa
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {within_s} s waiting for {predicate!r}")
-        time.sleep(every_s)  # noqa: sleep - polling interval of an event wait
+        time.sleep(every_s)  # sleep: polling interval of an event wait
 
 
 def _sysv_ids() -> set[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
@@ -77,3 +79,91 @@ def test_a_broken_exercise_toml_is_an_internal_error_naming_the_file(
         catalog.all_exercises()
     assert info.value.exit_code == ExitCode.INTERNAL
     assert str(broken / "exercise.toml") in info.value.message
+
+
+def _exercise(tmp_path: Path, toml: str, checks: str = "") -> Path:
+    folder = tmp_path / "exercises" / "exercise9"
+    folder.mkdir(parents=True)
+    (folder / "exercise.toml").write_text(toml)
+    (folder / "checks.py").write_text(checks)
+    return folder
+
+
+_NINE = 'id = "exercise9"\nname = "nine"\ntitle = "Nine"\nfiles = ["nine.c"]\n'
+
+
+def test_max_score_counts_each_check_at_its_points(tmp_path: Path) -> None:
+    checks = (
+        "import pytest\n\ndef helper():\n    pass\n\n"
+        "def test_a(program):\n    pass\n\ndef test_b(program):\n    pass\n\n"
+        "class Flood:\n    def test_not_a_check(self):\n        pass\n"
+    )
+    folder = _exercise(tmp_path, _NINE + "[points]\ntest_a = 2.5\n", checks)
+    ex = catalog._load(folder)
+    assert ex.check_names == ("test_a", "test_b")
+    assert ex.max_score == 3.5
+
+
+def test_a_broken_checks_file_is_an_internal_error_naming_it(tmp_path: Path) -> None:
+    folder = _exercise(tmp_path, _NINE, "def test_a(:\n")
+    with pytest.raises(ExerciseError) as info:
+        catalog._load(folder).max_score  # noqa: B018
+    assert str(folder / "checks.py") in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("toml", "key"),
+    [
+        (_NINE + 'output = "nine"\n', "'output'"),
+        (_NINE + 'build = { cc = "gcc", output = "nine" }\n', "'build.output'"),
+        (_NINE + "limits = { wall_s = 5, wall = 5 }\n", "'limits.wall'"),
+        (_NINE + "[build]\ncflags = []\n[build.variants]\nO2 = []\n[limitz]\ncpu_s = 1\n",
+         "'limitz'"),
+    ],
+    ids=["top", "build", "limits", "a-misspelt-table"],
+)  # fmt: skip
+def test_an_unknown_key_is_an_error_naming_it_and_the_file(
+    tmp_path: Path, toml: str, key: str
+) -> None:
+    folder = _exercise(tmp_path, toml, "def test_a(program):\n    pass\n")
+    with pytest.raises(ExerciseError) as info:
+        catalog._load(folder)
+    assert f"unknown key {key}" in info.value.message
+    assert str(folder / "exercise.toml") in info.value.message
+
+
+def test_points_for_a_check_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    toml = _NINE + "[points]\ntest_a = 2\ntest_typo = 3\n"
+    folder = _exercise(tmp_path, toml, "def test_a(program):\n    pass\n")
+    with pytest.raises(ExerciseError) as info:
+        catalog._load(folder)
+    assert "'points.test_typo'" in info.value.message
+    assert str(folder / "exercise.toml") in info.value.message
+
+
+def test_every_known_key_loads(tmp_path: Path) -> None:
+    toml = _NINE + (
+        'ipc_keys = [1234]\n[build]\ncc = "cc"\ncflags = ["-O1"]\nldflags = ["-lm"]\n'
+        '[build.variants]\nO2 = ["-O2"]\n[limits]\n'
+        + "".join(f"{k} = 7\n" for k in _limit_keys())
+        + "[points]\ntest_a = 2\n"
+    )
+    ex = catalog._load(_exercise(tmp_path, toml, "def test_a(program):\n    pass\n"))
+    assert ex.build == catalog.BuildSpec("cc", ("-O1",), ("-lm",), {"O2": ("-O2",)})
+    assert ex.limits == catalog.Limits(*([7] * len(_limit_keys())))
+    assert (ex.points, ex.ipc_keys, ex.max_score) == ({"test_a": 2.0}, (1234,), 2.0)
+
+
+def _limit_keys() -> list[str]:
+    return [f.name for f in fields(catalog.Limits)]
+
+
+def test_the_readme_documents_every_key_of_exercise_toml() -> None:
+    """The README's table of exercise.toml keys is the set the loader accepts."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Adding an exercise\n", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([a-z_.]+)` \|", section, flags=re.MULTILINE))
+    accepted = set(catalog._TOP_KEYS)
+    accepted |= {f"{table}.{key}" for table, keys in catalog._TABLE_KEYS.items() for key in keys}
+    assert documented - accepted == set(), "documented, but refused as unknown"
+    assert accepted - documented == set(), "accepted, but not documented"

@@ -10,16 +10,25 @@ catch_exceptions=False, lets any other exception escape `main` and fail the test
 
 from __future__ import annotations
 
+import datetime
 import json
 import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner, Result
+from conftest import wait_until
 
-from grader import session
+from grader import catalog, doctor, sandbox, session
 from grader.cli import main
 from grader.errors import SandboxError
 from grader.results import BuildResult, CheckResult, Isolation, Outcome, SubmissionReport
@@ -86,6 +95,33 @@ def test_list_shows_every_exercise_and_its_files() -> None:
     assert ["exercise2", "pipe", "pipe.c"] in rows
 
 
+def test_list_as_json_gives_each_exercise_and_its_points() -> None:
+    result = _grade("--list", "--format", "json")
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.stdout)
+    assert [e["id"] for e in listed] == [e.id for e in catalog.all_exercises()]
+    for row, ex in zip(listed, catalog.all_exercises(), strict=True):
+        assert row == {"id": ex.id, "name": ex.name, "files": list(ex.files),
+                       "title": ex.title, "points": row["points"]}  # fmt: skip
+        assert row["points"] == len(ex.check_names) > 0  # no exercise sets points yet
+
+
+@pytest.mark.parametrize("name", ["exercise2", "pipe"])
+def test_show_prints_the_exercise_statement(name: str) -> None:
+    result = _grade("--show", name)
+    assert result.exit_code == 0, result.output
+    statement = REPO / "exercises" / "exercise2" / "README.md"
+    assert result.stdout == statement.read_text(encoding="utf-8")
+
+
+def test_show_without_an_exercise() -> None:
+    _assert_short_usage_error(_grade("--show"), "no exercise", "grade --show exercise1")
+
+
+def test_show_an_unknown_exercise() -> None:
+    _assert_short_usage_error(_grade("--show", "exercise99"), "exercise99", "grade --list")
+
+
 def test_version() -> None:
     result = _grade("--version")
     assert result.exit_code == 0
@@ -97,6 +133,10 @@ def test_help() -> None:
     assert result.exit_code == 0
     assert "EXERCISE" in result.stdout
     assert "--format" in result.stdout
+    exit_status = " ".join(result.stdout.split()).split("Exit status:", 1)[1]
+    for said in ("0 all checks passed", "1 a check failed", "2 bad usage", "3 the grader broke",
+                 "130 interrupted"):  # fmt: skip
+        assert said in exit_status, exit_status
 
 
 # --- bad usage: exit 2, a short message, no traceback -----------------------------------
@@ -161,12 +201,78 @@ def test_bad_options(argv: list[str], words: list[str]) -> None:
     _assert_short_usage_error(_grade(*argv), *words)
 
 
-def test_report_file_that_cannot_be_written(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_grade: list[object]
+def _read_only_place(tmp_path: Path) -> Path:
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    if not os.access(folder, os.W_OK):
+        return folder / "report.json"
+    # root writes in any folder whatever its mode; sysfs lets no one make a file
+    place = Path("/sys/ipcgrade-report.json")
+    try:
+        place.touch()
+    except OSError:
+        return place
+    place.unlink()
+    pytest.skip("no read-only place here: root writes in folders of any mode, and in /sys")
+
+
+@pytest.mark.parametrize(
+    ("where", "words"),
+    [
+        ("missing-folder", ["'missing/report.json'", "cannot write", "'missing' does not exist",
+                            "mkdir"]),
+        ("read-only", ["cannot write", "permission denied"]),
+        ("a-folder", ["cannot write", "is a folder", "report.json"]),
+    ],
+)  # fmt: skip
+def test_report_file_that_cannot_be_written_is_refused_before_grading(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    fake_grade: list[object],
+    where: str,
+    words: list[str],
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    result = _grade("exercise1", REFERENCE1, "--out", "missing/report.json")
-    _assert_short_usage_error(result, "'missing/report.json'", "cannot write")
+    out = {
+        "missing-folder": lambda: Path("missing/report.json"),
+        "read-only": lambda: _read_only_place(tmp_path),
+        "a-folder": lambda: tmp_path,
+    }[where]()
+    before = sorted(tmp_path.rglob("*"))
+    result = _grade("exercise1", REFERENCE1, "--out", out)
+    _assert_short_usage_error(result, *words)
+    assert fake_grade == [], "the grade ran before the report's path was found unusable"
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_a_grade_that_breaks_leaves_no_empty_report_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(session, "grade", _boom)
+    out = tmp_path / "report.json"
+    result = _grade("exercise1", REFERENCE1, "--out", out)
+    assert result.exit_code == 3
+    assert not out.exists()
+
+
+def test_a_grade_that_breaks_leaves_an_old_report_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(session, "grade", _boom)
+    out = tmp_path / "report.json"
+    out.write_text("the last report\n")
+    result = _grade("exercise1", REFERENCE1, "--out", out)
+    assert result.exit_code == 3
+    assert out.read_text() == "the last report\n"
+
+
+def test_out_replaces_an_old_report(tmp_path: Path, fake_grade: list[object]) -> None:
+    out = tmp_path / "report.json"
+    out.write_text("x" * 10000)
+    result = _grade("copy", REFERENCE1, "-f", "json", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert SubmissionReport.from_dict(json.loads(out.read_text())) == _fake_report()
 
 
 # --- grading ----------------------------------------------------------------------------
@@ -184,6 +290,12 @@ def test_grade_reference_as_json() -> None:
     assert data["score"] == data["max_score"]
     assert data["missing_files"] == []
     assert data["found_files"] == ["copy.c"]
+    assert data["grader_version"] == version("ipcgrade")
+    graded_at = datetime.datetime.strptime(data["graded_at"], "%Y-%m-%dT%H:%M:%SZ")
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    assert datetime.timedelta(0) <= now - graded_at < datetime.timedelta(minutes=5)
+    listed = json.loads(_grade("--list", "-f", "json").stdout)
+    assert data["max_score"] == next(e["points"] for e in listed if e["id"] == "exercise1")
 
 
 def test_a_missing_file_is_a_failed_grade_not_a_usage_error() -> None:
@@ -193,6 +305,42 @@ def test_a_missing_file_is_a_failed_grade_not_a_usage_error() -> None:
     assert "Traceback" not in result.output
     assert "main.c" in result.stdout
     assert "copy.c" in result.stdout
+
+
+def _empty_folder(root: Path) -> None:
+    pass
+
+
+def _empty_exercise_folder(root: Path) -> None:
+    (root / "exercise2").mkdir()
+
+
+def _only_an_empty_folder(root: Path) -> None:
+    (root / "src").mkdir()
+
+
+def _fresh_git_repository(root: Path) -> None:
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not installed: a fresh 'git init' cannot be made")
+    subprocess.run([git, "init", "-q", str(root)], check=True)
+
+
+@pytest.mark.parametrize(
+    "make", [_empty_folder, _empty_exercise_folder, _only_an_empty_folder, _fresh_git_repository]
+)
+def test_an_empty_submission_is_a_missing_files_grade(
+    tmp_path: Path, make: Callable[[Path], None]
+) -> None:
+    """A real grade of a submission with no file at all: exit 1, naming what is expected."""
+    make(tmp_path)
+    result = _grade("exercise2", tmp_path, "--format", "json")
+    assert result.exit_code == 1, result.output
+    assert "internal error" not in result.output
+    data = json.loads(result.stdout)
+    assert data["missing_files"] == ["pipe.c"]
+    assert data["build"]["ok"] is False
+    assert any("expects pipe.c" in p for p in data["problems"]), data["problems"]
 
 
 def test_out_writes_the_json_report(tmp_path: Path, fake_grade: list[object]) -> None:
@@ -225,6 +373,79 @@ def test_the_current_folder_is_the_default_submission(
     assert result.exit_code == 0, result.output
     [(_, submission, _)] = fake_grade
     assert submission.folder == tmp_path / "exercise1"  # type: ignore[attr-defined]
+
+
+def test_a_kept_scratch_folder_outlives_the_next_grade(tmp_path: Path) -> None:
+    """`--keep` in a grader that has ended (its pid gone); the next grade's sweep of dead
+    graders' leftovers must not take the kept folder for one, yet still sweeps those."""
+    kept_run = subprocess.run(
+        [sys.executable, "-m", "grader", "exercise1", str(tmp_path), "--keep", "-f", "json"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert kept_run.returncode == 1, kept_run.stderr
+    kept = Path(json.loads(kept_run.stdout)["kept"])
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    stale = Path(tempfile.mkdtemp(prefix=f"ipcgrade-{dead.stdout.strip()}-exercise1-"))
+    try:
+        assert kept.is_dir()
+        result = _grade("exercise1", tmp_path)  # a real grade: it sweeps first
+        assert result.exit_code == 1, result.output
+        assert kept.is_dir(), "the next grade removed the folder kept with --keep"
+        assert not stale.exists(), "a dead grader's scratch folder was not swept"
+    finally:
+        shutil.rmtree(kept, ignore_errors=True)
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+# --- interrupted: exit 130 ---------------------------------------------------------------
+
+# `grade` as a shell starts it in the foreground: control-C raises KeyboardInterrupt (a shell
+# starting a background job, as pytest may itself be, would have SIGINT ignored)
+_GRADE_AS_IN_A_TERMINAL = (
+    "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "from grader.cli import main; main()"
+)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_grade_exits_130_and_leaves_nothing(signum: signal.Signals) -> None:
+    """A real grade (exercise3's reference takes seconds), signalled once its worker has
+    started: exit 130, and neither its scratch folder nor its worker is left."""
+    grade = subprocess.Popen(
+        [sys.executable, "-c", _GRADE_AS_IN_A_TERMINAL, "exercise3", str(REPO / "reference")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    scratch = Path(tempfile.gettempdir())
+    mine = f"ipcgrade-{grade.pid}-*"
+    try:
+        # the worker's log is opened just before the worker starts: grading is under way
+        [folder] = wait_until(lambda: [p.parent for p in scratch.glob(f"{mine}/worker.log")],
+                              within_s=30)  # fmt: skip
+        grade.send_signal(signum)
+        out, err = grade.communicate(timeout=60)
+    finally:
+        if grade.poll() is None:
+            grade.kill()
+            grade.communicate()
+    assert grade.returncode == 130, (grade.returncode, err)
+    assert "interrupted" in err
+    assert "Traceback" not in err
+    assert "score" not in out, "the grade ended before the signal reached it"
+    assert list(scratch.glob(mine)) == []
+    still = [pid for pid in os.listdir("/proc") if pid.isdigit() and _cmdline_has(pid, folder)]
+    assert still == [], f"processes of the interrupted grade still run: {still}"
+
+
+def _cmdline_has(pid: str, folder: Path) -> bool:
+    try:
+        return str(folder).encode() in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 # --- the grader breaking: exit 3 --------------------------------------------------------
@@ -267,8 +488,58 @@ def test_a_sandbox_error_exits_3(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "Traceback" in result.stderr
 
 
-def test_doctor_says_what_the_machine_offers() -> None:
+def test_verbose_lists_the_layers_in_the_terminal_report(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    layered = replace(_fake_report(), isolation=Isolation(
+        level="reduced", layers=("rlimits: CPU (5 s)",), missing=("no user namespaces (x): y",)
+    ))  # fmt: skip
+    monkeypatch.setattr(session, "grade", lambda *args: layered)
+    plain = _grade("exercise1", REFERENCE1)
+    assert "isolation: reduced: no user namespaces\n" in plain.stdout
+    assert "rlimits" not in plain.stdout
+    verbose = _grade("exercise1", REFERENCE1, "--verbose")
+    assert "  layer: rlimits: CPU (5 s)\n" in verbose.stdout
+    assert "  missing: no user namespaces (x): y\n" in verbose.stdout
+    as_json = json.loads(_grade("exercise1", REFERENCE1, "-v", "-f", "json").stdout)
+    assert as_json["isolation"] == layered.isolation.to_dict()
+
+
+@pytest.fixture
+def fresh_detection() -> Iterator[None]:
+    """The sandbox's detection (cached per process) made again, before and after."""
+    sandbox.detect.cache_clear()
+    yield
+    sandbox.detect.cache_clear()
+
+
+def test_doctor_says_what_the_machine_offers(fresh_detection: None) -> None:
     result = _grade("--doctor")
-    assert result.exit_code == 0
+    findings = doctor.examine()
+    assert result.exit_code == (0 if all(f.ok for f in findings if f.what in (
+        "user namespaces", "gcc", "make", "unshare", "ps", "strace")) else 1)  # fmt: skip
     assert "user namespaces" in result.stdout
     assert "isolation of every grade on this machine:" in result.stdout
+    for layer in doctor.isolation().layers:
+        assert f"  layer: {layer}\n" in result.stdout
+
+
+def test_doctor_exits_1_without_full_isolation(
+    monkeypatch: pytest.MonkeyPatch, fresh_detection: None
+) -> None:
+    monkeypatch.setenv("IPCGRADE_NO_USERNS", "1")
+    result = _grade("--doctor")
+    assert result.exit_code == 1, result.output
+    assert "NO  user namespaces" in result.stdout
+    assert "isolation of every grade on this machine: reduced" in result.stdout
+    assert "  missing: no user namespaces (IPCGRADE_NO_USERNS is set)" in result.stdout
+
+
+def test_doctor_exits_1_when_a_tool_is_missing(
+    monkeypatch: pytest.MonkeyPatch, fresh_detection: None
+) -> None:
+    real_which = shutil.which
+    monkeypatch.setattr(doctor.shutil, "which", lambda t: None if t == "gcc" else real_which(t))
+    result = _grade("--doctor")
+    assert result.exit_code == 1, result.output
+    assert "NO  gcc" in result.stdout

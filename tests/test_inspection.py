@@ -354,7 +354,7 @@ def test_runnable_time_counts_a_spinner_whole_even_on_a_busy_machine() -> None:
     try:
         before = [runnable_s(p.pid) for p in (*spinners, sleeper)]
         start = time.monotonic()
-        time.sleep(0.5)  # noqa: sleep - the measuring window, not a wait for a process
+        time.sleep(0.5)  # sleep: the measuring window, not a wait for a process
         window = time.monotonic() - start
         used = [runnable_s(p.pid) - b for p, b in zip((*spinners, sleeper), before, strict=True)]
     finally:

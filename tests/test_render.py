@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +19,7 @@ from grader.results import (
     Outcome,
     SubmissionReport,
 )
+from grader.sandbox.detect import Capabilities
 
 # HTML, an SGR colour, an OSC 8 hyperlink ended by BEL, a carriage return to overwrite the
 # line, NUL, a fake verdict, a template placeholder, a C1 CSI, a bidi override, DEL, Latin-1.
@@ -187,6 +189,64 @@ def test_terminal_summary_line() -> None:
     assert "not passed" in out
 
 
+def _isolation_block(out: str) -> list[str]:
+    """The report's lines from `isolation:` to its last continuation or layer line."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("isolation:"))
+    end = start + 1
+    while end < len(lines) and lines[end].startswith(("    ", "  layer: ", "  missing: ")):
+        end += 1
+    return lines[start:end]
+
+
+def _machine(**kw: object) -> Isolation:
+    """A real Isolation, as the sandbox describes this kind of machine."""
+    return Capabilities(**kw).isolation()  # type: ignore[arg-type]
+
+
+def test_full_isolation_is_one_line() -> None:
+    iso = _machine(userns=True, root=True, cgroup_why_not="", seccomp_why_not="",
+                   student_uid=1900000001, grade_memory_mb=768, grade_tasks=512)  # fmt: skip
+    assert iso.level == "full"
+    assert len(iso.layers) > 7
+    assert _isolation_block(terminal.render(_report(isolation=iso))) == ["isolation: full"]
+
+
+@pytest.mark.parametrize(
+    ("machine", "says"),
+    [
+        ({"userns": False, "why_not": "IPCGRADE_NO_USERNS is set", "root": True,
+          "student_uid": 1900000001, "cgroup_why_not": "", "grade_memory_mb": 768,
+          "grade_tasks": 512, "seccomp_why_not": ""},
+         "isolation: reduced: no user namespaces"),
+        ({"userns": False, "why_not": "unshare: Operation not permitted (EPERM)",
+          "cgroup_why_not": "not root: no control group of its own for the grade",
+          "seccomp_why_not": "libseccomp is not installed"},
+         "isolation: reduced: no user namespaces; student programs run as this user; "
+         "no control group; no seccomp filter"),
+    ],
+    ids=["root", "a-student-laptop"],
+)  # fmt: skip
+def test_reduced_isolation_is_one_line_naming_what_is_missing(
+    machine: dict[str, object], says: str
+) -> None:
+    block = _isolation_block(terminal.render(_report(isolation=_machine(**machine))))
+    assert " ".join(line.strip() for line in block) == says
+    assert "(" not in says
+
+
+def test_verbose_lists_every_layer_whole_with_closed_parentheses() -> None:
+    iso = _machine(userns=False, why_not="unshare: Operation not permitted (EPERM)",
+                   cgroup_why_not="not root: no control group (v2, not delegated)",
+                   seccomp_why_not="")  # fmt: skip
+    out = terminal.render(_report(isolation=iso), verbose=True)
+    block = " ".join(line.strip() for line in _isolation_block(out))
+    for text in (*iso.layers, *iso.missing):
+        assert " ".join(text.split()) in block, text
+    assert block.count("(") == block.count(")")
+    assert "layer:" not in terminal.render(_report(isolation=iso))
+
+
 # --- JSON -------------------------------------------------------------------------------
 
 
@@ -219,6 +279,45 @@ def test_json_round_trips_missing_files_and_a_failed_build() -> None:
     )
     back = SubmissionReport.from_dict(json.loads(json_render.render(report)))
     assert back == report
+
+
+def _documented_keys() -> set[str]:
+    """The keys the README's "The JSON report" table lists: `build.ok`, `checks[].id`..."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n### The JSON report\n", 1)[1]
+    section = re.split(r"\n#+ ", section, maxsplit=1)[0]
+    return set(re.findall(r"^\| `([a-z_.\[\]]+)` \|", section, flags=re.MULTILINE))
+
+
+def _keys(value: object, prefix: str = "") -> set[str]:
+    """Every key of a JSON value, nested ones as `build.ok` and `checks[].evidence[].title`."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            found |= {prefix + key} | _keys(inner, prefix + key + ".")
+    elif isinstance(value, list):
+        for item in value:
+            found |= _keys(item, prefix.removesuffix(".") + "[].")
+    return found
+
+
+def test_the_readme_documents_every_key_of_the_json_report() -> None:
+    report = replace(_hostile_report(), kept="/tmp/ipcgrade-kept-x", grader_version="0.1.0",
+                     graded_at="2025-03-01T14:02:09Z")  # fmt: skip
+    actual = _keys(json.loads(json_render.render(report)))
+    assert "checks[].evidence[].rows" in actual  # nested lists are walked
+    documented = _documented_keys()
+    assert documented - actual == set(), "documented in the README, not in the report"
+    assert actual - documented == set(), "in the report, not documented in the README"
+
+
+def test_the_report_says_which_grader_graded_and_when() -> None:
+    report = replace(_report(), grader_version="0.1.0", graded_at="2025-03-01T14:02:09Z")
+    data = json.loads(json_render.render(report))
+    assert (data["grader_version"], data["graded_at"]) == ("0.1.0", "2025-03-01T14:02:09Z")
+    assert SubmissionReport.from_dict(data) == report
+    del data["grader_version"], data["graded_at"]  # a report of schema 1 from before
+    assert SubmissionReport.from_dict(data) == _report()
 
 
 @pytest.mark.parametrize("schema", [2, 0, None, "1"])

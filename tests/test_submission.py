@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -123,6 +124,72 @@ def test_a_file_in_a_subfolder_should_move_to_the_top(tmp_path: Path, ex1: Exerc
     assert "move it to the top" in sub.problems[0]
 
 
+@pytest.mark.parametrize("folder", ["ex2", "Exercise_2", "tp02", "pipe-lab"])
+def test_a_folder_named_otherwise_is_told_its_right_name(tmp_path: Path, folder: str) -> None:
+    sub = discover(_files(tmp_path / folder, "pipe.c").parent, catalog.find("pipe"))
+    assert sub.missing == ("pipe.c",)
+    [problem] = sub.problems
+    assert f"found {folder}/pipe.c" in problem
+    assert "should be named exercise2/" in problem
+    assert f"grade exercise2 {tmp_path / folder}" in problem
+    assert "move it to the top" not in problem
+
+
+def test_a_subfolder_of_the_exercise_folder_should_move_to_its_top(tmp_path: Path) -> None:
+    _files(tmp_path / "exercise2", "src/pipe.c")
+    sub = discover(tmp_path, catalog.find("pipe"))
+    assert sub.folder == tmp_path / "exercise2"
+    assert sub.problems == ("found src/pipe.c; move it to the top of exercise2/",)
+
+
+def test_another_exercises_files_are_named_once_with_the_command(tmp_path: Path) -> None:
+    _files(tmp_path, "creator.c", "sender.c", "receiver.c")
+    sub = discover(tmp_path, catalog.find("pipe"))
+    assert sub.missing == ("pipe.c",)
+    [problem] = sub.problems
+    assert "creator.c, sender.c, receiver.c" in problem
+    assert "exercise4" in problem
+    assert "msgqueue" in problem
+    assert "expects pipe.c" in problem
+    assert f"grade exercise4 {tmp_path}" in problem
+
+
+def test_a_suggested_command_is_relative_to_the_current_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _files(tmp_path / "ex2", "pipe.c")
+    _files(tmp_path / "mine", "creator.c")
+    monkeypatch.chdir(tmp_path)
+    assert "grade exercise2 ex2" in discover(Path.cwd(), catalog.find("pipe")).problems[0]
+    assert discover(Path("mine"), catalog.find("pipe")).problems[0].endswith("grade exercise4 mine")
+    monkeypatch.chdir(tmp_path / "mine")
+    assert discover(Path.cwd(), catalog.find("pipe")).problems[0].endswith("type: grade exercise4")
+
+
+def test_several_misnamed_files_are_named_in_one_message(tmp_path: Path) -> None:
+    sub = discover(_files(tmp_path, "main.c", "util.c"), catalog.find("shm"))
+    assert sub.problems == ("found main.c, util.c; this exercise expects writer.c, reader.c",)
+
+
+@pytest.mark.parametrize(
+    ("exercise", "files"),
+    [
+        ("pipe", ["creator.c", "sender.c", "receiver.c"]),
+        ("shm", ["creator.c", "sender.c", "main.c", "Reader.c"]),
+        ("shm", ["ex5/writer.c", "ex5/reader.c", "main.c"]),
+        ("mmap", ["src/filemap.c", "src/forkmap.c", "lib/forkmap.c", "copy.c", "pipe.c"]),
+        ("msgqueue", ["creator.cpp", "sender.py", "receiver.c", "a.c", "b.c"]),
+    ],
+)
+def test_no_message_is_repeated(tmp_path: Path, exercise: str, files: list[str]) -> None:
+    sub = discover(_files(tmp_path, *files), catalog.find(exercise))
+    assert sub.problems
+    assert len(set(sub.problems)) == len(sub.problems), sub.problems
+    for name in files:
+        saying = [p for p in sub.problems if re.search(rf"(?<![\w/.]){re.escape(name)}\b", p)]
+        assert len(saying) <= 1, (name, sub.problems)
+
+
 def test_an_empty_folder_says_nothing_was_found(tmp_path: Path, ex1: Exercise) -> None:
     sub = discover(tmp_path, ex1)
     assert sub.missing == ("copy.c",)
@@ -228,6 +295,15 @@ def test_copy_into_copies_files_subfolders_and_links(tmp_path: Path, ex1: Exerci
     assert os.readlink(dest / "alias.c") == "copy.c"
     assert (dest / "escape").is_symlink()
     assert os.readlink(dest / "escape") == str(outside)
+
+
+def test_copy_into_makes_the_folder_of_an_empty_submission(tmp_path: Path, ex1: Exercise) -> None:
+    src = tmp_path / "src"
+    (src / "empty").mkdir(parents=True)
+    dest = tmp_path / "scratch" / "box" / "submission"
+    copy_into(discover(src, ex1), dest)
+    assert dest.is_dir()
+    assert list(dest.iterdir()) == []
 
 
 def test_copy_into_refuses_too_many_files(tmp_path: Path, ex1: Exercise) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 
-from grader.results import CheckResult, Evidence, Outcome, SubmissionReport
+from grader.results import CheckResult, Evidence, Isolation, Outcome, SubmissionReport
 
 _MARK = {
     Outcome.PASSED: "PASS",
@@ -85,14 +86,35 @@ def _check(c: CheckResult) -> list[str]:
     return lines
 
 
-def render(report: SubmissionReport) -> str:
+def _head(text: str) -> str:
+    """What a layer is, without its details: "no control group (not root): memory is..."
+    is "no control group"."""
+    while True:
+        plain = re.sub(r"\s*\([^()]*\)", "", text)
+        if plain == text:
+            return text.split(":", 1)[0].strip()
+        text = plain
+
+
+def _isolation(iso: Isolation, verbose: bool) -> list[str]:
+    if iso.level == "full":
+        line = "isolation: full"
+    else:
+        line = f"isolation: {iso.level}: " + ("; ".join(_head(m) for m in iso.missing) or "?")
+    lines = _wrap(line)
+    if verbose:
+        for layer in iso.layers:
+            lines.extend(_wrap(f"  layer: {layer}"))
+        for missing in iso.missing:
+            lines.extend(_wrap(f"  missing: {missing}"))
+    return lines
+
+
+def render(report: SubmissionReport, *, verbose: bool = False) -> str:
+    """The report; `verbose` adds the sandbox's layers, and what is missing of them."""
     out = [f"ipcgrade · {_inert(report.title, 200)}",
            f"submission: {_inert(report.submission, 300)}"]  # fmt: skip
-    iso = report.isolation
-    layers = ", ".join(layer.split(":")[0] for layer in iso.layers)
-    out.extend(_wrap(f"isolation: {iso.level} ({layers})"))
-    for missing in iso.missing:
-        out.extend(_wrap(f"  weaker: {missing}"))
+    out.extend(_isolation(report.isolation, verbose))
     for problem in report.problems:
         out.append(f"  ! {_inert(problem, 500)}")
     b = report.build

@@ -175,7 +175,7 @@ class GradeGroup:
         while (left := self.pids()) and time.monotonic() < deadline:
             for pid in left:
                 signal_if(pid, signal.SIGKILL, self.holds)
-            time.sleep(0.002)  # noqa: sleep - killed processes leave the cgroup when reaped
+            time.sleep(0.002)  # sleep: killed processes leave the cgroup when reaped
 
     def holds(self, pid: int) -> bool:
         """Whether process `pid` is in one of the grade's cgroups (/proc/PID/cgroup)."""
@@ -201,7 +201,7 @@ class GradeGroup:
                     except OSError as e:
                         if e.errno != errno.EBUSY or time.monotonic() > deadline:
                             break
-                        time.sleep(0.002)  # noqa: sleep - the last task is being released
+                        time.sleep(0.002)  # sleep: the last task is being released
 
 
 def remove_stale(where: Hierarchies) -> None:

@@ -97,9 +97,14 @@ class Sandbox:
         Args:
             trace: system calls to record with strace (`run.calls()` reads them).
         """
+        import shlex
+
         from grader import trace as tracing
 
         lim = limits or self.limits
+        # the log shows the command as the student would type it, not the wrapping below
+        typed = " ".join(shlex.quote(a if len(a) < 60 else a[:40] + "…") for a in argv[:8])
+        typed += " …" if len(argv) > 8 else ""
         trace_path = None
         # root (of the grade's user namespace, or of the machine) traces its students from
         # outside: the tracer and its trace are out of their reach
@@ -143,8 +148,7 @@ class Sandbox:
         self.runs.append(run)  # cleanup kills it, whatever happens next
         if from_outside:
             run.tracer = tracing.Tracer(run.pid, trace)
-        shown = " ".join(a if len(a) < 60 else a[:40] + "…" for a in argv[:8])
-        self.note(f"started {shown} as pid {run.pid}")
+        self.note(f"started {typed} as pid {run.pid}")
         return run
 
     def _process_guard(self, limit: int) -> Callable[[], str]:
