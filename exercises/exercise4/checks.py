@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 
+import pytest
 import sysv_ipc
 
 from grader import Failed, Mismatch, Program, Run, inspection, trace
@@ -16,7 +18,7 @@ LECTURE = "Message queue"
 CALLS = ("msgget", "msgsnd", "msgrcv", "msgctl")
 RECEIVED = re.compile(r"received\s*:\s*hello vietnam")
 _TEXT_FIELD = re.compile(
-    r"struct\s+\w*\s*\{[^}]*?\blong\s+\w+\s*;[^}]*?\bchar\s+(\w+)\s*\[\s*(\d+)\s*\]", re.DOTALL
+    r"struct\s+\w*\s*\{[^}]*?\blong\s+\w+\s*;[^}]*?\bchar\s+(\w+)\s*\[\s*(\w+)\s*\]", re.DOTALL
 )
 
 
@@ -25,19 +27,31 @@ def _run(program: Program, *args: str, within_s: float = 5) -> Run:
     return program.run(*args, within_s=within_s, trace=CALLS if trace.available() else ())
 
 
-def _queue_or_fail(creator: Run) -> MessageQueue:
+def _queue_or_fail(programs: dict[str, Program], creator: Run) -> MessageQueue:
     q = inspection.ipc.queue(KEY)
     if q is not None:
         return q
     others = inspection.ipc.queues()
     if others:
         o = others[0]
+        # which of the others share the mistake: their msgget keys, in the trace (sender
+        # first: it fills the wrong queue, so that a receiver on it does not wait)
+        wrong, runs = ["creator"], [creator]
+        if trace.available():
+            for name in ("sender", "receiver"):
+                run = _run(programs[name], within_s=2)
+                runs.append(run)
+                if o.key in _keys(run):
+                    wrong.append(name)
+        decimal = (
+            " key_t key = 1234 is decimal: 0x1234 is another key (4660)." if o.key == 0x1234 else ""
+        )
         raise Failed(
-            f"a queue with key {o.key:#x} ({o.key}) exists; the exercise uses key 1234 = "
-            f"0x4d2. key_t key = 1234 is decimal: 0x1234 is another key ({0x1234})",
-            hint="key_t key = 1234; in creator, sender and receiver alike",
+            f"{_names(wrong)} use{'s' * (len(wrong) == 1)} key {o.key:#x} ({o.key}): a queue "
+            f"with that key exists, none with the exercise's key 1234 = 0x4d2.{decimal}",
+            hint="key_t key = 1234; (decimal) in creator, sender and receiver alike",
             lecture=LECTURE,
-            evidence=trace.calls_of(creator),
+            evidence=trace.calls_of(*runs, names=("msgget",)),
         )
     ended = creator.exit.describe() if creator.exit else "did not end"
     raise Failed(
@@ -52,7 +66,7 @@ def _queue_or_fail(creator: Run) -> MessageQueue:
 def test_creator_makes_the_queue(programs: dict[str, Program]) -> None:
     """creator makes an empty queue with key 1234 (0x4d2) and mode 0666"""
     creator = _run(programs["creator"])
-    q = _queue_or_fail(creator)
+    q = _queue_or_fail(programs, creator)
     if q.mode != 0o666:
         raise Mismatch(
             "mode 0666 (rw-rw-rw-)",
@@ -73,9 +87,99 @@ def test_creator_makes_the_queue(programs: dict[str, Program]) -> None:
         )
 
 
-def _text_field(source: str) -> int | None:
+def _text_field(program: Program) -> int | None:
+    """The size of the text field of the program's message struct (a number, or a macro
+    #defined as one), from its source; None where it cannot be told."""
+    source = program.path.with_suffix(".c").read_text(errors="replace")
     m = _TEXT_FIELD.search(source)
-    return int(m.group(2)) if m else None
+    if m is None:
+        return None
+    if m.group(2).isdigit():
+        return int(m.group(2))
+    d = re.search(rf"^\s*#\s*define\s+{re.escape(m.group(2))}\s+\(?(\d+)\)?\s*$", source,
+                  re.MULTILINE)  # fmt: skip
+    return int(d.group(1)) if d else None
+
+
+def _struct_size(field: int) -> int:
+    return (8 + field + 7) // 8 * 8  # long mtype, then the text, padded to 8
+
+
+def _sizes(run: Run, call: str) -> list[int]:
+    """The msgsz of each `call` ("msgsnd", "msgrcv") in the trace (the message's text, shown
+    between braces, may hold commas: the size is counted from the end)."""
+    tail = {"msgsnd": 2, "msgrcv": 3}[call]
+    try:
+        calls = run.calls()
+    except trace.TraceIncomplete:
+        return []
+    out = []
+    for c in calls:
+        if c.name == call:
+            size = c.args.rsplit(", ", tail)[1:2]
+            if size and size[0].isdigit():
+                out.append(int(size[0]))
+    return out
+
+
+def _counts_mtype(program: Program, run: Run, call: str) -> int | None:
+    """The size `run` gave `call` when it is sizeof(struct message) (the mtype counted)."""
+    field = _text_field(program)
+    if field is None:
+        return None
+    return next((n for n in _sizes(run, call) if n == _struct_size(field)), None)
+
+
+def _keys(run: Run) -> list[int]:
+    """The keys msgget was called with, in the trace ([] without one)."""
+    try:
+        calls = run.calls()
+    except trace.TraceIncomplete:
+        return []
+    keys = []
+    for c in calls:
+        if c.name == "msgget":
+            with contextlib.suppress(ValueError):
+                keys.append(int(c.args.split(",")[0], 0))
+    return keys
+
+
+def _names(names: list[str]) -> str:
+    """ "sender", "sender and receiver", "creator, sender and receiver"."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _wrong_key(name: str, run: Run) -> str:
+    """A sentence naming the wrong key `run` used, or ""."""
+    wrong = [k for k in _keys(run) if k != KEY]
+    if not wrong:
+        return ""
+    return f". {name} used key {wrong[0]:#x} ({wrong[0]}), not 1234 (0x4d2)"
+
+
+def _too_big(programs: dict[str, Program], receiver: Run) -> str:
+    """Why a receiver that ended in error could not take the message sender left (sender
+    counted mtype in its size, so it is larger than the text field: E2BIG), or ""."""
+    q = inspection.ipc.queue(KEY)
+    field = _text_field(programs["sender"])
+    if receiver.exit is None or receiver.exit.code == 0 or q is None or not q.messages:
+        return ""
+    if field is None or q.bytes // q.messages != _struct_size(field):
+        return ""
+    return (
+        f"the message sender left in the queue is {q.bytes // q.messages} bytes, "
+        f"sizeof(struct message), larger than the {field}-byte text field a receiver has room "
+        f"for (msgrcv fails with E2BIG; see the sender's check), and receiver {receiver.ended()}"
+    )
+
+
+def _remove_queue() -> bool:
+    """Remove the queue of key 1234, if any; True when none is left."""
+    q = inspection.ipc.queue(KEY)
+    if q is not None:
+        with contextlib.suppress(sysv_ipc.Error, OSError):
+            sysv_ipc.remove_message_queue(q.id)
+    return inspection.ipc.queue(KEY) is None
 
 
 def test_sender_sends_one_message(programs: dict[str, Program]) -> None:
@@ -90,25 +194,36 @@ def test_sender_sends_one_message(programs: dict[str, Program]) -> None:
             else (f"the queue holds {q.messages} messages")
         )
         raise Failed(
-            f"after creator then sender, {found}, not one message (sender {sender.ended()})",
+            f"after creator then sender, {found}, not one message (sender {sender.ended()})"
+            f"{_wrong_key('sender', sender)}",
             actual=sender.text("stderr") or None,
             hint="msgsnd(id, &msg, size, 0) once",
             lecture=LECTURE,
             evidence=trace.calls_of(sender),
         )
-    field = _text_field(programs["sender"].path.with_suffix(".c").read_text(errors="replace"))
+    field = _text_field(programs["sender"])
     if field is not None:
-        struct_size = (8 + field + 7) // 8 * 8  # long mtype, then the text, padded to 8
-        if q.bytes == struct_size and q.bytes != field:
+        if q.bytes == _struct_size(field):
+            # the lecture's mistake; its receiver most likely copies it: look (it takes the
+            # message, so it does not wait)
+            receiver = _run(programs["receiver"], within_s=2)
+            both = _counts_mtype(programs["receiver"], receiver, "msgrcv") is not None
             raise Mismatch(
                 f"{field} bytes (the text field)",
                 f"{q.bytes} bytes",
                 f"the queue shows {q.bytes} bytes for one message, expected {field}: "
-                "msgsnd's size is sizeof(struct message), which counts the mtype field too. "
-                "The size is that of the text alone: the kernel stores mtype apart",
-                hint="msgsnd(id, &msg, sizeof(msg.mtext), 0)",
+                + (
+                    f"sender and receiver give msgsnd and msgrcv sizeof(struct message) "
+                    f"({q.bytes}), which counts the mtype field too"
+                    if both
+                    else "sender gives msgsnd sizeof(struct message), which counts the mtype "
+                    "field too"
+                )
+                + ". The size is that of the text alone: the kernel stores mtype apart",
+                hint="msgsnd(id, &msg, sizeof(msg.mtext), 0)"
+                + (" and msgrcv(id, &msg, sizeof(msg.mtext), 0, 0)" if both else ""),
                 lecture=LECTURE,
-                evidence=trace.calls_of(sender),
+                evidence=trace.calls_of(sender, receiver, names=("msgsnd", "msgrcv")),
             )
         if q.bytes > field:
             raise Mismatch(
@@ -131,22 +246,46 @@ def test_sender_sends_one_message(programs: dict[str, Program]) -> None:
 def test_receiver_prints_the_message(programs: dict[str, Program]) -> None:
     """receiver prints `received : hello vietnam` and empties the queue"""
     _run(programs["creator"])
-    _run(programs["sender"])
+    sender = _run(programs["sender"])
+    before = inspection.ipc.queue(KEY)
+    if before is None or not before.messages:
+        found = "there is no queue with key 1234" if before is None else "the queue is empty"
+        pytest.skip(f"needs a message for receiver to receive: after creator then sender "
+                    f"({sender.ended()}), {found}")  # fmt: skip
     receiver = _run(programs["receiver"])
     if not RECEIVED.search(receiver.text()):
+        if too_big := _too_big(programs, receiver):
+            pytest.skip(f"needs a message that fits the text field: {too_big}")
         raise Mismatch(
             "received : hello vietnam",
             receiver.text() or "(nothing)",
-            f"receiver {receiver.ended()} without printing the message",
+            f"receiver {receiver.ended()} without printing the message"
+            f"{_wrong_key('receiver', receiver)}",
             lecture=LECTURE,
             evidence=trace.calls_of(receiver),
         )
     q = inspection.ipc.queue(KEY)
     if q is not None and q.messages:
         raise Failed(
-            f"after receiver, the queue still holds {q.messages} message(s)",
+            f"after receiver, the queue still holds {q.messages} message(s): it printed the "
+            "text without taking the message from the queue",
             lecture=LECTURE,
             evidence=trace.calls_of(receiver),
+        )
+    room = _counts_mtype(programs["receiver"], receiver, "msgrcv")
+    if room is not None:
+        field = _text_field(programs["sender"])
+        both = field is not None and before.messages == 1 and before.bytes == _struct_size(field)
+        raise Failed(
+            f"{'sender and receiver give msgsnd and msgrcv' if both else 'receiver gives msgrcv'}"
+            f" sizeof(struct message) ({room} bytes), which counts the mtype field too. "
+            "msgrcv's size is the room for the text alone: a message as long as that would "
+            "overflow mtext"
+            + (", and the queue shows one message of that size, from sender" if both else ""),
+            hint="msgrcv(id, &msg, sizeof(msg.mtext), 0, 0)"
+            + (" and msgsnd(id, &msg, sizeof(msg.mtext), 0)" if both else ""),
+            lecture=LECTURE,
+            evidence=trace.calls_of(sender, receiver, names=("msgsnd", "msgrcv")),
         )
     if receiver.exit is None or receiver.exit.code != 0:
         raise Failed(f"receiver printed the message but {receiver.ended()}")
@@ -186,8 +325,15 @@ def test_receiver_waits_without_spinning(programs: dict[str, Program]) -> None:
             "process to sleep until a message comes",
             lecture=LECTURE,
         )
-    _run(programs["sender"])
+    sender = _run(programs["sender"])
     if not receiver.wait_for(output=RECEIVED, within_s=3):
+        receiver.wait_for(exit=True, within_s=0.5)  # an error ends it: let its status come
+        if too_big := _too_big(programs, receiver):
+            pytest.skip(f"needs a message that fits the text field: {too_big}")
+        q = inspection.ipc.queue(KEY)
+        if q is None or not q.last_send_pid:  # the kernel notes who sent last: nobody
+            pytest.skip(f"needs a sender that sends: receiver was waiting, but sender "
+                        f"{sender.ended()} without sending to queue 1234")  # fmt: skip
         raise Failed(
             "receiver was waiting, but did not print the message once it was sent",
             actual=receiver.text() or "(nothing)",
@@ -197,24 +343,44 @@ def test_receiver_waits_without_spinning(programs: dict[str, Program]) -> None:
 
 def test_missing_queue_is_an_error(programs: dict[str, Program]) -> None:
     """sender and receiver without a queue: an error message and a non-zero status"""
+    created: list[tuple[str, MessageQueue]] = []
+    quiet: list[str] = []
+    runs: list[Run] = []
     for name in ("sender", "receiver"):
+        if not _remove_queue():  # the queue the one before made: the next would find it
+            break
         run = _run(programs[name], within_s=2)
-        created = inspection.ipc.queue(KEY)
-        if created is not None:
-            raise Failed(
-                f"with no queue, your {name} created one ({created.describe()}): it used "
-                "IPC_CREAT, so it never notices that creator was not run",
-                hint=f"in {name}: msgget(1234, 0666), without IPC_CREAT, fails when the "
-                "queue does not exist; then perror and exit(1)",
-                lecture=LECTURE,
-                evidence=trace.calls_of(run),
-            )
-        if run.exit is None or run.exit.code == 0 or not run.stderr.strip():
+        runs.append(run)
+        made = inspection.ipc.queue(KEY)
+        if made is not None:
+            created.append((name, made))
+        elif run.exit is None or run.exit.code == 0 or not run.stderr.strip():
             ended = run.exit.describe() if run.exit else "did not end"
-            raise Failed(
-                f"with no queue, your {name} {ended}"
-                + ("" if run.stderr.strip() else " and printed no error message"),
-                hint='check msgget\'s result: if (id < 0) { perror("msgget"); exit(1); }',
-                lecture=LECTURE,
-                evidence=trace.calls_of(run),
+            said = "" if run.stderr.strip() else " and printed no error message"
+            quiet.append(f"your {name} {ended}{said}")
+    problems = []
+    if created:
+        who = _names([name for name, _ in created])
+        one = len(created) == 1
+        problems.append(
+            f"your {who} created {'one' if one else 'one each'} ({created[0][1].describe()}): "
+            + (
+                "it used IPC_CREAT, so it never notices"
+                if one
+                else "they used IPC_CREAT, so they never notice"
             )
+            + " that creator was not run"
+        )
+    problems += quiet
+    if problems:
+        raise Failed(
+            "with no queue, " + "; ".join(problems),
+            hint=(
+                f"in {_names([name for name, _ in created])}: msgget(1234, 0666), without "
+                "IPC_CREAT, fails when the queue does not exist; then perror and exit(1)"
+                if created
+                else 'check msgget\'s result: if (id < 0) { perror("msgget"); exit(1); }'
+            ),
+            lecture=LECTURE,
+            evidence=trace.calls_of(*runs),
+        )

@@ -40,6 +40,20 @@ def _segment_or_fail(writer: Run) -> SharedSegment:
     )
 
 
+def _text_of(seg: SharedSegment | None) -> str | None:
+    """The C string at the start of the segment, or None."""
+    if seg is None:
+        return None
+    try:
+        memory = sysv_ipc.SharedMemory(KEY)
+    except sysv_ipc.Error:
+        return None
+    try:
+        return memory.read(min(seg.size, SIZE)).split(b"\0", 1)[0].decode(errors="replace")
+    finally:
+        memory.detach()
+
+
 def test_writer_creates_the_segment(programs: dict[str, Program]) -> None:
     """writer makes a 4096-byte segment, key 5678, mode 0666, holding the text"""
     text = "hello shared memory"
@@ -106,7 +120,10 @@ def test_writer_detaches(programs: dict[str, Program]) -> None:
 def test_reader_prints_and_removes(programs: dict[str, Program]) -> None:
     """reader prints the text on a line and removes the segment (IPC_RMID)"""
     text = "message for the reader"
-    _run(programs["writer"], text)
+    writer = _run(programs["writer"], text)
+    if _text_of(inspection.ipc.segment(KEY)) != text:  # nothing for a reader to print
+        pytest.skip(f"needs a writer that leaves the text in segment 5678 (writer "
+                    f"{writer.ended()}; see the writer's check)")  # fmt: skip
     reader = _run(programs["reader"])
     if text not in reader.text().splitlines():
         raise Mismatch(text, reader.text() or "(nothing)",

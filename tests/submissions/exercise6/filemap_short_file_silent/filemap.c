@@ -1,0 +1,54 @@
+/*
+ * filemap FILE TEXT -- MISTAKE: a FILE too short for TEXT makes it exit
+ * with status 0 and no message: FILE is left as it was, and whoever ran
+ * filemap believes TEXT was written.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+int main(int argc, char *argv[])
+{
+    long pagesize = sysconf(_SC_PAGESIZE);
+    struct stat st;
+    size_t len;
+    char *base;
+    int fd;
+
+    if (argc != 3) {
+        printf("usage: filemap FILE TEXT\n");
+        exit(1);
+    }
+    len = strlen(argv[2]);
+    /* open the file for reading and writing */
+    if ((fd = open(argv[1], O_RDWR)) < 0) {
+        perror("open failed");
+        exit(1);
+    }
+    /* never touch the mapping past the end of the file (SIGBUS) */
+    if (fstat(fd, &st) == -1) {
+        perror("fstat failed");
+        exit(1);
+    }
+    if ((size_t)st.st_size < len)
+        exit(0); /* MISTAKE: gives up without a word */
+    /* map its first page, shared: our writes reach the file */
+    base = mmap(NULL, pagesize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (base == MAP_FAILED) {
+        perror("mmap failed");
+        exit(1);
+    }
+    /* write TEXT at the start, without a '\0' after it */
+    memcpy(base, argv[2], len);
+    if (munmap(base, pagesize) == -1) {
+        perror("munmap failed");
+        exit(1);
+    }
+    close(fd);
+    exit(0);
+}
