@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import signal
+from difflib import SequenceMatcher
 
 from grader import Failed, Program, Run, inspection
 from grader.inspection import ProcessGone, SignalMasks, blocking
@@ -32,6 +33,38 @@ def _text(run: Run) -> str:
 
 def _dots(run: Run) -> int:
     return len(DOT.findall(_text(run)))
+
+
+def _tokens(line: str) -> list[str]:
+    return re.findall(r"\w+|[^\w\s]+", line)
+
+
+def _differs(expected: str, printed: str) -> str:
+    """The line closest to `expected` among those printed, and which words differ, or ""."""
+    lines = [ln.strip() for ln in printed.splitlines() if ln.strip() and not DOT.match(ln)]
+    if not lines:
+        return ""
+
+    def likeness(line: str) -> float:
+        return SequenceMatcher(None, line.lower(), expected.lower()).ratio()
+
+    closest = max(lines, key=likeness)
+    if likeness(closest) < 0.6:
+        return ""
+    want, got = _tokens(expected), _tokens(closest)
+    said = []
+    matcher = SequenceMatcher(None, [w.lower() for w in want], [w.lower() for w in got])
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        lost, extra = " ".join(want[i1:i2]), " ".join(got[j1:j2])
+        plural = "s" if max(i2 - i1, j2 - j1) > 1 else ""
+        if tag == "delete":
+            where = f" after `{want[i1 - 1]}`" if i1 else " at the start"
+            said.append(f"the word{plural} `{lost}` {'are' if plural else 'is'} missing{where}")
+        elif tag == "insert":
+            said.append(f"`{extra}` {'are words' if plural else 'is a word'} too many")
+        elif tag == "replace":
+            said.append(f"`{extra}` stands where the lecture has `{lost}`")
+    return f"it printed `{closest}`: {'; '.join(said)}" if said else ""
 
 
 def _in_loop(run: Run) -> bool:
@@ -199,9 +232,11 @@ def test_ctrl_z_pauses_and_keeps_running(program: Program, sandbox: Sandbox) -> 
     if message is None:
         if run.exit is not None:
             run.finish(2)
+        differs = _differs("Signal 20 => pause", _text(run))
         raise Failed(
             "after control-Z, your program did not print `Signal 20 => pause`"
-            + (f": it {run.exit.describe()}" if run.exit else ""),
+            + (f": {differs}" if differs else "")
+            + (f"; it {run.exit.describe()}" if run.exit else ""),
             expected="Signal 20 => pause",
             actual=_text(run) or "(nothing)",
             lecture=LECTURE,
@@ -320,10 +355,12 @@ def _ends(run: Run, sig: int, how: str, masks: SignalMasks) -> None:
             lecture=LECTURE,
         )
     if not END[sig].search(_text(run)):
+        wanted = f"Signal {sig} => End of the program"
+        differs = _differs(wanted, _text(run))
         raise Failed(
-            f"after {how}, your program {run.exit.describe()} without printing "
-            f"`Signal {sig} => End of the program`",
-            expected=f"Signal {sig} => End of the program",
+            f"after {how}, your program {run.exit.describe()} without printing `{wanted}`"
+            + (f": {differs}" if differs else ""),
+            expected=wanted,
             actual=_text(run) or "(nothing)",
             lecture=LECTURE,
         )
