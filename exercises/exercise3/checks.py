@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import signal
+import time
 from difflib import SequenceMatcher
 
 from grader import Failed, Program, Run, inspection
@@ -138,8 +139,10 @@ def _unsafe_handler_warning(sandbox: Sandbox, program: Program) -> None:
 def test_prints_a_dot_every_second(program: Program) -> None:
     """prints a dot on a line of its own every second, and goes on until a signal ends it"""
     run = _start(program)
-    within_s = DOTS * TICK_S + 2
-    run.wait_for(predicate=lambda: _dots(run) >= DOTS, exit=True, within_s=within_s)
+    waited = run.wait_for(
+        predicate=lambda: _dots(run) >= DOTS, exit=True, within_s=DOTS * TICK_S + 2
+    )
+    since_start = time.monotonic() - run.started
     if run.exit is not None:
         run.finish(1)  # all it printed before it ended
         seen = _dots(run)
@@ -154,17 +157,35 @@ def test_prints_a_dot_every_second(program: Program) -> None:
         )
     if _dots(run) < DOTS:
         seen = _text(run)
-        why = (
-            "dots were printed but not one per line"
-            if "." in seen
-            else "nothing appeared: output without a newline stays in stdio's buffer until "
-            "it fills (4 KiB on a terminal)"
-        )
+        stuck = [b.says for b in run.hang.blocked if b.pid == run.pid] if run.hang else []
+        hint = 'print the dot with its newline, printf(".\\n"), or call fflush(stdout)'
+        if stuck:
+            assert run.hang is not None
+            why = f"nothing moves: {stuck[0]}; no alarm() has woken it in {run.hang.settle_s:g} s"
+            hint = "arm alarm(1) before each pause(), with a SIGALRM handler, or sleep(1)"
+        elif "." in seen:
+            why = "dots were printed but not one per line"
+        else:
+            why = (
+                "nothing appeared: output without a newline stays in stdio's buffer until "
+                "it fills (4 KiB on a terminal)"
+            )
         raise Failed(
-            f"after {within_s:g} s, the terminal showed {_dots(run)} dot(s) on their own "
-            f"line, not one a second: {why}",
+            f"after {waited.waited_s:.1f} s, the terminal showed {_dots(run)} dot(s) on "
+            f"their own line, not one a second: {why}",
             actual=seen or "(nothing)",
-            hint='print the dot with its newline, printf(".\\n"), or call fflush(stdout)',
+            hint=hint,
+            lecture=LECTURE,
+        )
+    # one a second, the last of DOTS dots comes (DOTS - 1) ticks after the program's start
+    # at the earliest; a slow reader or a loaded machine only shows it later
+    if since_start < (DOTS - 1) * TICK_S * 0.75:
+        raise Failed(
+            f"your program (pid {run.pid}) printed {DOTS} dots within {since_start:.1f} s of "
+            f"its start: faster than one a second, which needs {(DOTS - 1) * TICK_S:g} s "
+            f"from the first dot to the last",
+            actual=_text(run),
+            hint="wait a whole second between two dots: sleep(1)",
             lecture=LECTURE,
         )
 
