@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import signal
+import time
+from difflib import SequenceMatcher
 
 from grader import Failed, Program, Run, inspection
-from grader.inspection import ProcessGone, SignalMasks
+from grader.inspection import ProcessGone, SignalMasks, blocking
 from grader.results import Evidence
 from grader.sandbox import Sandbox
 
@@ -24,8 +26,46 @@ DOTS = 3  # dots seen, the program alive all along, before the dots check passes
 _UNSAFE = re.compile(r"\b(printf|fprintf|puts|fputs|putchar|malloc|free|exit)\s*\(")
 
 
+def _text(run: Run) -> str:
+    """What the program printed: a terminal turns each newline into CR LF (onlcr), and
+    that CR is the terminal's, not the program's; a lone CR the program wrote stays."""
+    return run.text().replace("\r\n", "\n")
+
+
 def _dots(run: Run) -> int:
-    return len(DOT.findall(run.text()))
+    return len(DOT.findall(_text(run)))
+
+
+def _tokens(line: str) -> list[str]:
+    return re.findall(r"\w+|[^\w\s]+", line)
+
+
+def _differs(expected: str, printed: str) -> str:
+    """The line closest to `expected` among those printed, and which words differ, or ""."""
+    lines = [ln.strip() for ln in printed.splitlines() if ln.strip() and not DOT.match(ln)]
+    if not lines:
+        return ""
+
+    def likeness(line: str) -> float:
+        return SequenceMatcher(None, line.lower(), expected.lower()).ratio()
+
+    closest = max(lines, key=likeness)
+    if likeness(closest) < 0.6:
+        return ""
+    want, got = _tokens(expected), _tokens(closest)
+    said = []
+    matcher = SequenceMatcher(None, [w.lower() for w in want], [w.lower() for w in got])
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        lost, extra = " ".join(want[i1:i2]), " ".join(got[j1:j2])
+        plural = "s" if max(i2 - i1, j2 - j1) > 1 else ""
+        if tag == "delete":
+            where = f" after `{want[i1 - 1]}`" if i1 else " at the start"
+            said.append(f"the word{plural} `{lost}` {'are' if plural else 'is'} missing{where}")
+        elif tag == "insert":
+            said.append(f"`{extra}` {'are words' if plural else 'is a word'} too many")
+        elif tag == "replace":
+            said.append(f"`{extra}` stands where the lecture has `{lost}`")
+    return f"it printed `{closest}`: {'; '.join(said)}" if said else ""
 
 
 def _in_loop(run: Run) -> bool:
@@ -44,7 +84,7 @@ def _start(program: Program) -> Run:
         raise Failed(
             f"your program (pid {run.pid}) never went to sleep in its loop: it "
             f"{run.exit.describe() if run.exit else 'kept running without sleeping'}",
-            actual=run.text() or None,
+            actual=_text(run) or None,
             hint="loop forever: sleep(1); then print a dot",
             lecture=LECTURE,
         )
@@ -60,7 +100,7 @@ def _masks(run: Run) -> SignalMasks:
         raise Failed(
             f"your program (pid {run.pid}) {run.ended()} on its own; it should print dots "
             "forever, until a signal ends it",
-            actual=run.text() or None,
+            actual=_text(run) or None,
             hint='while (1) { sleep(1); printf(".\\n"); }',
             lecture=LECTURE,
         ) from None
@@ -99,8 +139,10 @@ def _unsafe_handler_warning(sandbox: Sandbox, program: Program) -> None:
 def test_prints_a_dot_every_second(program: Program) -> None:
     """prints a dot on a line of its own every second, and goes on until a signal ends it"""
     run = _start(program)
-    within_s = DOTS * TICK_S + 2
-    run.wait_for(predicate=lambda: _dots(run) >= DOTS, exit=True, within_s=within_s)
+    waited = run.wait_for(
+        predicate=lambda: _dots(run) >= DOTS, exit=True, within_s=DOTS * TICK_S + 2
+    )
+    since_start = time.monotonic() - run.started
     if run.exit is not None:
         run.finish(1)  # all it printed before it ended
         seen = _dots(run)
@@ -108,24 +150,42 @@ def test_prints_a_dot_every_second(program: Program) -> None:
             f"your program (pid {run.pid}) {run.ended()} on its own after printing {seen} "
             f"dot(s); it should go on printing a dot every second, forever, until a signal "
             "ends it",
-            actual=run.text() or "(nothing)",
+            actual=_text(run) or "(nothing)",
             hint='loop forever, while (1) { sleep(1); printf(".\\n"); }, with nothing that '
             "leaves the loop: only the SIGINT and SIGTERM handlers end the program",
             lecture=LECTURE,
         )
     if _dots(run) < DOTS:
-        seen = run.text()
-        why = (
-            "dots were printed but not one per line"
-            if "." in seen
-            else "nothing appeared: output without a newline stays in stdio's buffer until "
-            "it fills (4 KiB on a terminal)"
-        )
+        seen = _text(run)
+        stuck = [b.says for b in run.hang.blocked if b.pid == run.pid] if run.hang else []
+        hint = 'print the dot with its newline, printf(".\\n"), or call fflush(stdout)'
+        if stuck:
+            assert run.hang is not None
+            why = f"nothing moves: {stuck[0]}; no alarm() has woken it in {run.hang.settle_s:g} s"
+            hint = "arm alarm(1) before each pause(), with a SIGALRM handler, or sleep(1)"
+        elif "." in seen:
+            why = "dots were printed but not one per line"
+        else:
+            why = (
+                "nothing appeared: output without a newline stays in stdio's buffer until "
+                "it fills (4 KiB on a terminal)"
+            )
         raise Failed(
-            f"after {within_s:g} s, the terminal showed {_dots(run)} dot(s) on their own "
-            f"line, not one a second: {why}",
+            f"after {waited.waited_s:.1f} s, the terminal showed {_dots(run)} dot(s) on "
+            f"their own line, not one a second: {why}",
             actual=seen or "(nothing)",
-            hint='print the dot with its newline, printf(".\\n"), or call fflush(stdout)',
+            hint=hint,
+            lecture=LECTURE,
+        )
+    # one a second, the last of DOTS dots comes (DOTS - 1) ticks after the program's start
+    # at the earliest; a slow reader or a loaded machine only shows it later
+    if since_start < (DOTS - 1) * TICK_S * 0.75:
+        raise Failed(
+            f"your program (pid {run.pid}) printed {DOTS} dots within {since_start:.1f} s of "
+            f"its start: faster than one a second, which needs {(DOTS - 1) * TICK_S:g} s "
+            f"from the first dot to the last",
+            actual=_text(run),
+            hint="wait a whole second between two dots: sleep(1)",
             lecture=LECTURE,
         )
 
@@ -180,8 +240,8 @@ def test_ctrl_z_pauses_and_keeps_running(program: Program, sandbox: Sandbox) -> 
     run = _start(program)
     sandbox.note("pressed control-Z")
     run.send(CTRL_Z)
-    stopped = run.wait_for(state="stopped", within_s=0.5)
-    if stopped:
+    run.wait_for(output=PAUSE, state="stopped", exit=True, within_s=TICK_S + 1)
+    if _stopped(run):
         raise Failed(
             f"control-Z stopped your program (pid {run.pid} is in state stopped): no handler "
             "for SIGTSTP was installed, so the default action, stop, was taken",
@@ -189,31 +249,106 @@ def test_ctrl_z_pauses_and_keeps_running(program: Program, sandbox: Sandbox) -> 
             lecture=LECTURE,
             evidence=_masks_evidence(run),
         )
-    if not run.wait_for(output=PAUSE, within_s=TICK_S + 1):
+    message = PAUSE.search(_text(run))
+    if message is None:
+        if run.exit is not None:
+            run.finish(2)
+        differs = _differs("Signal 20 => pause", _text(run))
         raise Failed(
             "after control-Z, your program did not print `Signal 20 => pause`"
-            + (f": it {run.exit.describe()}" if run.exit else ""),
+            + (f": {differs}" if differs else "")
+            + (f"; it {run.exit.describe()}" if run.exit else ""),
             expected="Signal 20 => pause",
-            actual=run.text() or "(nothing)",
+            actual=_text(run) or "(nothing)",
             lecture=LECTURE,
             evidence=_masks_evidence(run),
         )
-    after = run.text().index(PAUSE.search(run.text()).group())  # type: ignore[union-attr]
-    # Going on: a dot after the message, or (output the dots check judges) a tick later
-    # still alive and not stopped.
-    run.wait_for(
-        predicate=lambda: DOT.search(run.text()[after:]) is not None, exit=True, within_s=TICK_S + 1
+    # going on running is seen as a dot after the message, nothing less: alive and not
+    # stopped is also a program asleep for good inside its handler
+    after = message.end()
+    waited = run.wait_for(
+        predicate=lambda: DOT.search(_text(run), after) is not None,
+        exit=True,
+        within_s=TICK_S + 2,
     )
-    stopped_now = run.wait_for(state="stopped", within_s=0)
-    if not run.alive or stopped_now:
+    if DOT.search(_text(run), after) is not None:
+        return
+    if run.hang is not None:
+        sandbox.note(f"nothing moved: {run.hang.text}")
+    if run.exit is not None:
+        run.finish(2)
         raise Failed(
-            "after `Signal 20 => pause`, your program "
-            + (run.exit.describe() if run.exit else "stopped")
-            + ": on SIGTSTP it must go on running",
-            actual=run.text(),
-            hint="the SIGTSTP handler prints and returns; it does not exit or stop",
+            f"after `Signal 20 => pause`, your program {run.exit.describe()}: on SIGTSTP it "
+            "must go on running",
+            actual=_text(run),
+            hint="the SIGTSTP handler prints its message and returns; it does not exit",
             lecture=LECTURE,
         )
+    raise Failed(
+        f"after `Signal 20 => pause`, your program (pid {run.pid}) printed no dot for "
+        f"{waited.waited_s:.1f} s: {_why_no_dot(run)}. On SIGTSTP it must go on running: the next "
+        "dot follows within a second",
+        actual=_text(run),
+        hint="the SIGTSTP handler prints its message and returns at once, with no pause(), "
+        "sleep() or loop in it; the loop in main() goes on printing the dots",
+        lecture=LECTURE,
+        evidence=_wait_evidence(run),
+    )
+
+
+def _stopped(run: Run) -> bool:
+    try:
+        return inspection.process(run.pid).state == "stopped"
+    except ProcessGone:
+        return False
+
+
+def _why_no_dot(run: Run) -> str:
+    """Where the program is, from the process itself: its state, its call, its mask."""
+    try:
+        w = blocking.wait_of(run.pid)
+    except ProcessGone:
+        return "it has ended"
+    if w.state == "T":
+        return (
+            "it is stopped (state T): the handler stopped it itself (raise(SIGSTOP), or "
+            "SIG_DFL and raise(SIGTSTP))"
+        )
+    where = {
+        "S": f"asleep in {w.call}()" if w.call else "asleep",
+        "R": "running (state R) without printing",
+        "D": "in an uninterruptible wait",
+    }.get(w.state, f"in state {w.state}")
+    if w.wchan and w.wchan != "0":
+        where += f" (kernel function {w.wchan})"
+    said = f"it is neither stopped nor ended, but {where}"
+    if w.blocked_signals >> (signal.SIGTSTP - 1) & 1:
+        said += (
+            ", with SIGTSTP blocked: the kernel blocks a signal while its handler runs, so "
+            "it is still inside the SIGTSTP handler, which never returned"
+        )
+    if w.call in ("pause", "rt_sigsuspend"):
+        said += f"; {w.call}() returns only when another caught signal arrives, and none comes"
+    return said
+
+
+_SIGNALS = sorted(signal.Signals)
+_STATES = {"S": "S (sleeping)", "R": "R (running)", "D": "D (disk sleep)", "T": "T (stopped)"}
+
+
+def _wait_evidence(run: Run) -> list[Evidence]:
+    try:
+        w = blocking.wait_of(run.pid)
+    except ProcessGone:
+        return []
+    blocked = [s.name for s in _SIGNALS if w.blocked_signals >> (s - 1) & 1]
+    rows = (
+        ("state", _STATES.get(w.state, w.state)),
+        ("system call", w.call or "(none)"),
+        ("kernel function (wchan)", w.wchan or "(unknown)"),
+        ("blocked signals", ", ".join(blocked) or "(none)"),
+    )
+    return [Evidence(f"where pid {run.pid} is", ("", "now"), rows)]
 
 
 def _ends(run: Run, sig: int, how: str, masks: SignalMasks) -> None:
@@ -240,12 +375,14 @@ def _ends(run: Run, sig: int, how: str, masks: SignalMasks) -> None:
             "and calls exit(0)",
             lecture=LECTURE,
         )
-    if not END[sig].search(run.text()):
+    if not END[sig].search(_text(run)):
+        wanted = f"Signal {sig} => End of the program"
+        differs = _differs(wanted, _text(run))
         raise Failed(
-            f"after {how}, your program {run.exit.describe()} without printing "
-            f"`Signal {sig} => End of the program`",
-            expected=f"Signal {sig} => End of the program",
-            actual=run.text() or "(nothing)",
+            f"after {how}, your program {run.exit.describe()} without printing `{wanted}`"
+            + (f": {differs}" if differs else ""),
+            expected=wanted,
+            actual=_text(run) or "(nothing)",
             lecture=LECTURE,
         )
     if run.exit.code != 0:
