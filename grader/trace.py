@@ -120,7 +120,15 @@ class Tracer:
     `calls()` says so, or raises TraceIncomplete.
     """
 
-    def __init__(self, pid: int, calls: Sequence[str], within_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        pid: int,
+        calls: Sequence[str],
+        within_s: float = 10.0,
+        failing_execs: Sequence[str] = (),
+    ) -> None:
+        """Attach to `pid`; an exec of one of `failing_execs` (paths as the program spells
+        them) fails with ENOENT, injected by strace, whatever exec call the program used."""
         strace = available()
         if strace is None:
             raise FileNotFoundError(MISSING)
@@ -134,19 +142,24 @@ class Tracer:
         try:
             self._out = self._memory_file("ipcgrade-trace")
             self._err = self._memory_file("ipcgrade-strace-errors")
-            self._attach(strace, calls, within_s)
+            self._attach(strace, calls, within_s, tuple(failing_execs))
         except BaseException:
             self.close()
             raise
 
-    def _attach(self, strace: str, calls: Sequence[str], within_s: float) -> None:
+    def _attach(
+        self, strace: str, calls: Sequence[str], within_s: float, failing: tuple[str, ...]
+    ) -> None:
         pid, fd = self.pid, self._out.fileno()
+        # -P keeps only the calls naming these paths: the failing execs, and the end lines
+        inject = ["-e", "inject=execve:error=ENOENT", *(a for p in failing for a in ("-P", p))]
         if not _within(within_s, lambda: _state(pid) in ("T", "")) or _state(pid) != "T":
             raise TraceError(f"pid {pid} did not stop before its exec")
         # -q, not -qq: strace notes each process's end ("+++ exited with 0 +++")
         self.proc = proc = subprocess.Popen(
             [strace, "-f", "-q", "-o", f"/proc/self/fd/{fd}",
-             "-e", "trace=" + ",".join({*calls, "execve"}), "-p", str(pid)],
+             "-e", "trace=" + ",".join({*calls, "execve"}), *(inject if failing else ()),
+             "-p", str(pid)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._err,
             pass_fds=(fd,), preexec_fn=_cap_trace,
         )  # fmt: skip

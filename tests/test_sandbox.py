@@ -504,6 +504,26 @@ def test_a_complete_trace_has_the_calls_and_not_the_execve_unasked(box: sandbox.
     assert run.calls() == calls  # asked again: the same, at once
 
 
+@pytest.mark.skipif(shutil.which("strace") is None, reason="strace is not installed")
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a grader that is root traces from outside")
+def test_failing_execs_fail_every_spelling_of_the_path(box: sandbox.Sandbox) -> None:
+    """exercise1's exec-failure check: cat cannot be run, by PATH or by its full path."""
+    assert box.can_fail_execs
+    tries = 'cat /dev/null || /bin/cat /dev/null || echo "both failed"'
+    run = box.start(["sh", "-c", tries], failing_execs=["/bin/cat", "/usr/bin/cat"])
+    run.finish(10)
+    assert run.exit is not None
+    assert run.text() == "both failed\n", run.text("stderr")
+    failed = [c for c in run.calls() if c.name == "execve" and c.failed]
+    assert {c.args.split(",")[0] for c in failed} >= {'"/usr/bin/cat"', '"/bin/cat"'}
+    plain = box.start(["sh", "-c", "exec cat /dev/null"])
+    plain.finish(10)
+    assert plain.exit is not None
+    assert plain.exit.code == 0  # no injection without failing_execs: cat ran
+    with pytest.raises(ValueError, match="from outside"):
+        box.start(["true"], failing_execs=["/bin/cat"], pty=True)
+
+
 def test_the_grader_is_not_dumpable_while_students_share_its_uid() -> None:
     """Not dumpable, a process's /proc files (its environment among them) are out of the
     reach of other processes of its uid; as it was, after."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import shutil
 import stat
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from grader import Failed, Mismatch, Program, Run, inspection
 from grader.inspection import ProcessGone, ProcessInfo
 from grader.sandbox import Sandbox
+from grader.sandbox.detect import SAFE_PATH
 
 USAGE = re.compile(r"usage:\s*\S*copy\s+<src>\s+<dest>", re.IGNORECASE)
 LECTURE = "I/O redirection"
@@ -332,23 +334,40 @@ def test_unopenable_dest_reported(program: Program, sandbox: Sandbox) -> None:
         )
 
 
+def _cat_paths() -> tuple[str, ...]:
+    """Every path a program may exec cat by: each folder of the students' PATH, /bin and
+    /usr/bin, and where cat really is."""
+    folders = {*SAFE_PATH.split(":"), "/bin", "/usr/bin"}
+    real = shutil.which("cat")
+    paths = {f"{folder.rstrip('/')}/cat" for folder in folders if folder}
+    return tuple(sorted(paths | ({os.path.realpath(real)} if real else set())))
+
+
 def test_exec_failure_reported(program: Program, sandbox: Sandbox) -> None:
     """a failed exec (no cat to run) is reported with a non-zero status"""
     sandbox.path("src").write_bytes(b"data\n")
-    run = program.run("src", "dest", env={"PATH": "/nonexistent"})
-    dest = sandbox.path("dest")
-    if run.exit == run.exit.__class__(0) and dest.is_file() and dest.read_bytes() == b"data\n":
-        pytest.skip(
-            "dest was copied although no cat could be found on PATH: your program copies by "
-            'itself, or runs cat by its full path (execl("/bin/cat", ...)), so no exec failed '
-            "for this check to see"
-        )
+    if sandbox.can_fail_execs:  # any exec of cat fails: execlp, execvp, execl("/bin/cat")
+        run = program.run("src", "dest", failing_execs=_cat_paths())
+        how = "every exec of cat made to fail (ENOENT)"
+        execs = [c for c in run.calls() if c.name == "execve" and c.failed]
+        if not execs and run.exit is not None and run.exit.code == 0:
+            pytest.skip("your program never exec'd cat (it copies by itself), so no exec failed")
+    else:
+        run = program.run("src", "dest", env={"PATH": "/nonexistent"})
+        how = "no cat to be found (PATH=/nonexistent)"
+        dest = sandbox.path("dest")
+        if run.exit is not None and run.exit.code == 0 and dest.is_file():
+            pytest.skip(
+                "dest was copied although no cat could be found on PATH: your program copies "
+                'by itself, or runs cat by its full path (execl("/bin/cat", ...)), so no exec '
+                "failed for this check to see"
+            )
     why = _failed_properly(run)
     if why:
         raise Failed(
-            f"with no cat to be found (PATH=/nonexistent), execlp() fails and returns: {why}. "
-            "A program that cannot exec must say so and end with a non-zero status",
+            f"with {how}, your exec call fails and returns: {why}. A program that cannot "
+            "exec must say so and end with a non-zero status",
             actual=run.text("stderr") or None,
-            hint='execlp returns only on failure: follow it with perror("execlp"); exit(1);',
+            hint='exec returns only on failure: follow it with perror("execlp"); exit(1);',
             lecture=LECTURE,
         )

@@ -78,6 +78,14 @@ class Sandbox:
     def _oom_kills(self) -> int:
         return read_oom_kills(Path(self.caps.oom_file)) if self.caps.oom_file else 0
 
+    @property
+    def can_fail_execs(self) -> bool:
+        """Can `start(failing_execs=...)` make a program's exec fail here? strace must be
+        installed and attach from outside (the grader is root, of its namespace or not)."""
+        from grader import trace as tracing
+
+        return os.geteuid() == 0 and tracing.available() is not None
+
     def path(self, name: str) -> Path:
         return self.workdir / name
 
@@ -90,13 +98,21 @@ class Sandbox:
         limits: Limits | None = None,
         umask: int = 0o022,
         trace: Sequence[str] = (),
+        failing_execs: Sequence[str] = (),
         **kwargs: Any,
     ) -> Run:
         """Start `argv` as a student process: own session, rlimits, scrubbed environment.
 
         Args:
             trace: system calls to record with strace (`run.calls()` reads them).
+            failing_execs: paths (as a program spells them: "/bin/cat", "/usr/bin/cat")
+                whose exec fails with ENOENT, by strace from outside; only where
+                `can_fail_execs` (else ValueError). `run.calls()` then shows those execs.
         """
+        if failing_execs and (not self.can_fail_execs or kwargs.get("pty")):
+            raise ValueError("failing_execs needs strace attached from outside, as root")
+        if failing_execs:
+            trace = (*trace, "execve")
         import shlex
 
         from grader import trace as tracing
@@ -147,7 +163,7 @@ class Sandbox:
         )
         self.runs.append(run)  # cleanup kills it, whatever happens next
         if from_outside:
-            run.tracer = tracing.Tracer(run.pid, trace)
+            run.tracer = tracing.Tracer(run.pid, trace, failing_execs=failing_execs)
         self.note(f"started {typed} as pid {run.pid}")
         return run
 
