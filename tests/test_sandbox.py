@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -627,3 +628,20 @@ def test_a_spared_pid_given_to_another_process_is_not_spared() -> None:
         child.kill()
         child.wait()
     assert _unchanged(seen) == frozenset()  # gone
+
+
+def test_an_interrupted_start_leaves_the_uid_map_thread_quiet() -> None:
+    """Interrupted before the worker ran (control-C), close() ends the uid-map thread: it
+    must not die with a traceback on the user's screen (seen: EPIPE on its answer)."""
+    from grader.sandbox.host import _UserNamespace
+
+    died: list[str] = []
+    old_hook = threading.excepthook
+    threading.excepthook = lambda args: died.append(repr(args.exc_value))
+    try:
+        userns = _UserNamespace(65534, None)
+        userns.close()  # no child ever wrote its pid: the thread reads end-of-file
+    finally:
+        threading.excepthook = old_hook
+    assert not userns._thread.is_alive()
+    assert died == []

@@ -99,7 +99,10 @@ class _UserNamespace:
         except (OSError, ValueError) as e:
             self.error = str(e)
         finally:
-            os.write(self.go_w, answer)
+            # the child's end is closed when the grade was interrupted before the child ran:
+            # nobody is left to answer (a traceback here reached an interrupted user's screen)
+            with contextlib.suppress(OSError):
+                os.write(self.go_w, answer)
 
     def close(self) -> None:
         for fd in (self.ready_w, self.go_r):  # the child's ends: unblocks the thread
