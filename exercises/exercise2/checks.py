@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pytest
 
-from grader import Failed, Mismatch, Program, Run, inspection
+from grader import Failed, Mismatch, Program, Run, inspection, trace
 from grader.inspection import ProcessInfo, Snapshot, blocking
 from grader.sandbox import Sandbox
 
@@ -57,10 +59,10 @@ class Flood:
         return found[0] if found else None
 
 
-def _flood(program: Program, sandbox: Sandbox) -> Flood:
+def _flood(program: Program, sandbox: Sandbox, trace: tuple[str, ...] = ()) -> Flood:
     for _ in range(FLOOD_DECOYS):
         _decoy(sandbox, "firefox --profile=" + "x" * FLOOD_ARG)
-    run = program.start(hold_output=True)
+    run = program.start(hold_output=True, trace=trace)
     ours = frozenset(
         f.inode for f in inspection.fds(os.getpid()) if f.kind == "pipe" and f.inode is not None
     )
@@ -78,7 +80,9 @@ def _flood(program: Program, sandbox: Sandbox) -> Flood:
         # twice in a row, a few ms apart: the processes are blocked, not between two calls
         return len(calm) >= 2 and calm[-1].pipes.keys() == calm[-2].pipes.keys()
 
-    run.wait_for(predicate=settled, within_s=8)
+    # stuck: a program that hangs before ps and grep both run (a wait for ps before grep
+    # is forked) is named at once, not after the deadline
+    run.wait_for(predicate=settled, within_s=8, stuck=True)
     return Flood(run, calm[-1] if calm else None, ours)
 
 
@@ -91,8 +95,14 @@ def _finish(flood: Flood, within_s: float = 5) -> bool:
 def _both(flood: Flood) -> tuple[ProcessInfo, ProcessInfo]:
     ps, grep = flood.one("ps"), flood.one("grep")
     if ps is None or grep is None:
-        pytest.skip("needs ps and grep running at the same time (see the first check)")
+        pytest.skip(
+            "needs ps and grep running at the same time (see the check of ps's fd 1 and "
+            "grep's fd 0)"
+        )
     return ps, grep
+
+
+SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "busybox"})
 
 
 def test_output_matches_shell(program: Program, sandbox: Sandbox) -> None:
@@ -182,9 +192,14 @@ def test_ps_writes_into_grep(program: Program, sandbox: Sandbox) -> None:
     flood = _flood(program, sandbox)
     try:
         if flood.snap is None:
+            if flood.run.hang is not None:
+                what = f"did not end: {flood.run.hang.text}"
+            elif flood.run.exit is not None:
+                what = flood.run.exit.describe()
+            else:
+                what = "did not have them both running within 8 s"
             raise Failed(
-                "ps and grep were never running at the same time: your program "
-                f"{flood.run.exit.describe() if flood.run.exit else 'did not start them'}",
+                f"ps and grep were never running at the same time: your program {what}",
                 actual=flood.run.text("stderr") or None,
                 hint="fork: one process execs ps -ef with fd 1 on the pipe's write end, the "
                 "other grep firefox with fd 0 on its read end",
@@ -194,6 +209,16 @@ def test_ps_writes_into_grep(program: Program, sandbox: Sandbox) -> None:
         snap = flood.snap
         out, into = snap.fd(ps.pid, 1), snap.fd(grep.pid, 0)
         evidence = [snap.evidence()]
+        shell = next((p for p in snap.processes if p.name in SHELLS), None)
+        if shell is not None:
+            raise Failed(
+                f"a shell, {shell.label}, runs ps and grep: it made their pipe, not your "
+                "program (system() or an exec of sh -c)",
+                hint="make the pipe yourself: pipe(), then fork() and, in each process, dup2() "
+                "and execlp() of ps -ef and of grep firefox",
+                lecture=LECTURE,
+                evidence=evidence,
+            )
         if out is None or out.kind != "pipe" or out.end != "write" or out.inode in flood.ours:
             shown = out.describe() if out else "closed"
             raise Failed(
@@ -251,6 +276,13 @@ def test_no_stray_pipe_ends(program: Program, sandbox: Sandbox) -> None:
 def test_grep_sees_end_of_file(program: Program, sandbox: Sandbox) -> None:
     """grep sees end-of-file and the program ends by itself"""
     flood = _flood(program, sandbox)
+    if flood.snap is None and flood.run.hang is not None:
+        raise Failed(
+            f"your program (pid {flood.run.pid}) did not end: {flood.run.hang.text}",
+            hint="start ps and grep first, then wait for them: a wait for ps before grep runs "
+            "never ends once ps fills the pipe",
+            lecture=LECTURE,
+        )
     _both(flood)  # the subject: without ps and grep there is no end-of-file to judge
     if _finish(flood):
         return
@@ -269,23 +301,82 @@ def test_grep_sees_end_of_file(program: Program, sandbox: Sandbox) -> None:
     raise Failed(message, hint=fix, lecture=LECTURE, evidence=[snap.evidence()])
 
 
+WAITS = ("wait4", "waitid")
+ORPHAN_S = 1.0  # a child still running this long after the program ended is an orphan
+_WAITID_PID = re.compile(r"si_pid=(\d+)")
+
+
 def test_parent_waits_for_children(program: Program, sandbox: Sandbox) -> None:
     """the program ends after ps and grep, leaving no orphan"""
-    flood = _flood(program, sandbox)
+    traced = sandbox.traces_from_outside  # the waits strace saw: the program's own pid
+    flood = _flood(program, sandbox, trace=WAITS if traced else ())
     try:
         ps, grep = _both(flood)
-        if flood.run.alive:
-            return
-        ended = flood.run.exit.describe() if flood.run.exit else "ended"
-        raise Failed(
-            f"your program (pid {flood.run.pid}) {ended} "
-            f"while ps (pid {ps.pid}) and grep (pid {grep.pid}) were still running: they became "
-            f"orphans, adopted by pid {grep.ppid}, and the shell that started your program "
-            "thinks it is done before its output is",
-            hint="the parent waits for its children: waitpid() for each (or exec grep in the "
-            "parent itself, as in the lecture)",
-            lecture=LECTURE,
-            evidence=[flood.snap.evidence()] if flood.snap else [],
+        assert flood.snap is not None
+        parent = flood.snap.process(flood.run.pid)
+        if parent is not None and parent.name == "ps":
+            raise Failed(
+                f"your program (pid {parent.pid}) became ps itself: it ends when ps does, "
+                f"before grep (pid {grep.pid}), which is left an orphan, and its exit status "
+                "is ps's, not grep's",
+                hint="exec grep in the parent (as in the lecture) and ps in the child, or fork "
+                "both and waitpid() for each",
+                lecture=LECTURE,
+                evidence=[flood.snap.evidence()],
+            )
+        if not flood.run.alive:
+            _orphaned(flood, (ps, grep), flood.run.ended())
+        if not _finish(flood):
+            pytest.skip("your program did not end (see the end-of-file check)")
+        # a child may still be closing down when the program's end is seen: ps closes the
+        # pipe (grep sees end-of-file) before it has finished exiting
+        flood.run.wait_for(
+            predicate=lambda: not any(map(_still_running, (ps, grep))), within_s=ORPHAN_S
         )
+        left = [p for p in (ps, grep) if _still_running(p)]
+        if left:
+            _orphaned(flood, left, "ended")
+        if parent is None or parent.name == "grep" or not traced:
+            return  # it became grep: the pipeline's end is its own
+        mine = [p for p in (ps, grep) if p.ppid == parent.pid]
+        reaped = set()
+        for call in flood.run.calls():
+            if call.pid != parent.pid or call.name not in WAITS or call.failed:
+                continue
+            found = _WAITID_PID.search(call.args) if call.name == "waitid" else None
+            reaped.add(int(found[1]) if found else int(call.result.split()[0]))
+        unwaited = [p for p in mine if p.pid not in reaped]
+        if unwaited:
+            names = " and ".join(p.label for p in unwaited)
+            raise Failed(
+                f"your program (pid {parent.pid}) ended without waiting for {names}: "
+                "no wait() or waitpid() of it returned, so the shell that started your "
+                "program may go on before the pipeline's output is all there, and its "
+                "status is not grep's",
+                hint="waitpid() for each child, and exit with grep's WEXITSTATUS(status)",
+                lecture=LECTURE,
+                evidence=[*trace.calls_of(flood.run, names=WAITS), flood.snap.evidence()],
+            )
     finally:
         flood.run.release_output()
+
+
+def _still_running(proc: ProcessInfo) -> bool:
+    try:
+        now = inspection.process(proc.pid)
+    except inspection.ProcessGone:
+        return False
+    return now.started == proc.started and not now.is_zombie
+
+
+def _orphaned(flood: Flood, left: Sequence[ProcessInfo], ended: str) -> None:
+    names = " and ".join(p.label for p in left)
+    raise Failed(
+        f"your program (pid {flood.run.pid}) {ended} while {names} still ran: they became "
+        "orphans, and the shell that started your program thinks it is done before its "
+        "output is",
+        hint="the parent waits for its children: waitpid() for each (or exec grep in the "
+        "parent itself, as in the lecture)",
+        lecture=LECTURE,
+        evidence=[flood.snap.evidence()] if flood.snap else [],
+    )

@@ -79,9 +79,10 @@ class Sandbox:
         return read_oom_kills(Path(self.caps.oom_file)) if self.caps.oom_file else 0
 
     @property
-    def can_fail_execs(self) -> bool:
-        """Can `start(failing_execs=...)` make a program's exec fail here? strace must be
-        installed and attach from outside (the grader is root, of its namespace or not)."""
+    def traces_from_outside(self) -> bool:
+        """Does strace attach to programs from outside here (the grader is root, of its
+        namespace or not, and strace is installed)? Then a traced program's pid is the
+        program's own, not strace's, and `start(failing_execs=...)` can make its exec fail."""
         from grader import trace as tracing
 
         return os.geteuid() == 0 and tracing.available() is not None
@@ -107,9 +108,9 @@ class Sandbox:
             trace: system calls to record with strace (`run.calls()` reads them).
             failing_execs: paths (as a program spells them: "/bin/cat", "/usr/bin/cat")
                 whose exec fails with ENOENT, by strace from outside; only where
-                `can_fail_execs` (else ValueError). `run.calls()` then shows those execs.
+                `traces_from_outside` (else ValueError). `run.calls()` then shows those execs.
         """
-        if failing_execs and (not self.can_fail_execs or kwargs.get("pty")):
+        if failing_execs and (not self.traces_from_outside or kwargs.get("pty")):
             raise ValueError("failing_execs needs strace attached from outside, as root")
         if failing_execs:
             trace = (*trace, "execve")
