@@ -20,7 +20,6 @@ from typing import IO, TYPE_CHECKING, Any
 from grader import foreground
 from grader.catalog import Limits
 from grader.inspection import blocking
-from grader.inspection.fds import fds
 from grader.inspection.tree import ProcessGone, stat_fields
 
 if TYPE_CHECKING:
@@ -406,7 +405,7 @@ class Run:
 
     def ended(self) -> str:
         """How it ended, for a message: "exited with status 1", "killed by SIGBUS", "did not
-        end: prog (pid 5) waits in read() on …" (a hang), "did not end within 5 s"."""
+        end: prog (pid 5) waits in read() on …" (a hang), "did not end: it ran for 5 s"."""
         if self.gave_up:
             return f"did not end: {self.gave_up}"
         return self._exit.describe() if self._exit is not None else "did not end"
@@ -489,7 +488,7 @@ class Run:
         eof: bool = False,
         state: str | None = None,
         predicate: Callable[[], object] | None = None,
-        stuck: bool | None = None,
+        stuck: bool = False,
     ) -> Waited:
         """Wait, at most `within_s` seconds, for one event.
 
@@ -502,8 +501,9 @@ class Run:
                 polled every few milliseconds.
             stuck: give up at once, with the Waited's `hang` set (and `self.hang`), when
                 every process of the program is asleep waiting on another of them and none
-                has moved for a settle time (see inspection.blocking). On by default when
-                waiting for the exit, end-of-file or output, which a hang never brings.
+                has moved for a settle time (see inspection.blocking): for a wait on an
+                event that a hang never brings (the end, output). Never for a wait used as
+                a window of time. `finish()` always asks it.
         """
         start = time.monotonic()
         deadline = start + within_s
@@ -526,27 +526,25 @@ class Run:
             except ProcessGone:  # a process looked at has gone: not yet, ask again
                 return False
 
-        if stuck is None:
-            stuck = exit or eof or output is not None
         still = _Stillness(self) if stuck else None
-        with self._cond:
-            while True:
+        while True:
+            with self._cond:
                 if happened():
                     return Waited(True, time.monotonic() - start, self._exit is not None)
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return Waited(False, within_s, self._exit is not None)
-                found = still.look() if still is not None else None
-                if found is not None:
-                    self.hang = found
-                    return Waited(False, time.monotonic() - start, False, found)
                 tick = POLL_S if predicate is not None else STILL_POLL_S if still else left
                 self._cond.wait(min(left, tick))
+            found = still.look() if still is not None else None  # /proc, without the lock
+            if found is not None and self._exit is None:
+                self.hang = found
+                return Waited(False, time.monotonic() - start, False, found)
 
     def finish(self, within_s: float) -> None:
         """Wait for the end and for all output; kill the group if it does not come (at once
         if it hangs), saying why in `gave_up`."""
-        waited = self.wait_for(exit=True, within_s=within_s)
+        waited = self.wait_for(exit=True, within_s=within_s, stuck=True)
         if not waited:
             self.gave_up = waited.hang.text if waited.hang else f"it ran for {within_s:g} s"
             self.kill_group()
@@ -584,6 +582,7 @@ class _Stillness:
         self._next = 0.0
         self._key: object = None
         self._since = 0.0
+        self._judged: tuple[object, blocking.Hang | None] = (None, None)
 
     def look(self) -> blocking.Hang | None:
         now = time.monotonic()
@@ -591,7 +590,7 @@ class _Stillness:
         if now < self._next or run._exit is not None:
             return None
         self._next = now + STILL_POLL_S
-        waits = blocking.sample(blocking.session_pids(run.leader or run.pid))
+        waits = blocking.sample(blocking.members(run.leader or run.pid))
         key = waits and (tuple(w.fingerprint for w in waits), run._out.total, run._err.total)
         if not key or key != self._key:
             self._key, self._since = key, now
@@ -599,13 +598,17 @@ class _Stillness:
         if now - self._since < blocking.SETTLE_S:
             return None
         assert waits is not None
-        found = blocking.hang(waits, others_may_act=run.company(), grader_pipes=_own_pipes())
+        company = run.company()
+        if self._judged[0] != (key, company):  # judged once while nothing moves
+            # the grader's own helpers are judged but not named: a terminal's launcher,
+            # strace as the program's parent
+            unnamed = frozenset({run.leader} if run.leader else ()) | frozenset(
+                {run.pid} if run.trace_path is not None else ()
+            )
+            found = blocking.hang(waits, others_may_act=company, unnamed=unnamed)
+            self._judged = ((key, company), found)
+        found = self._judged[1]
         return found if found is not None and now - self._since >= found.settle_s else None
-
-
-def _own_pipes() -> frozenset[int]:
-    """The grader's ends of its programs' pipes (their stdin, stdout, stderr)."""
-    return frozenset(e.inode for e in fds(os.getpid()) if e.kind == "pipe" and e.inode is not None)
 
 
 def _size(path: Path) -> int:

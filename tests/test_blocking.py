@@ -1,4 +1,5 @@
-"""A hang named at once: every process asleep waiting on another, and who waits on what."""
+"""A hang named at once: every process asleep waiting on another, and who waits on what;
+and never a hang where something may still wake the program."""
 
 from __future__ import annotations
 
@@ -9,12 +10,26 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sysv_ipc
 
 from grader import sandbox
 from grader.catalog import Limits
 from grader.inspection import blocking
 from grader.process import Run
 
+HEADERS = """#define _GNU_SOURCE
+#include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/sem.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+"""
 PROGRAMS = {
     # reads its own pipe while it holds the write end: it waits forever
     "reads_own_pipe": "int main(void) { int p[2]; char c; pipe(p); read(p[0], &c, 1); }",
@@ -23,9 +38,40 @@ PROGRAMS = {
         "int main(void) { int p[2]; char c; pipe(p);"
         " if (fork() == 0) { read(p[0], &c, 1); _exit(0); } wait(0); }"
     ),
-    "pauses": "int main(void) { pause(); }",
+    # the same, with a second child that left the session and sleeps: it may still act
+    "stuck_child_and_daemon": (
+        "int main(void) { int p[2]; char c; pipe(p);"
+        " if (fork() == 0) { setsid(); sleep(30); _exit(0); }"
+        " if (fork() == 0) { read(p[0], &c, 1); _exit(0); } wait(0); }"
+    ),
+    # pause() with an alarm pending: SIGALRM ends it in 4 s
+    "alarm_then_pause": "int main(void) { alarm(4); pause(); }",
+    # a timer the kernel does not show (setitimer) before a pause(): handled, it returns
+    "itimer_then_pause": (
+        "void h(int s) { (void)s; }"
+        " int main(void) { struct itimerval t = {{0, 0}, {4, 0}}; signal(SIGALRM, h);"
+        " setitimer(ITIMER_REAL, &t, 0); pause(); }"
+    ),
+    # pause() with SIGALRM blocked: nothing left can end it
+    "pauses_alarm_blocked": (
+        "int main(void) { sigset_t s; sigemptyset(&s); sigaddset(&s, SIGALRM);"
+        " sigprocmask(SIG_BLOCK, &s, 0); pause(); }"
+    ),
+    # reads its stdin, a pipe the grader holds, after opening its write end itself
+    "reads_graders_pipe": (
+        'int main(void) { char c; open("/proc/self/fd/0", O_WRONLY); read(0, &c, 1); }'
+    ),
+    # a System V semaphore at 0, waited for alone
+    "semop_alone": (
+        "int main(void) { int id = semget(IPC_PRIVATE, 1, 0600); struct sembuf b = {0, -1, 0};"
+        ' dprintf(1, "%d\\n", id); semop(id, &b, 1); }'
+    ),
+    # the main thread ends, a thread goes on (and would signal in 4 s)
+    "thread_outlives_main": (
+        "void *t(void *a) { (void)a; sleep(4); exit(0); }"
+        " int main(void) { pthread_t x; pthread_create(&x, 0, t, 0); pthread_exit(0); }"
+    ),
 }
-HEADERS = "#include <unistd.h>\n#include <sys/wait.h>\n"
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +81,9 @@ def built() -> Iterator[Path]:
     folder.chmod(0o755)
     for name, body in PROGRAMS.items():
         (folder / f"{name}.c").write_text(HEADERS + body + "\n")
-        subprocess.run(["gcc", "-o", str(folder / name), str(folder / f"{name}.c")], check=True)
+        subprocess.run(
+            ["gcc", "-pthread", "-o", str(folder / name), str(folder / f"{name}.c")], check=True
+        )
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
 
@@ -47,15 +95,23 @@ def box(tmp_path: Path) -> Iterator[sandbox.Sandbox]:
     b.cleanup()
 
 
-def _start(box: sandbox.Sandbox, built: Path, name: str) -> Run:
-    return box.start([f"./{name}"], executable=str(built / name), name=name)
+def _start(box: sandbox.Sandbox, built: Path, name: str, **kwargs: object) -> Run:
+    return box.start([f"./{name}"], executable=str(built / name), name=name, **kwargs)
+
+
+def _no_hang(run: Run, within_s: float) -> None:
+    """Waited with hang detection for `within_s`: no hang, and the program still runs."""
+    waited = run.wait_for(exit=True, within_s=within_s, stuck=True)
+    assert waited.hang is None, waited.hang.text if waited.hang else ""
+    assert run.alive
+    assert run.hang is None
 
 
 def test_a_process_reading_its_own_pipe_is_a_hang_named_at_once(
     box: sandbox.Sandbox, built: Path
 ) -> None:
     run = _start(box, built, "reads_own_pipe")
-    waited = run.wait_for(exit=True, within_s=15)
+    waited = run.wait_for(exit=True, within_s=15, stuck=True)
     assert not waited
     assert waited.hang is not None
     assert waited.waited_s < 10  # well before its deadline: the hang is the verdict
@@ -63,70 +119,117 @@ def test_a_process_reading_its_own_pipe_is_a_hang_named_at_once(
     (only,) = waited.hang.blocked
     assert only.pid == run.pid
     assert only.call == "read"
-    assert "whose write end is still held by itself" in waited.hang.text
+    assert "whose write end is still held by itself as fd 4" in waited.hang.text
 
 
 def test_a_parent_waiting_for_its_stuck_child_names_both(box: sandbox.Sandbox, built: Path) -> None:
     run = _start(box, built, "waits_for_stuck_child")
-    waited = run.wait_for(exit=True, within_s=15)
+    waited = run.wait_for(exit=True, within_s=15, stuck=True)
     assert waited.hang is not None
-    calls = {b.call for b in waited.hang.blocked}
-    assert calls == {"read", "wait4"}
+    assert {b.call for b in waited.hang.blocked} == {"read", "wait4"}
     child = next(b for b in waited.hang.blocked if b.call == "read")
     assert f"waits in wait4() for its child waits_for_stuck (pid {child.pid})" in waited.hang.text
 
 
-def test_a_sleeping_program_is_no_hang(box: sandbox.Sandbox) -> None:
-    """A timed sleep ends by itself: the wait goes to its deadline."""
-    run = box.start(["sleep", "30"])
-    waited = run.wait_for(exit=True, within_s=1.0)
-    assert not waited
-    assert waited.hang is None
-    assert waited.waited_s == pytest.approx(1.0)
+def test_finish_gives_up_on_a_hang_and_says_so(box: sandbox.Sandbox, built: Path) -> None:
+    run = _start(box, built, "waits_for_stuck_child")
+    run.finish(15)
+    assert run.hang is not None
+    assert run.ended().startswith("did not end: waits_for_stuck (pid ")
+    assert "wait4()" in run.ended()
 
 
-def test_a_reader_of_the_graders_pipe_is_no_hang(box: sandbox.Sandbox) -> None:
-    """Blocked on stdin that the grader holds open: the grader's to feed, not a hang."""
-    run = box.start(["cat"], stdin="pipe")
-    waited = run.wait_for(exit=True, within_s=1.0)
-    assert waited.hang is None
-    run.close_stdin()
-    assert run.wait_for(exit=True, within_s=10)
+def test_a_child_outside_the_session_may_still_act(box: sandbox.Sandbox, built: Path) -> None:
+    _no_hang(_start(box, built, "stuck_child_and_daemon"), 1.5)
 
 
-def test_a_pause_is_a_hang_only_when_no_other_program_can_signal(
+def test_a_pause_with_an_alarm_pending_is_no_hang(box: sandbox.Sandbox, built: Path) -> None:
+    run = _start(box, built, "alarm_then_pause")
+    _no_hang(run, blocking.SIGNAL_SETTLE_S + 1)
+    assert run.wait_for(exit=True, within_s=15)  # the alarm came: SIGALRM ended it
+    assert run.exit is not None
+    assert run.exit.signal_name == "SIGALRM"
+
+
+def test_a_pause_with_a_timer_set_is_no_hang(box: sandbox.Sandbox, built: Path) -> None:
+    run = _start(box, built, "itimer_then_pause")
+    _no_hang(run, blocking.SIGNAL_SETTLE_S + 1)
+    assert run.wait_for(exit=True, within_s=15)
+    assert run.exit is not None
+    assert run.exit.code == 0  # the handler ran, pause() returned
+
+
+def test_a_pause_that_no_alarm_can_end_is_a_hang(box: sandbox.Sandbox, built: Path) -> None:
+    run = _start(box, built, "pauses_alarm_blocked")
+    waited = run.wait_for(exit=True, within_s=15, stuck=True)
+    assert waited.hang is not None
+    assert "waits in pause() for a signal that nothing left will send" in waited.hang.text
+    assert waited.hang.settle_s == blocking.SIGNAL_SETTLE_S
+
+
+def test_a_pause_is_no_hang_while_another_program_may_signal(
     box: sandbox.Sandbox, built: Path
 ) -> None:
-    run = _start(box, built, "pauses")
+    run = _start(box, built, "pauses_alarm_blocked")
     other = box.start(["sleep", "30"])
-    waited = run.wait_for(exit=True, within_s=blocking.SIGNAL_SETTLE_S + 1)
-    assert waited.hang is None, "sleep (another program) is alive and may send a signal"
+    _no_hang(run, blocking.SIGNAL_SETTLE_S + 1)
     other.kill_group()
     assert other.wait_for(exit=True, within_s=10)
-    waited = run.wait_for(exit=True, within_s=15)
-    assert waited.hang is not None
-    assert "waits in pause() for a signal" in waited.hang.text
-    assert waited.hang.settle_s == blocking.SIGNAL_SETTLE_S
+    assert run.wait_for(exit=True, within_s=15, stuck=True).hang is not None
 
 
 def test_a_bystander_cannot_wake_anyone(box: sandbox.Sandbox, built: Path) -> None:
     box.start(["sleep", "30"], bystander=True)
-    run = _start(box, built, "pauses")
-    assert run.wait_for(exit=True, within_s=15).hang is not None
+    run = _start(box, built, "pauses_alarm_blocked")
+    assert run.wait_for(exit=True, within_s=15, stuck=True).hang is not None
 
 
-def test_waiting_for_a_predicate_alone_never_gives_up_early(
+def test_a_pipe_the_grader_holds_too_is_no_hang(box: sandbox.Sandbox, built: Path) -> None:
+    """It holds its stdin's write end itself, but so does the grader, who may still write."""
+    run = _start(box, built, "reads_graders_pipe", stdin="pipe")
+    _no_hang(run, 1.5)
+    run.send(b"x")  # the grader could, and does
+    assert run.wait_for(exit=True, within_s=10)
+
+
+def test_a_semaphore_nobody_posts_is_a_hang(box: sandbox.Sandbox, built: Path) -> None:
+    run = _start(box, built, "semop_alone")
+    try:
+        waited = run.wait_for(exit=True, within_s=15, stuck=True)
+        assert waited.hang is not None
+        assert "() for semaphore set System V id" in waited.hang.text
+        assert waited.hang.blocked[0].call in ("semop", "semtimedop")  # glibc: semtimedop
+    finally:
+        run.kill_group()
+        assert run.wait_for(output="\n", within_s=10)
+        sysv_ipc.remove_semaphore(int(run.text()))  # on the machine's own IPC namespace
+
+
+def test_threads_that_outlive_the_main_thread_are_no_hang(
     box: sandbox.Sandbox, built: Path
 ) -> None:
+    run = _start(box, built, "thread_outlives_main")
+    _no_hang(run, 1.5)
+
+
+def test_a_sleeping_program_is_no_hang(box: sandbox.Sandbox) -> None:
+    """A timed sleep ends by itself: the wait goes to its deadline."""
+    _no_hang(box.start(["sleep", "30"]), 1.0)
+
+
+def test_without_stuck_a_wait_is_a_window_of_time(box: sandbox.Sandbox, built: Path) -> None:
+    """A check that waits as a window (a CPU measure) gets the window, hang or not."""
     run = _start(box, built, "reads_own_pipe")
-    waited = run.wait_for(predicate=lambda: False, within_s=0.8)
+    assert run.wait_for(exit=True, within_s=15, stuck=True).hang is not None
+    waited = run.wait_for(exit=True, within_s=0.8)
     assert waited.hang is None
-    assert waited.waited_s == pytest.approx(0.8)
+    assert waited.waited_s >= 0.8
 
 
 def test_the_wait_of_a_process_is_read_from_proc(box: sandbox.Sandbox, built: Path) -> None:
     run = _start(box, built, "reads_own_pipe")
-    assert run.wait_for(exit=True, within_s=15).hang is not None
+    assert run.wait_for(exit=True, within_s=15, stuck=True).hang is not None
     wait = blocking.wait_of(run.pid)
     assert (wait.state, wait.call, wait.threads) == ("S", "read", 1)
     assert wait.args[0] == 3  # fd 3: the pipe's read end
+    assert not wait.timers

@@ -523,6 +523,8 @@ def test_failing_execs_fail_every_spelling_of_the_path(box: sandbox.Sandbox) -> 
     assert plain.exit.code == 0  # no injection without failing_execs: cat ran
     with pytest.raises(ValueError, match="from outside"):
         box.start(["true"], failing_execs=["/bin/cat"], pty=True)
+    with pytest.raises(ValueError, match="cannot be combined"):
+        box.start(["true"], failing_execs=["/bin/cat"], trace=["write"])
 
 
 def test_the_grader_is_not_dumpable_while_students_share_its_uid() -> None:

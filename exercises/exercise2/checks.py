@@ -89,7 +89,7 @@ def _flood(program: Program, sandbox: Sandbox, trace: tuple[str, ...] = ()) -> F
 def _finish(flood: Flood, within_s: float = 5) -> bool:
     """Read all of the program's output; did it end by itself within `within_s`?"""
     flood.run.release_output()
-    return bool(flood.run.wait_for(exit=True, within_s=within_s))
+    return bool(flood.run.wait_for(exit=True, within_s=within_s, stuck=True))
 
 
 def _both(flood: Flood) -> tuple[ProcessInfo, ProcessInfo]:
@@ -110,7 +110,7 @@ def test_output_matches_shell(program: Program, sandbox: Sandbox) -> None:
     _decoy(sandbox)
     expected = [ln for ln in _ps_lines(sandbox) if "firefox" in ln and not _is_grep_itself(ln)]
     run = program.start()
-    waited = run.wait_for(exit=True, within_s=5)
+    waited = run.wait_for(exit=True, within_s=5, stuck=True)
     if waited:
         run.wait_for(eof=True, within_s=2)  # children may still be writing after the parent
     else:

@@ -1,10 +1,12 @@
 """What a sleeping process waits for, and whether anything left can wake it: a hang, named.
 
 Read from /proc/PID/syscall (the call a process is blocked in, with its arguments),
-/proc/PID/wchan, /proc/PID/stat and the context-switch counts of /proc/PID/status. A set
-of processes is stuck when every one is asleep in a call that only another process of the
-set could end (a read of a pipe whose every write end they hold, a wait for one of their
-children, a signal or a message none of them will send), and none has moved since.
+/proc/PID/stat, /proc/PID/status (signal masks, context switches) and /proc/PID/timers.
+A program is stuck when every one of its processes is asleep in a call that only another
+of them could end (a read of an anonymous pipe whose every write end they hold, a wait for
+one of their own children, a signal or a System V message none of them will send), and
+none has moved since. Whenever in doubt (a timer that may fire, a pipe end held by anyone
+else, the grader included, a thread, a call not known here), it is no hang.
 """
 
 from __future__ import annotations
@@ -17,16 +19,16 @@ from dataclasses import dataclass
 from grader.inspection.fds import FdEntry, fds
 from grader.inspection.tree import ProcessGone, stat_fields
 
-# calls that end only when another process acts (or a signal comes), by what they wait on
 _FD_READS = {"read", "readv", "pread64", "preadv", "preadv2"}
 _FD_WRITES = {"write", "writev", "pwrite64", "pwritev", "pwritev2"}
 _CHILD_WAITS = {"wait4", "waitid"}
-_SIGNAL_WAITS = {"pause", "rt_sigsuspend", "rt_sigtimedwait"}
-_IPC_WAITS = {"msgrcv", "msgsnd", "semop"}
-_TIMED = {"nanosleep", "clock_nanosleep", "restart_syscall", "alarm", "sched_yield"}
-# a pause() may end with an alarm() the kernel does not show: a longer look before a verdict
-SIGNAL_SETTLE_S = 2.0
-SETTLE_S = 0.3
+_SIGNAL_WAITS = {"pause", "rt_sigsuspend"}
+_IPC_WAITS = {"msgrcv", "msgsnd", "semop", "semtimedop"}
+_FUTEX_WAITS = {0, 9}  # FUTEX_WAIT, FUTEX_WAIT_BITSET (op & 0x7f)
+_P_PID = 1  # waitid's idtype for one pid; P_PIDFD (3) and the others: not decoded
+_SIGALRM = 14
+SETTLE_S = 0.3  # nothing moved for this long: the processes are blocked, not between calls
+SIGNAL_SETTLE_S = 2.0  # a wait for a signal: a longer look, since signals come from anyone
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class Wait:
     moved: tuple[int, ...]  # context switches and CPU ticks: any change is progress
     blocked_signals: int  # SigBlk, a bit per signal (bit 0 is signal 1)
     caught_signals: int  # SigCgt
+    ignored_signals: int  # SigIgn
+    timers: bool  # it has POSIX timers (timer_create), which may fire
     threads: int
 
     @property
@@ -95,8 +99,35 @@ def _read(path: str) -> str | None:
         return None
 
 
+def members(root: int) -> tuple[int, ...]:
+    """`root` and its descendants (those that left its session with setsid too), from
+    /proc/PID/task/TID/children; without that file, `root`'s session."""
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        tasks = _tasks(pid)
+        if tasks is None:
+            return session_pids(root)
+        for tid in tasks:
+            children = _read(f"/proc/{pid}/task/{tid}/children")
+            if children is None and os.path.exists(f"/proc/{pid}/task/{tid}"):
+                return session_pids(root)  # no CONFIG_PROC_CHILDREN: the session, then
+            todo += [int(c) for c in (children or "").split()]
+    return tuple(sorted(set(found)))
+
+
+def _tasks(pid: int) -> list[str] | None:
+    try:
+        return os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return []  # gone: no children to look for
+    except OSError:
+        return None
+
+
 def session_pids(sid: int) -> tuple[int, ...]:
-    """The pids of session `sid`, from /proc/PID/stat alone (cheap enough to poll)."""
+    """The pids of session `sid`, from /proc/PID/stat alone."""
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -120,7 +151,7 @@ def wait_of(pid: int) -> Wait:
     call = ""
     args: tuple[int, ...] = ()
     raw = (_read(f"/proc/{pid}/syscall") or "").split()
-    if raw and raw[0].lstrip("-").isdigit() and int(raw[0]) >= 0:
+    if raw and raw[0].isdigit():  # "running", or "-1 sp pc" outside a call: none
         call = _syscall_name(int(raw[0]))
         args = tuple(int(a, 16) for a in raw[1:7])
     moved = (
@@ -129,6 +160,10 @@ def wait_of(pid: int) -> Wait:
         int(fields[11]),  # utime
         int(fields[12]),  # stime
     )
+
+    def mask(key: str) -> int:
+        return int(info.get(key, "0").strip() or "0", 16)
+
     return Wait(
         pid=pid,
         name=info.get("Name", "?").strip(),
@@ -138,8 +173,10 @@ def wait_of(pid: int) -> Wait:
         args=args,
         wchan=(_read(f"/proc/{pid}/wchan") or "").strip(),
         moved=moved,
-        blocked_signals=int(info.get("SigBlk", "0").strip() or "0", 16),
-        caught_signals=int(info.get("SigCgt", "0").strip() or "0", 16),
+        blocked_signals=mask("SigBlk"),
+        caught_signals=mask("SigCgt"),
+        ignored_signals=mask("SigIgn"),
+        timers=bool((_read(f"/proc/{pid}/timers") or "").strip()),
         threads=int(info.get("Threads", "1")),
     )
 
@@ -153,41 +190,65 @@ def sample(pids: Iterable[int]) -> tuple[Wait, ...] | None:
 
 
 def hang(
-    waits: Sequence[Wait], *, others_may_act: bool, grader_pipes: frozenset[int] = frozenset()
+    waits: Sequence[Wait], *, others_may_act: bool, unnamed: frozenset[int] = frozenset()
 ) -> Hang | None:
     """A Hang if no process of `waits` can end its wait without help from outside the set.
 
     Args:
-        others_may_act: some process outside the set (another program of the check) is
-            alive and may send a signal or a message: signal and IPC waits are then not a
-            hang, only waits on pipes and children.
-        grader_pipes: the grader's own ends of the programs' pipes (their stdout, stderr):
-            a process blocked on one waits for the grader, not on its own.
+        others_may_act: a process outside the set (another program of the check) is alive
+            and may send a signal or a message: signal and IPC waits are then no hang.
+        unnamed: the grader's own helpers among `waits` (a terminal's launcher, strace as
+            the program's parent): judged, but left out of the words.
 
-    Returns None (not provably stuck) whenever in doubt: a process running or in a timed
-    sleep, a call not known here, a pipe end held outside the set, several threads.
+    Returns None (not provably stuck) whenever in doubt.
     """
+    if any(w.state == "Z" and w.threads > 1 for w in waits):
+        return None  # its main thread has ended, its other threads may not have
     alive = [w for w in waits if w.state != "Z"]
     if not alive or any(w.state != "S" or w.threads != 1 or not w.call for w in alive):
         return None
-    pids = {w.pid for w in alive}
-    tables: dict[int, tuple[FdEntry, ...]] = {}
-    for w in alive:
-        try:
-            tables[w.pid] = fds(w.pid)
-        except ProcessGone:
-            return None
+    try:
+        tables = {w.pid: fds(w.pid) for w in alive}
+    except ProcessGone:
+        return None
+    pipes = {
+        e.inode for w in alive if w.call in _FD_READS | _FD_WRITES
+        for e in tables[w.pid] if e.fd == w.args[0] and e.kind == "pipe" and e.inode
+    }  # fmt: skip
+    if pipes and _held_elsewhere(pipes, {w.pid for w in alive}):
+        return None  # the grader, or a process not of this program, may read or write it
     names = {w.pid: w.name for w in alive}
     blocked = []
     settle = SETTLE_S
     for w in alive:
-        says = _why(w, alive, tables, names, pids, others_may_act, grader_pipes)
+        says = _why(w, alive, tables, names, others_may_act)
         if says is None:
             return None
         if w.call in _SIGNAL_WAITS:
             settle = SIGNAL_SETTLE_S
-        blocked.append(Blocked(w.pid, w.name, w.call, says))
-    return Hang(tuple(blocked), settle)
+        if w.pid not in unnamed:
+            blocked.append(Blocked(w.pid, w.name, w.call, says))
+    return Hang(tuple(blocked), settle) if blocked else None
+
+
+def _held_elsewhere(inodes: set[int], pids: set[int]) -> bool:
+    """Does a process outside `pids` (any we can read: the grader too) hold one of these
+    pipes? Read once, when a hang is about to be said."""
+    wanted = {f"pipe:[{i}]" for i in inodes}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in pids:
+            continue
+        try:
+            links = os.listdir(f"/proc/{entry}/fd")
+        except OSError:  # gone, or another user's: it cannot have been given our pipe
+            continue
+        for fd in links:
+            try:
+                if os.readlink(f"/proc/{entry}/fd/{fd}") in wanted:
+                    return True
+            except OSError:
+                continue
+    return False
 
 
 def _why(
@@ -195,73 +256,85 @@ def _why(
     alive: Sequence[Wait],
     tables: dict[int, tuple[FdEntry, ...]],
     names: dict[int, str],
-    pids: set[int],
     others_may_act: bool,
-    grader_pipes: frozenset[int],
 ) -> str | None:
     """What `w` waits for, in words; None if something outside the set may end it."""
     me = f"{w.name} (pid {w.pid})"
     if w.call in _FD_READS or w.call in _FD_WRITES:
-        fd = next((e for e in tables[w.pid] if e.fd == w.args[0]), None)
-        if fd is None or fd.kind not in ("pipe", "fifo") or fd.inode is None:
-            return None  # a socket, a terminal, a file: its other side is not ours to see
-        if fd.inode in grader_pipes:
-            return None  # blocked on the grader's end of its output: the grader's doing
-        other = "write" if w.call in _FD_READS else "read"
-        holders = [
-            (pid, e) for pid, t in tables.items() for e in t
-            if e.inode == fd.inode and e.kind == fd.kind and other[0] in e.access
-        ]  # fmt: skip
-        what = f"fd {fd.fd}, the {fd.end or 'both ends'} end of {fd.kind} {fd.inode}"
-        if w.call in _FD_READS:
-            if not holders:
-                return None  # no writer in the set: end-of-file would come, or an outsider
-            held = ", ".join(
-                f"{'itself' if pid == w.pid else f'{names[pid]} (pid {pid})'} as fd {e.fd}"
-                for pid, e in holders
-            )
-            return (
-                f"{me} waits in {w.call}() on {what}, whose write end is still held by {held}: "
-                "end-of-file comes only when every write end is closed"
-            )
-        readers = [f"{names[pid]} (pid {pid})" for pid, _ in holders if pid != w.pid]
-        if not readers:
-            return None
-        who = ", ".join(readers)
-        return f"{me} waits in {w.call}() on {what}, which is full: {who} never reads it"
+        return _why_pipe(w, me, tables, names)
     if w.call in _CHILD_WAITS:
-        if w.call == "wait4":  # wait4(pid, ...): -1 or 0 or below: any child (of a group)
+        if w.call == "wait4":  # wait4(pid, ...): -1, 0 or below -1: any child (of a group)
             target = w.args[0] if 0 < w.args[0] <= 0x7FFFFFFF else -1
-        else:  # waitid(idtype, id, ...): P_PID is 1
-            target = w.args[1] if w.args[0] == 1 else -1
+        elif w.args[0] == _P_PID:  # waitid(P_PID, pid, ...)
+            target = w.args[1]
+        elif w.args[0] in (0, 2):  # P_ALL, P_PGID: any child (a group's are ours too)
+            target = -1
+        else:
+            return None  # P_PIDFD: which child is not decoded here
         waited = [v for v in alive if v.ppid == w.pid and target in (-1, v.pid)]
         if not waited:
-            return None  # the child it waits for is outside the set (or none): not ours
+            return None  # the child it waits for is not among them (or none): not ours
         who = ", ".join(f"{v.name} (pid {v.pid})" for v in waited)
         return f"{me} waits in {w.call}() for its child {who}"
     if others_may_act:
         return None
     if w.call in _SIGNAL_WAITS:
-        if w.call == "rt_sigtimedwait" and w.args[2] != 0:
-            return None  # with a timeout: it ends by itself
-        inside = [n for n in range(1, 65) if (w.blocked_signals & w.caught_signals) >> (n - 1) & 1]
-        why = ""
-        if inside:
-            names_ = ", ".join(_signal_name(n) for n in inside)
-            why = (
-                f", with {names_} blocked, as while its handler runs: a handler that waits "
-                "never returns"
-            )
-        return f"{me} waits in {w.call}() for a signal that nothing left will send{why}"
+        alarm = 1 << (_SIGALRM - 1)
+        if w.timers or not (w.blocked_signals | w.ignored_signals) & alarm:
+            return None  # an alarm() or a timer may be pending: the kernel does not show it
+        return f"{me} waits in {w.call}() for a signal that nothing left will send" + _inside(w)
     if w.call in _IPC_WAITS:
-        verb = {"msgrcv": "a message on", "msgsnd": "room in", "semop": "semaphore set"}
+        if w.call == "semtimedop" and w.args[3] != 0:
+            return None  # with a timeout: it ends by itself
+        verb = {"msgrcv": "a message on", "msgsnd": "room in"}.get(w.call, "semaphore set")
         return (
-            f"{me} waits in {w.call}() for {verb[w.call]} System V id {w.args[0]}, which "
-            "no process left will change"
+            f"{me} waits in {w.call}() for {verb} System V id {w.args[0]}, which no process "
+            "left will change"
         )
-    if w.call == "futex" and w.args[3] == 0:  # no timeout: a semaphore, a mutex
+    if w.call == "futex" and w.args[1] & 0x7F in _FUTEX_WAITS and w.args[3] == 0:
         return f"{me} waits on a futex (sem_wait(), a mutex) that no process left will post"
-    return None
+    return None  # a timed sleep, a socket, a call not known here: it may end by itself
+
+
+def _why_pipe(
+    w: Wait, me: str, tables: dict[int, tuple[FdEntry, ...]], names: dict[int, str]
+) -> str | None:
+    fd = next((e for e in tables[w.pid] if e.fd == w.args[0]), None)
+    if fd is None or fd.kind != "pipe" or fd.inode is None or fd.access not in ("r", "w"):
+        return None  # a FIFO (anyone may open it), a socket, a terminal, a file
+    reading = w.call in _FD_READS
+    other = "w" if reading else "r"
+    holders = [
+        (pid, e) for pid, table in tables.items() for e in table
+        if e.kind == "pipe" and e.inode == fd.inode and other in e.access
+    ]  # fmt: skip
+    what = f"fd {fd.fd}, the {fd.end} end of pipe {fd.inode}"
+    if reading:
+        if not holders:
+            return None  # no writer left: end-of-file comes
+        held = ", ".join(
+            f"{'itself' if pid == w.pid else f'{names[pid]} (pid {pid})'} as fd {e.fd}"
+            for pid, e in holders
+        )
+        return (
+            f"{me} waits in {w.call}() on {what}, whose write end is still held by {held}: "
+            "end-of-file comes only when every write end is closed"
+        )
+    readers = sorted({f"{names[pid]} (pid {pid})" for pid, _ in holders if pid != w.pid})
+    if not holders:
+        return None  # no reader left: the write fails (EPIPE) instead
+    who = ", ".join(readers) if readers else "only it reads it, and it"
+    return f"{me} waits in {w.call}() on {what}, which is full: {who} never reads it"
+
+
+def _inside(w: Wait) -> str:
+    """ ", with SIGTSTP blocked, as while its handler runs: …" when a caught signal is
+    blocked (the kernel blocks a signal while its handler runs)."""
+    inside = [n for n in range(1, 65) if (w.blocked_signals & w.caught_signals) >> (n - 1) & 1]
+    if not inside:
+        return ""
+    names = ", ".join(_signal_name(n) for n in inside)
+    return f", with {names} blocked, as while its handler runs: a handler that waits never returns"
 
 
 def _signal_name(n: int) -> str:

@@ -108,10 +108,13 @@ class Sandbox:
             trace: system calls to record with strace (`run.calls()` reads them).
             failing_execs: paths (as a program spells them: "/bin/cat", "/usr/bin/cat")
                 whose exec fails with ENOENT, by strace from outside; only where
-                `traces_from_outside` (else ValueError). `run.calls()` then shows those execs.
+                `traces_from_outside`, and without `trace` (else ValueError). `run.calls()`
+                then shows those execs, and only them.
         """
         if failing_execs and (not self.traces_from_outside or kwargs.get("pty")):
             raise ValueError("failing_execs needs strace attached from outside, as root")
+        if failing_execs and trace:  # strace's -P would keep only the calls naming them
+            raise ValueError("failing_execs cannot be combined with trace")
         if failing_execs:
             trace = (*trace, "execve")
         import shlex
