@@ -78,13 +78,13 @@ def grade(
     interrupted (control-C or SIGTERM).
     """
     if list_:
-        click.echo(_list(fmt))
+        _deliver(_list(fmt) + "\n", out)
         return ExitCode.PASSED
     if doctor:
         from grader import doctor as doctor_mod
 
         findings = doctor_mod.examine()
-        click.echo(doctor_mod.render(findings, doctor_mod.isolation()))
+        _deliver(doctor_mod.render(findings, doctor_mod.isolation()) + "\n", out)
         return ExitCode.PASSED if doctor_mod.healthy(findings) else ExitCode.FAILED
     if exercise is None:
         example = "'grade --show exercise1'" if show else "'grade exercise1' or 'grade copy'"
@@ -105,18 +105,28 @@ def grade(
         report = session.grade(ex, sub, session.GradeOptions(keep=keep, debug=debug))
         verbose_terminal = verbose and fmt == "terminal"
         text = terminal.render(report, verbose=True) if verbose_terminal else RENDERERS[fmt](report)
-        if dest is None:
-            click.echo(text, nl=False)
-            return report.exit_code
-        try:
-            if stat.S_ISREG(os.fstat(dest.fileno()).st_mode):
-                dest.truncate(0)  # only now: a grade that fails leaves an old report whole
-            dest.write(text)
-            dest.flush()
-        except OSError as e:
-            raise UsageError(f"cannot write the report to '{out}': {e.strerror}.") from e
-    click.echo(f"report written to {out}", err=True)
+        _write(text, dest, out)
     return report.exit_code
+
+
+def _deliver(text: str, out: Path | None) -> None:
+    """`text` to the terminal, or to `out` (--out) when given."""
+    with _report_file(out) as dest:
+        _write(text, dest, out)
+
+
+def _write(text: str, dest: TextIO | None, out: Path | None) -> None:
+    if dest is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        if stat.S_ISREG(os.fstat(dest.fileno()).st_mode):
+            dest.truncate(0)  # only now: a grade that fails leaves an old report whole
+        dest.write(text)
+        dest.flush()
+    except OSError as e:
+        raise UsageError(f"cannot write the report to '{out}': {e.strerror}.") from e
+    click.echo(f"report written to {out}", err=True)
 
 
 @contextlib.contextmanager
