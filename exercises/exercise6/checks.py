@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import signal
+import sys
+from dataclasses import dataclass
 
 import pytest
 
-from grader import Failed, Mismatch, Program, Run, trace
+from grader import Failed, Mismatch, Program, Run, inspection, trace
+from grader.inspection.tree import stat_fields
 from grader.sandbox import Sandbox
 
 LECTURE = "Mmap"
@@ -19,6 +25,10 @@ FORKS = ("clone", "clone3", "fork", "vfork")
 TEXT = "hello mmap"
 ORIGINAL = bytes((i * 7 + 3) % 251 for i in range(6000))  # no NUL in the first bytes
 N = 100_000
+# N for watching the child count: at -O0 it counts for a tenth of a second or more, long
+# enough to be seen running and to hold its parent meanwhile; the larger one if the first
+# child was done too soon to tell
+WATCH_N = (200_000_000, 800_000_000)
 
 
 def _run(program: Program, calls: tuple[str, ...], *args: str) -> Run:
@@ -208,7 +218,8 @@ def test_forkmap_counts_to_n(programs: dict[str, Program]) -> None:
     got = _counter(run)
     calls = run.calls()
     if got == N and run.exit is not None and run.exit.code == 0:
-        if not calls or _forks(calls):  # without a trace, the output is all there is to see
+        if not calls or _forks(calls):
+            _child_counts(programs["forkmap"])  # the output alone: a parent may count too
             return
         raise Failed(
             f"forkmap {N} printed counter = {N}, but it never forked: it counted by itself, "
@@ -236,6 +247,109 @@ def test_forkmap_counts_to_n(programs: dict[str, Program]) -> None:
         "before fork()",
         lecture=LECTURE,
         evidence=trace.calls_of(run, names=("mmap", "clone", "clone3", "wait4")),
+    )
+
+
+def _children_of(pid: int) -> list[int]:
+    """Its children's pids, cheap enough to poll (/proc/PID/task/PID/children)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(c) for c in f.read().split()]
+    except (OSError, ValueError):
+        return []
+
+
+def _state(pid: int) -> str:
+    """Its state letter ("R", "S", "T", "Z"), "" once gone (reaped)."""
+    fields = stat_fields(pid)
+    return fields[0].decode() if fields else ""
+
+
+def _holding(pid: int, n: int) -> set[tuple[tuple[str, int], int]]:
+    """Where the shared writable pages of `pid` hold `n` (an int, or a long's low half):
+    (the mapping's identity, offset)."""
+    want = n.to_bytes(4, sys.byteorder)
+    found = set()
+    for m in inspection.memory.shared_writable(pid):
+        data = inspection.memory.contents(pid, m)
+        found |= {(m.identity, o) for o in range(0, len(data) - 3, 4) if data[o : o + 4] == want}
+    return found
+
+
+@dataclass(frozen=True)
+class _Watched:
+    """What holding forkmap's parent while its child counted showed."""
+
+    seen: str  # "added" (the evidence), "missing", "already", "late", "unseen"
+    child: int = 0
+
+
+def _watch(program: Program, n: int) -> _Watched:
+    """Run `forkmap n`; once its child is seen, hold the parent (SIGSTOP) until the child
+    has ended, and look at the parent's shared pages before and after: the child's
+    additions are seen if the counter came to hold n while the parent could do nothing."""
+    run = program.start(str(n))
+    try:
+        run.wait_for(predicate=lambda: _children_of(run.pid), exit=True, within_s=5)
+        kids = _children_of(run.pid)
+        if not kids:
+            return _Watched("unseen")
+        child = kids[0]
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(run.pid, signal.SIGSTOP)
+        program.sandbox.note(f"held forkmap (pid {run.pid}) with SIGSTOP, its child "
+                             f"(pid {child}) running")  # fmt: skip
+        run.wait_for(predicate=lambda: _state(run.pid) in ("T", "Z", ""), within_s=5)
+        done = _state(child)  # from here on, the held parent cannot wait for it
+        if done in ("", "X") or _state(run.pid) != "T":
+            return _Watched("late", child)  # the parent had waited for it, or ended
+        before = _holding(run.pid, n)
+        # a zombie it stays, its parent held
+        run.wait_for(predicate=lambda: _state(child) in ("Z", "X", ""), within_s=8)
+        if _state(child) not in ("Z", "X", ""):
+            return _Watched("late", child)  # still counting after 8 s: nothing to tell yet
+        after = _holding(run.pid, n)
+        if after - before:
+            return _Watched("added", child)
+        if not after:
+            return _Watched("missing", child)
+        return _Watched("late" if done == "Z" else "already", child)
+    except inspection.ProcessGone:
+        return _Watched("late")
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(run.pid, signal.SIGCONT)
+        run.finish(10)
+
+
+def _child_counts(program: Program) -> None:
+    """Fail unless the child's additions are seen reaching the parent's page."""
+    watched = _Watched("unseen")
+    for n in WATCH_N:
+        watched = _watch(program, n)
+        if watched.seen == "added":
+            return
+        if watched.seen == "missing":
+            break
+    who = f"its child (pid {watched.child})" if watched.child else "its child"
+    why = {
+        "missing": f"{who} ended while the parent was held (SIGSTOP), and then the parent's "
+        f"shared page did not hold {n}: the child's additions never reached the page the "
+        "parent prints from",
+        "already": f"the parent's shared page held {n} while {who} was still running, with "
+        "the parent held (SIGSTOP): the parent had counted by itself",
+        "late": f"{who} was done every time before the parent could be held to look",
+        "unseen": f"no child of forkmap was ever seen running: with N = {n:,}, a child "
+        "that adds 1 N times runs for a good tenth of a second, so this child did not count",
+    }[watched.seen]
+    raise Failed(
+        f"forkmap printed counter = N, but the child's additions were not seen reaching the "
+        f"parent: {why}. The parent must print what the child counted in the shared page, "
+        "not count, or print N, by itself",
+        hint="the child: for (i = 0; i < n; i++) (*counter)++; the parent: waitpid(), then "
+        'printf("counter = %d\\n", *counter); with your own Makefile\'s -O2 the loop may '
+        "become one addition: declare the counter volatile",
+        lecture=LECTURE,
     )
 
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import time
 from dataclasses import dataclass
 
 import pytest
 
 from grader import Failed, Mismatch, Program, Run, inspection
 from grader.build import not_built
-from grader.inspection import ProcessGone, ProcessInfo
+from grader.inspection import ProcessGone, ProcessInfo, blocking
+from grader.inspection.memory import Mapping
 from grader.results import BuildResult, Evidence
 from grader.sandbox import Sandbox
 
@@ -20,6 +22,14 @@ RUNS = 10  # per build, for the race check
 RACE_N = 20_000
 RUN_DEADLINE_S = 5.0
 BUSY_S = 0.15  # seconds running or ready to run, in a 0.5 s window, that mean it spins
+BUFFER_SIZE = 10
+QUIET_S = 0.3  # asleep, with no output and nothing moving, this long: it waits
+SPIN_CPU_S = 0.2  # CPU used with no output: it waits by spinning
+ALONE_S = 5.0  # at most this long for the one left running to wait
+
+
+_UNWRITTEN = "consumed \0 0"  # an item of zeros: printed from memory nobody wrote
+_OWN = "a global variable, or a ring mapped after fork(), is each process's own"
 
 
 def _expected(n: int) -> list[str]:
@@ -67,14 +77,18 @@ def test_consumes_every_item_in_order(programs: dict[str, Program]) -> None:
     verdict = _judge(run, n)
     if verdict.ok:
         return
-    got = run.text().splitlines()
+    got = [ln.strip() for ln in run.text().splitlines()]
     wrap = next((ln for ln in got[26:27] if not ln.startswith("consumed a ")), None)
-    why = (
-        f"; item 26 should be product 'a' again, got {wrap!r}: products go 'a' + i % 26, so "
-        "they wrap after 'z'"
-        if wrap is not None and len(got) > 26
-        else ""
-    )
+    why = ""
+    if wrap is not None and got[:26] == _expected(n)[:26]:
+        why = (f"; item 26 should be product 'a' again, got {wrap!r}: products go "
+               "'a' + i % 26, so they wrap after 'z'")  # fmt: skip
+    elif got and all(ln in (_UNWRITTEN, "consumed 0") for ln in got[: BUFFER_SIZE + 1]):
+        why = (
+            "; the consumer printed items nobody made (product '\\0', price 0: memory never "
+            "written): the ring it reads from is not the one the producer fills: the buffer "
+            f"is not shared ({_OWN})"
+        )
     raise Mismatch(
         "\n".join(_expected(n)[:30]) + "\n…",
         run.text() or "(nothing)",
@@ -178,8 +192,137 @@ def test_buffer_is_shared(programs: dict[str, Program]) -> None:
                 lecture=LECTURE,
                 evidence=_evidence(procs, "processes of prodcons"),
             )
+        _same_memory(run, procs)
     finally:
         run.release_output()
+
+
+def _same_memory(run: Run, children: list[ProcessInfo]) -> None:
+    """Fail unless the producer and the consumer map the same shared memory, and neither
+    has shared memory of its own (mapped after fork, so the other's is another)."""
+    group = children if len(children) >= 2 else [*_participants(run)]
+    held: dict[int, dict[tuple[str, int], Mapping]] = {}
+    for p in group:
+        try:
+            held[p.pid] = {m.identity: m for m in inspection.memory.shared_writable(p.pid)}
+        except ProcessGone:
+            continue
+    if len(held) < 2:
+        return  # one left to look at: nothing to compare
+    names = {p.pid: p.label for p in group}
+    common = set.intersection(*(set(h) for h in held.values()))
+    own = {pid: [m for key, m in h.items() if key not in common] for pid, h in held.items()}
+    if common and not any(own.values()):
+        return
+    mine = [(pid, ms[0]) for pid, ms in own.items() if ms]
+    rows = tuple((names[pid], f"{m.describe()}, inode {m.inode}",
+                  "both" if k in common else "only this one")
+                 for pid, h in held.items() for k, m in h.items())  # fmt: skip
+    why = (
+        "A mapping made after fork() belongs to the process that made it (the other's is "
+        "other memory, at the same address maybe), so the producer fills its ring and the "
+        "consumer reads its own, which nobody fills"
+    )
+    # no common mapping leaves each with mappings of its own: `mine` is never empty here
+    each = "; ".join(f"{names[pid]} has {m.describe()}, inode {m.inode}" for pid, m in mine)
+    first = next(iter(held.values()))
+    before = "".join(f": only what is mapped before fork() is shared, as {first[k].describe()} "
+                     "is here" for k in sorted(common)[:1])  # fmt: skip
+    what = (f"the ring buffer is mapped after fork(), so each child has its own: {each}, "
+            f"which the other does not map. {why}{before}")  # fmt: skip
+    raise Failed(
+        what,
+        hint="mmap the ring (buffer, in, out) with MAP_SHARED | MAP_ANONYMOUS in the parent, "
+        "before the first fork(), with the semaphores",
+        lecture=LECTURE,
+        evidence=[Evidence("shared writable mappings", ("process", "mapping", "mapped by"), rows)],
+    )
+
+
+class _Waits:
+    """A predicate: `pid` has ended, or it waits: asleep (not writing its output) with
+    nothing moving for QUIET_S, or spinning, SPIN_CPU_S of CPU with no new output."""
+
+    def __init__(self, run: Run, pid: int) -> None:
+        self.run, self.pid = run, pid
+        self.ended = False
+        self.spins = False
+        self._key: object = None
+        self._since = time.monotonic()
+        self._out = -1
+        self._cpu = 0
+
+    def __call__(self) -> bool:
+        try:
+            w = blocking.wait_of(self.pid)
+        except ProcessGone:
+            w = None
+        if w is None or w.state in ("Z", "X"):
+            self.ended = True
+            return True
+        now, out, cpu = time.monotonic(), len(self.run.stdout), w.moved[2] + w.moved[3]
+        if out != self._out:  # it printed: it does not wait, whatever it does
+            self._out, self._cpu, self._key, self._since = out, cpu, None, now
+            return False
+        if cpu - self._cpu >= SPIN_CPU_S * _TICKS:
+            self.spins = True
+            return True
+        key = w.fingerprint if w.state == "S" and w.call not in ("write", "writev") else None
+        if key is None or key != self._key:
+            self._key, self._since = key, now
+            return False
+        return now - self._since >= QUIET_S
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def test_items_pass_through_the_ring(programs: dict[str, Program]) -> None:
+    """items go through the ring: with the producer or the consumer stopped, the other waits"""
+    run = programs["prodcons"].start(str(RACE_N), hold_output=True)  # held: neither is done
+    group: list[ProcessInfo] = []
+    try:
+        children = _forked(run)
+        if not children:
+            pytest.skip(f"needs a producer and a consumer to hold up: {_alone(run)}")
+        group = children if len(children) >= 2 else _participants(run)
+        for watched in group:
+            others = [p for p in group if p.pid != watched.pid]
+            for p in others:  # hold everyone else up: the one left can only wait
+                _signal(p.pid, signal.SIGSTOP)
+            _signal(watched.pid, signal.SIGCONT)
+            run.release_output()
+            lines = _lines(run)
+            waits = _Waits(run, watched.pid)
+            run.wait_for(predicate=waits, within_s=ALONE_S)
+            more = _lines(run) - lines
+            if not waits.ended and _lines(run) < RACE_N:
+                continue  # it waits for the one held up (or, past ALONE_S, has not gone on)
+            held = ", ".join(p.label for p in others)
+            role, how = (("the consumer", "take its items from the producer") if more
+                         else ("the producer", "give its items to the consumer"))  # fmt: skip
+            did = f"printed all {RACE_N} items" if _lines(run) >= RACE_N else "ended"
+            raise Failed(
+                f"with {held} stopped (SIGSTOP), {role}, {watched.label}, went on alone and "
+                f"{did} ({more} more lines of output): it did not {how} through the ring. "
+                "Items that go through the ring buffer cannot "
+                f"get more than BUFFER_SIZE ({BUFFER_SIZE}) ahead of a stopped producer or "
+                "consumer: the consumer waits on an empty ring, the producer on a full one",
+                hint="the producer puts each item it makes in the shared ring and the consumer "
+                "prints the items it takes from there, never items it makes up itself",
+                lecture=LECTURE,
+                evidence=_evidence(_participants(run), "processes of prodcons"),
+            )
+        if len(group) < 2:
+            pytest.skip(f"needs a producer and a consumer to hold up: {_alone(run)}")
+    finally:
+        for p in group:
+            _signal(p.pid, signal.SIGCONT)
+        run.release_output()
+
+
+def _lines(run: Run) -> int:
+    return run.stdout.count(b"\n")
 
 
 def _runnable(pid: int) -> tuple[float, float] | None:
@@ -287,6 +430,15 @@ def test_no_race_across_runs(
             summary.append(f"run {hung_at}{flag} hung{before}, so it was not run again")
         else:
             summary.append(f"{bad} of {RUNS} runs{flag} went wrong")
+    if first is not None and repr(_UNWRITTEN) in first:
+        raise Failed(
+            f"over {RUNS} runs of prodcons {RACE_N} per build: {'; '.join(summary)}. First: "
+            f"{first}, an item nobody made (product '\\0', price 0: memory never written). "
+            "The consumer reads a ring that the "
+            f"producer does not fill: the buffer is not shared ({_OWN})",
+            hint="mmap the ring with MAP_SHARED | MAP_ANONYMOUS in the parent, before fork()",
+            lecture=LECTURE,
+        )
     if first is not None:
         hung = "hung" in first
         raise Failed(
