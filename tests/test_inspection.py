@@ -363,3 +363,41 @@ def test_runnable_time_counts_a_spinner_whole_even_on_a_busy_machine() -> None:
             p.wait()
     assert min(used[:-1]) > 0.6 * window, used
     assert used[-1] < 0.05 * window, used
+
+
+_SHARED_PAGE = """
+import mmap, os, sys
+page = mmap.mmap(-1, 4096, flags=mmap.MAP_SHARED)
+page.write(b"ipcgrade-marker")
+child = os.fork()
+if child:
+    print(child, flush=True)
+sys.stdin.read()
+"""
+
+
+def test_two_processes_sharing_a_page_map_one_identity_with_its_bytes() -> None:
+    """exercise7 tells one shared ring from two by the mappings' device and inode, and
+    exercise6 reads the parent's page through /proc/PID/mem."""
+    import sys
+
+    from grader.inspection import memory
+
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SHARED_PAGE], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
+    try:
+        assert proc.stdout is not None
+        child = int(proc.stdout.readline())
+        mine = {m.identity: m for m in memory.shared_writable(proc.pid) if m.size == 4096}
+        theirs = {m.identity for m in memory.shared_writable(child) if m.size == 4096}
+        common = set(mine) & theirs
+        assert len(common) == 1, (mine, theirs)
+        page = mine[common.pop()]
+        assert page.inode != 0
+        assert memory.contents(proc.pid, page).startswith(b"ipcgrade-marker")
+        assert memory.contents(child, page, limit=8) == b"ipcgrade"
+    finally:
+        proc.communicate(b"")
+    with pytest.raises(ProcessGone):
+        memory.contents(proc.pid, page)
