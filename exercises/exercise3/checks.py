@@ -80,7 +80,11 @@ def _in_loop(run: Run) -> bool:
 def _start(program: Program) -> Run:
     """Start on a terminal and wait until the program sleeps in its loop."""
     run = program.start(pty=True)
-    if not run.wait_for(predicate=lambda: _in_loop(run), within_s=5):
+    # exit too: a program that ends at once is told so at once, not after the deadline
+    waited = run.wait_for(predicate=lambda: _in_loop(run), exit=True, stuck=False, within_s=5)
+    if run.exit is not None:
+        run.finish(1)  # all it printed before it ended
+    if not waited or run.exit is not None:
         raise Failed(
             f"your program (pid {run.pid}) never went to sleep in its loop: it "
             f"{run.exit.describe() if run.exit else 'kept running without sleeping'}",
