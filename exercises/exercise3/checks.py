@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import signal
 import time
 from difflib import SequenceMatcher
 
-from grader import Failed, Program, Run, inspection
+from grader import Failed, Program, Run, Waited, inspection
 from grader.inspection import ProcessGone, SignalMasks, blocking
 from grader.results import Evidence
 from grader.sandbox import Sandbox
@@ -22,7 +23,13 @@ END = {
 }
 NEEDED = ("SIGINT", "SIGTERM", "SIGTSTP")
 TICK_S = 1.0  # the exercise prints a dot every second
-DOTS = 3  # dots seen, the program alive all along, before the dots check passes
+DOTS = 3  # dots seen, then the program back in its loop, before the dots check passes
+GAP_S = TICK_S + 2  # the longest wait for the next dot: its second, and room for a slow machine
+# the pace is judged on the mean gap from the first dot seen to the last: a dot seen late
+# (a busy grader) shortens the gap after it, but not the sum of the gaps
+FAST_S = 0.7  # dots closer than this on average come faster than one a second
+SLOW_S = 1.6  # dots further apart than this on average come slower
+PRESS_AFTER = 2  # dots before the first control-Z: the dot after the second is the 4th or later
 _UNSAFE = re.compile(r"\b(printf|fprintf|puts|fputs|putchar|malloc|free|exit)\s*\(")
 
 
@@ -80,7 +87,11 @@ def _in_loop(run: Run) -> bool:
 def _start(program: Program) -> Run:
     """Start on a terminal and wait until the program sleeps in its loop."""
     run = program.start(pty=True)
-    if not run.wait_for(predicate=lambda: _in_loop(run), within_s=5):
+    # exit too: a program that ends at once is told so at once, not after the deadline
+    waited = run.wait_for(predicate=lambda: _in_loop(run), exit=True, stuck=False, within_s=5)
+    if run.exit is not None:
+        run.finish(1)  # all it printed before it ended
+    if not waited or run.exit is not None:
         raise Failed(
             f"your program (pid {run.pid}) never went to sleep in its loop: it "
             f"{run.exit.describe() if run.exit else 'kept running without sleeping'}",
@@ -136,58 +147,135 @@ def _unsafe_handler_warning(sandbox: Sandbox, program: Program) -> None:
             )
 
 
+def _next_dot(run: Run, seen: list[float]) -> Waited:
+    """Wait for a dot after the `seen` ones, and add when each new one was seen (the
+    grader may see a dot late, never early). Ends early if the program ends or hangs."""
+    before = len(seen)
+    waited = run.wait_for(predicate=lambda: _dots(run) > before, exit=True, within_s=GAP_S)
+    now = time.monotonic()
+    seen.extend([now] * max(0, _dots(run) - before))
+    return waited
+
+
+def _asleep_in(run: Run) -> str:
+    """The system call the program goes to sleep in next ("clock_nanosleep", "pause"), or
+    "" when it ends, does not sleep within half a second, or the call cannot be read."""
+    found: list[str] = []
+
+    def asleep() -> bool:
+        w = blocking.wait_of(run.pid)
+        if w.state == "S" and w.call:
+            found.append(w.call)
+        return bool(found)
+
+    run.wait_for(predicate=asleep, exit=True, within_s=TICK_S / 2, stuck=False)
+    return found[0] if found else ""
+
+
+def _ended_on_its_own(run: Run, when: str = "", pressed_at: int | None = None) -> Failed:
+    """The program ended by itself (`pressed_at`: the dots before control-Z was pressed)."""
+    run.finish(1)  # all it printed before it ended, counted after
+    if pressed_at is not None:
+        when = f" ({_dots(run) - pressed_at} since control-Z was pressed)"
+    return Failed(
+        f"your program (pid {run.pid}) {run.ended()} on its own after printing {_dots(run)} "
+        f"dot(s){when}; it should go on printing a dot every second, forever, until a signal "
+        "ends it",
+        actual=_text(run) or "(nothing)",
+        hint='loop forever, while (1) { sleep(1); printf(".\\n"); }, with nothing that '
+        "leaves the loop: only the SIGINT and SIGTERM handlers end the program",
+        lecture=LECTURE,
+    )
+
+
+def _gaps(seen: list[float]) -> str:
+    return ", ".join(f"{b - a:.2f} s" for a, b in itertools.pairwise(seen))
+
+
 def test_prints_a_dot_every_second(program: Program) -> None:
     """prints a dot on a line of its own every second, and goes on until a signal ends it"""
     run = _start(program)
-    waited = run.wait_for(
-        predicate=lambda: _dots(run) >= DOTS, exit=True, within_s=DOTS * TICK_S + 2
-    )
-    since_start = time.monotonic() - run.started
+    seen: list[float] = []  # when each dot was seen
+    calls: list[str] = []  # the call it went back to sleep in after each dot
+    waited = None
+    while len(seen) < DOTS and run.exit is None:
+        waited = _next_dot(run, seen)
+        if not waited:
+            break
+        calls.append(_asleep_in(run))
     if run.exit is not None:
-        run.finish(1)  # all it printed before it ended
-        seen = _dots(run)
+        raise _ended_on_its_own(run)
+    if len(seen) < DOTS:
+        assert waited is not None
+        raise _too_few_dots(run, seen, waited)
+    pace = (seen[-1] - seen[0]) / (len(seen) - 1)
+    if pace < FAST_S:
         raise Failed(
-            f"your program (pid {run.pid}) {run.ended()} on its own after printing {seen} "
-            f"dot(s); it should go on printing a dot every second, forever, until a signal "
-            "ends it",
-            actual=_text(run) or "(nothing)",
-            hint='loop forever, while (1) { sleep(1); printf(".\\n"); }, with nothing that '
-            "leaves the loop: only the SIGINT and SIGTERM handlers end the program",
-            lecture=LECTURE,
-        )
-    if _dots(run) < DOTS:
-        seen = _text(run)
-        stuck = [b.says for b in run.hang.blocked if b.pid == run.pid] if run.hang else []
-        hint = 'print the dot with its newline, printf(".\\n"), or call fflush(stdout)'
-        if stuck:
-            assert run.hang is not None
-            why = f"nothing moves: {stuck[0]}; no alarm() has woken it in {run.hang.settle_s:g} s"
-            hint = "arm alarm(1) before each pause(), with a SIGALRM handler, or sleep(1)"
-        elif "." in seen:
-            why = "dots were printed but not one per line"
-        else:
-            why = (
-                "nothing appeared: output without a newline stays in stdio's buffer until "
-                "it fills (4 KiB on a terminal)"
-            )
-        raise Failed(
-            f"after {waited.waited_s:.1f} s, the terminal showed {_dots(run)} dot(s) on "
-            f"their own line, not one a second: {why}",
-            actual=seen or "(nothing)",
-            hint=hint,
-            lecture=LECTURE,
-        )
-    # one a second, the last of DOTS dots comes (DOTS - 1) ticks after the program's start
-    # at the earliest; a slow reader or a loaded machine only shows it later
-    if since_start < (DOTS - 1) * TICK_S * 0.75:
-        raise Failed(
-            f"your program (pid {run.pid}) printed {DOTS} dots within {since_start:.1f} s of "
-            f"its start: faster than one a second, which needs {(DOTS - 1) * TICK_S:g} s "
-            f"from the first dot to the last",
+            f"your program (pid {run.pid}) printed its dots {pace:.2f} s apart on average "
+            f"({_gaps(seen)} between two dots seen): faster than one a second",
             actual=_text(run),
-            hint="wait a whole second between two dots: sleep(1)",
+            hint="wait a whole second between two dots: sleep(1) (usleep() counts "
+            "microseconds: usleep(1000000) is a second)",
             lecture=LECTURE,
         )
+    if pace > SLOW_S:
+        raise Failed(
+            f"your program (pid {run.pid}) printed its dots every {pace:.1f} s "
+            f"({_gaps(seen)} between two dots seen) instead of every second",
+            actual=_text(run),
+            hint="sleep one second between two dots, sleep(1), and nothing else that takes "
+            "time in the loop",
+            lecture=LECTURE,
+        )
+    # goes on: after its dots it sleeps again in the call it slept in between them (the
+    # loop's), or, when that is not seen, prints one more dot
+    if calls[-1] and len(set(calls)) == 1:
+        return
+    waited = _next_dot(run, seen)
+    if run.exit is not None:
+        raise _ended_on_its_own(run)
+    if waited:
+        return
+    stuck = [b.says for b in waited.hang.blocked if b.pid == run.pid] if waited.hang else []
+    where = f"nothing moves: {stuck[0]}" if stuck else _why_no_dot(run, tstp=False)
+    raise Failed(
+        f"after its first {DOTS} dots, your program (pid {run.pid}) printed no other for "
+        f"{waited.waited_s:.1f} s: {where}. It has left the loop that prints the dots, which "
+        "should go on until a signal ends the program",
+        actual=_text(run),
+        hint='loop forever, while (1) { sleep(1); printf(".\\n"); }: nothing after that '
+        "loop is ever reached",
+        lecture=LECTURE,
+        evidence=_wait_evidence(run),
+    )
+
+
+def _too_few_dots(run: Run, seen: list[float], waited: Waited) -> Failed:
+    """Why fewer than DOTS dots came: it hangs, prints them otherwise, or not at all."""
+    text = _text(run)
+    stuck = [b.says for b in waited.hang.blocked if b.pid == run.pid] if waited.hang else []
+    hint = 'print the dot with its newline, printf(".\\n"), or call fflush(stdout)'
+    if stuck:
+        assert waited.hang is not None
+        why = f"nothing moves: {stuck[0]}; no alarm() has woken it in {waited.hang.settle_s:g} s"
+        hint = "arm alarm(1) before each pause(), with a SIGALRM handler, or sleep(1)"
+    elif "." in DOT.sub("", text):
+        why = "dots were printed but not one per line"
+    elif seen:
+        why = f"none came in the {GAP_S:g} s after the last one, when a dot comes every second"
+        hint = 'loop forever: while (1) { sleep(1); printf(".\\n"); }'
+    else:
+        why = (
+            "nothing appeared: output without a newline stays in stdio's buffer until "
+            "it fills (4 KiB on a terminal)"
+        )
+    return Failed(
+        f"after {time.monotonic() - run.started:.1f} s, the terminal showed {len(seen)} "
+        f"dot(s) on their own line, not one a second: {why}",
+        actual=text or "(nothing)",
+        hint=hint,
+        lecture=LECTURE,
+    )
 
 
 def test_handlers_installed_before_the_loop(program: Program) -> None:
@@ -238,9 +326,48 @@ def test_ctrl_z_pauses_and_keeps_running(program: Program, sandbox: Sandbox) -> 
     """control-Z prints `Signal 20 => pause` and the program keeps running"""
     _unsafe_handler_warning(sandbox, program)
     run = _start(program)
-    sandbox.note("pressed control-Z")
+    # control-Z once the dots have come for a while, and twice: the dot that must follow
+    # the second message is then past the few a loop of three turns prints, and a handler
+    # reset to SIG_DFL by its first call (SA_RESETHAND) shows at the second
+    seen: list[float] = []
+    while len(seen) < PRESS_AFTER and run.exit is None and _next_dot(run, seen):
+        pass
+    _asleep_in(run)
+    if run.exit is not None:
+        raise _ended_on_its_own(run, ", before control-Z was pressed")
+    pressed_at = _dots(run)
+    for nth in ("", "the second "):
+        sandbox.note(f"pressed control-Z after {_dots(run)} dot(s)")
+        _press_ctrl_z(run, sandbox, nth)
+        _asleep_in(run)
+        if run.exit is not None:
+            raise _ended_on_its_own(run, pressed_at=pressed_at)
+
+
+def _press_ctrl_z(run: Run, sandbox: Sandbox, nth: str) -> None:
+    """Press control-Z (`nth`: "" or "the second "): the message must come, then a dot,
+    and the program must not stop."""
+    said = len(PAUSE.findall(_text(run)))
     run.send(CTRL_Z)
-    run.wait_for(output=PAUSE, state="stopped", exit=True, within_s=TICK_S + 1)
+    run.wait_for(
+        predicate=lambda: len(PAUSE.findall(_text(run))) > said,
+        state="stopped",
+        exit=True,
+        within_s=TICK_S + 1,
+    )
+    if run.exit is not None:
+        run.finish(2)  # all it printed before it ended
+    if _stopped(run) and nth:
+        raise Failed(
+            f"the second control-Z stopped your program (pid {run.pid} is in state stopped), "
+            "though the first printed `Signal 20 => pause`: running the handler reset "
+            "SIGTSTP to its default action, stop. SA_RESETHAND in sa_flags does that, and so "
+            "does signal() with System V semantics (when _POSIX_C_SOURCE is defined)",
+            hint="install the handler with sigaction() and sa_flags = 0 or SA_RESTART (no "
+            "SA_RESETHAND), or call signal() again at the start of the handler",
+            lecture=LECTURE,
+            evidence=_masks_evidence(run),
+        )
     if _stopped(run):
         raise Failed(
             f"control-Z stopped your program (pid {run.pid} is in state stopped): no handler "
@@ -249,13 +376,12 @@ def test_ctrl_z_pauses_and_keeps_running(program: Program, sandbox: Sandbox) -> 
             lecture=LECTURE,
             evidence=_masks_evidence(run),
         )
-    message = PAUSE.search(_text(run))
-    if message is None:
-        if run.exit is not None:
-            run.finish(2)
-        differs = _differs("Signal 20 => pause", _text(run))
+    messages = list(PAUSE.finditer(_text(run)))
+    if len(messages) <= said:
+        since = _text(run)[messages[-1].end() if messages else 0 :]  # not the first message
+        differs = _differs("Signal 20 => pause", since)
         raise Failed(
-            "after control-Z, your program did not print `Signal 20 => pause`"
+            f"after {nth}control-Z, your program did not print `Signal 20 => pause`"
             + (f": {differs}" if differs else "")
             + (f"; it {run.exit.describe()}" if run.exit else ""),
             expected="Signal 20 => pause",
@@ -265,7 +391,7 @@ def test_ctrl_z_pauses_and_keeps_running(program: Program, sandbox: Sandbox) -> 
         )
     # going on running is seen as a dot after the message, nothing less: alive and not
     # stopped is also a program asleep for good inside its handler
-    after = message.end()
+    after = messages[said].end()
     waited = run.wait_for(
         predicate=lambda: DOT.search(_text(run), after) is not None,
         exit=True,
@@ -277,20 +403,21 @@ def test_ctrl_z_pauses_and_keeps_running(program: Program, sandbox: Sandbox) -> 
         sandbox.note(f"nothing moved: {run.hang.text}")
     if run.exit is not None:
         run.finish(2)
+        if DOT.search(_text(run), after) is not None:
+            return  # it went on, then ended: the caller says so
         raise Failed(
-            f"after `Signal 20 => pause`, your program {run.exit.describe()}: on SIGTSTP it "
-            "must go on running",
+            f"after {nth}`Signal 20 => pause`, your program {run.exit.describe()}: on "
+            "SIGTSTP it must go on running",
             actual=_text(run),
             hint="the SIGTSTP handler prints its message and returns; it does not exit",
             lecture=LECTURE,
         )
     raise Failed(
-        f"after `Signal 20 => pause`, your program (pid {run.pid}) printed no dot for "
-        f"{waited.waited_s:.1f} s: {_why_no_dot(run)}. On SIGTSTP it must go on running: the next "
-        "dot follows within a second",
+        f"after {nth}`Signal 20 => pause`, your program (pid {run.pid}) printed no dot "
+        f"for {waited.waited_s:.1f} s: {_why_no_dot(run)}. On SIGTSTP it must go on "
+        "running: the next dot follows within a second",
         actual=_text(run),
-        hint="the SIGTSTP handler prints its message and returns at once, with no pause(), "
-        "sleep() or loop in it; the loop in main() goes on printing the dots",
+        hint=_no_dot_hint(run),
         lecture=LECTURE,
         evidence=_wait_evidence(run),
     )
@@ -303,8 +430,14 @@ def _stopped(run: Run) -> bool:
         return False
 
 
-def _why_no_dot(run: Run) -> str:
-    """Where the program is, from the process itself: its state, its call, its mask."""
+def _in_tstp_handler(w: blocking.Wait) -> bool:
+    """SIGTSTP is blocked, as the kernel blocks it while its handler runs."""
+    return bool(w.blocked_signals >> (signal.SIGTSTP - 1) & 1)
+
+
+def _why_no_dot(run: Run, tstp: bool = True) -> str:
+    """Where the program is, from the process itself: its state, its call, its mask
+    (`tstp`: after control-Z, so whether it is still inside the SIGTSTP handler)."""
     try:
         w = blocking.wait_of(run.pid)
     except ProcessGone:
@@ -322,14 +455,36 @@ def _why_no_dot(run: Run) -> str:
     if w.wchan and w.wchan != "0":
         where += f" (kernel function {w.wchan})"
     said = f"it is neither stopped nor ended, but {where}"
-    if w.blocked_signals >> (signal.SIGTSTP - 1) & 1:
+    if tstp and _in_tstp_handler(w):
         said += (
             ", with SIGTSTP blocked: the kernel blocks a signal while its handler runs, so "
             "it is still inside the SIGTSTP handler, which never returned"
         )
+    elif tstp:
+        said += (
+            ", outside the SIGTSTP handler (SIGTSTP is not blocked): the handler has "
+            "returned, and no dot comes from the loop in main()"
+        )
     if w.call in ("pause", "rt_sigsuspend"):
         said += f"; {w.call}() returns only when another caught signal arrives, and none comes"
     return said
+
+
+def _no_dot_hint(run: Run) -> str:
+    try:
+        inside = _in_tstp_handler(blocking.wait_of(run.pid))
+    except ProcessGone:
+        inside = True
+    if not inside:
+        return (
+            'the loop in main() goes on forever, while (1) { sleep(1); printf(".\\n"); }, '
+            "whatever signal comes, and each dot reaches the terminal (its newline, or "
+            "fflush(stdout))"
+        )
+    return (
+        "the SIGTSTP handler prints its message and returns at once, with no pause(), "
+        "sleep() or loop in it; the loop in main() goes on printing the dots"
+    )
 
 
 _SIGNALS = sorted(signal.Signals)
