@@ -88,7 +88,7 @@ def examine() -> tuple[Finding, ...]:
         Finding(
             "strace",
             strace is not None,
-            f"{strace}: shows the system calls of exercises 1, 2, 4, 5, 6 and 8"
+            f"{strace}: shows the system calls of exercises 1, 2, 4, 5 and 6"
             if strace
             else "missing: checks that need system calls are skipped, never passed",
             "" if strace else "sudo apt install strace",

@@ -259,6 +259,11 @@ def _too_few_dots(run: Run, seen: list[float], waited: Waited) -> Failed:
         assert waited.hang is not None
         why = f"nothing moves: {stuck[0]}; no alarm() has woken it in {waited.hang.settle_s:g} s"
         hint = "arm alarm(1) before each pause(), with a SIGALRM handler, or sleep(1)"
+    elif _asleep_in_pause(run):
+        # no hang is said (an alarm() may be pending: the kernel does not show it), but
+        # no dot came either: where it waits says why
+        why = _why_no_dot(run, tstp=False) + ", and no alarm() has woken it meanwhile"
+        hint = "arm alarm(1) before each pause(), with a SIGALRM handler, or sleep(1)"
     elif "." in DOT.sub("", text):
         why = "dots were printed but not one per line"
     elif seen:
@@ -433,6 +438,14 @@ def _stopped(run: Run) -> bool:
 def _in_tstp_handler(w: blocking.Wait) -> bool:
     """SIGTSTP is blocked, as the kernel blocks it while its handler runs."""
     return bool(w.blocked_signals >> (signal.SIGTSTP - 1) & 1)
+
+
+def _asleep_in_pause(run: Run) -> bool:
+    try:
+        w = blocking.wait_of(run.pid)
+    except ProcessGone:
+        return False
+    return w.state == "S" and w.call in ("pause", "rt_sigsuspend")
 
 
 def _why_no_dot(run: Run, tstp: bool = True) -> str:
