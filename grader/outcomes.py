@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from grader.results import Evidence
+from grader.results import Evidence, Location, Ref
 
 
 class Failed(AssertionError):
     """The student's program did something wrong: what happened, why, and what to do.
 
-    The message names the real process, pid, fd or pipe, in the lecture's words.
+    The message names the real process, pid, fd or pipe, in the lecture's words; `kind`
+    names the mistake without them ("parent-keeps-write-end"), for a class overview to group
+    students by.
     """
 
     def __init__(
@@ -22,6 +24,9 @@ class Failed(AssertionError):
         expected: str | None = None,
         actual: str | None = None,
         evidence: Iterable[Evidence] = (),
+        kind: str = "",
+        about: Iterable[Ref] = (),
+        location: Location | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -30,6 +35,9 @@ class Failed(AssertionError):
         self.expected = expected
         self.actual = actual
         self.evidence = tuple(evidence)
+        self.kind = kind  # the mistake, the same for every student who makes it
+        self.about = tuple(about)  # what the message names: Ref(pid=180, fd=4)
+        self.location = location  # where in the student's source
 
 
 class Mismatch(Failed):

@@ -186,6 +186,9 @@ class Collector:
                 expected=exc.expected,
                 actual=exc.actual,
                 evidence=exc.evidence,
+                failure=exc.kind,
+                about=exc.about,
+                location=exc.location,
                 **base,
             )
         if isinstance(exc, AssertionError) and report.when == "call":

@@ -7,7 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-SCHEMA = 1
+SCHEMA = 2
+VISIBILITIES = ("visible", "hidden", "after_due_date")  # as Gradescope names them
+EVIDENCE_KINDS = ("processes", "fds", "pipes", "calls", "signals", "ipc", "maps", "table", "text")
+
+
+class SchemaError(ValueError):
+    """A report written by another version of the results model (a schema 1 file)."""
 
 
 class Outcome(enum.Enum):
@@ -15,23 +21,178 @@ class Outcome(enum.Enum):
     FAILED = "failed"  # the student's program is wrong
     SKIPPED = "skipped"  # could not run; the message names the prerequisite
     ERROR = "error"  # the harness or the check broke: never the student's fault
+    NOT_RUN = "not_run"  # the grade stopped before it; the message says why
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a file: the student's source ("pipe.c", line 14) or a check's."""
+
+    file: str  # relative to the submission's folder, or to the exercise's for checks.py
+    line: int
+    column: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "line": self.line, "column": self.column}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Location:
+        col = d.get("column")
+        return cls(str(d["file"]), int(d["line"]), int(col) if col is not None else None)
+
+
+def _location(d: Mapping[str, Any] | None) -> Location | None:
+    return Location.from_dict(d) if d else None
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One diagnostic of the compiler, parsed once: "pipe.c:12:5: error: ..."."""
+
+    file: str
+    line: int
+    column: int | None
+    severity: str  # "error", "fatal error", "warning", "note"
+    text: str  # the compiler's own words, after the severity
+
+    @property
+    def location(self) -> Location:
+        return Location(self.file, self.line, self.column)
+
+    def __str__(self) -> str:
+        col = f"{self.column}:" if self.column is not None else ""
+        return f"{self.file}:{self.line}:{col} {self.severity}: {self.text}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Diagnostic:
+        col = d.get("column")
+        return cls(str(d["file"]), int(d["line"]), int(col) if col is not None else None,
+                   str(d["severity"]), str(d["text"]))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """One check as the catalogue knows it after collection, before anything runs."""
+
+    id: str  # "exercise2/test_grep_sees_end_of_file"
+    title: str
+    max_points: float = 1.0
+    visibility: str = "visible"  # one of VISIBILITIES
+    depends: tuple[str, ...] = ()  # what it needs first: "build", another check's name
+    tags: tuple[str, ...] = ()  # "pipes", "signals": what it is about
+    source: Location | None = None  # where it is written, in the exercise's checks.py
+
+    @property
+    def name(self) -> str:
+        return self.id.rsplit("/", 1)[-1]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "max_points": self.max_points,
+            "visibility": self.visibility,
+            "depends": list(self.depends),
+            "tags": list(self.tags),
+            "source": self.source.to_dict() if self.source else None,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> CheckSpec:
+        return cls(
+            id=str(d["id"]),
+            title=str(d["title"]),
+            max_points=float(d.get("max_points", 1.0)),
+            visibility=str(d.get("visibility", "visible")),
+            depends=tuple(d.get("depends", ())),
+            tags=tuple(d.get("tags", ())),
+            source=_location(d.get("source")),
+        )
+
+
+@dataclass(frozen=True)
+class Ref:
+    """What a message is about, for a renderer to highlight: "pid 180 fd 4", "pipe 5435"."""
+
+    pid: int | None = None
+    fd: int | None = None
+    inode: int | None = None  # a pipe's or a socket's
+    name: str | None = None  # a signal ("SIGTSTP"), a System V key, a mapping's path
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Ref:
+        return cls(d.get("pid"), d.get("fd"), d.get("inode"), d.get("name"))
+
+
+@dataclass(frozen=True)
+class FdRow:
+    """One open fd of one process, as evidence holds it."""
+
+    fd: int
+    kind: str  # as inspection.FdEntry.kind: "pipe", "fifo", "socket", "tty", "file", ...
+    target: str  # "pipe:[5435]", "/dev/null"
+    access: str = ""  # "r", "w", "rw", "" unknown
+    inode: int | None = None
+    end: str | None = None  # "read" or "write" for a pipe or FIFO end
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> FdRow:
+        return cls(int(d["fd"]), str(d["kind"]), str(d["target"]), str(d.get("access", "")),
+                   d.get("inode"), d.get("end"))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ProcessRow:
+    """One process, as evidence holds it: what a process tree and its pipes are drawn from."""
+
+    pid: int
+    ppid: int
+    name: str
+    state: str  # "sleeping", "zombie", "stopped", ...
+    fds: tuple[FdRow, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"pid": self.pid, "ppid": self.ppid, "name": self.name, "state": self.state,
+                "fds": [f.to_dict() for f in self.fds]}  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ProcessRow:
+        return cls(int(d["pid"]), int(d["ppid"]), str(d["name"]), str(d["state"]),
+                   tuple(FdRow.from_dict(f) for f in d.get("fds", ())))  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Evidence:
-    """A table or a text shown beside a check's message: fd tables, process rows, a trace."""
+    """What a check saw, shown beside its message: a table every renderer can show, and
+    the data it came from (`processes` for the kinds processes, fds and pipes; `data`,
+    plain JSON, for the others) for a renderer that draws."""
 
     title: str
     columns: tuple[str, ...] = ()
     rows: tuple[tuple[str, ...], ...] = ()
     text: str = ""
+    kind: str = "table"  # one of EVIDENCE_KINDS
+    processes: tuple[ProcessRow, ...] = ()
+    data: Mapping[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "kind": self.kind,
             "title": self.title,
             "columns": list(self.columns),
             "rows": [list(r) for r in self.rows],
             "text": self.text,
+            "processes": [p.to_dict() for p in self.processes],
+            "data": dict(self.data),
         }
 
     @classmethod
@@ -41,7 +202,29 @@ class Evidence:
             columns=tuple(d.get("columns", ())),
             rows=tuple(tuple(str(c) for c in r) for r in d.get("rows", ())),
             text=str(d.get("text", "")),
+            kind=str(d.get("kind", "table")),
+            processes=tuple(ProcessRow.from_dict(p) for p in d.get("processes", ())),
+            data=dict(d.get("data", {})),
         )
+
+
+@dataclass(frozen=True)
+class SandboxAction:
+    """What the sandbox did to a program during a check, apart from the check's message."""
+
+    action: str  # "stopped", "killed", "filled", "oom-killed"
+    reason: str  # "cpu", "memory", "output", "wall", "processes", "tmpfs", "daemon", "oom"
+    text: str  # in plain words: "the sandbox stopped pipe (pid 20): it used more than 5 s of CPU"
+    pid: int | None = None
+    program: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> SandboxAction:
+        return cls(str(d["action"]), str(d["reason"]), str(d["text"]), d.get("pid"),
+                   d.get("program"))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -60,6 +243,11 @@ class CheckResult:
     duration_s: float = 0.0
     points: float = 0.0
     max_points: float = 1.0
+    # the mistake, stable across students ("parent-keeps-write-end"): never a pid or inode
+    failure: str = ""
+    about: tuple[Ref, ...] = ()  # what the message is about
+    location: Location | None = None  # where in the student's source the mistake is
+    sandbox: tuple[SandboxAction, ...] = ()  # what the sandbox stopped or killed
 
     @property
     def name(self) -> str:
@@ -71,6 +259,9 @@ class CheckResult:
         d["evidence"] = [e.to_dict() for e in self.evidence]
         d["log"] = list(self.log)
         d["warnings"] = list(self.warnings)
+        d["about"] = [r.to_dict() for r in self.about]
+        d["location"] = self.location.to_dict() if self.location else None
+        d["sandbox"] = [a.to_dict() for a in self.sandbox]
         return d
 
     @classmethod
@@ -81,6 +272,9 @@ class CheckResult:
         kw["evidence"] = tuple(Evidence.from_dict(e) for e in d.get("evidence", ()))
         kw["log"] = tuple(d.get("log", ()))
         kw["warnings"] = tuple(d.get("warnings", ()))
+        kw["about"] = tuple(Ref.from_dict(r) for r in d.get("about", ()))
+        kw["location"] = _location(d.get("location"))
+        kw["sandbox"] = tuple(SandboxAction.from_dict(a) for a in d.get("sandbox", ()))
         return cls(**kw)
 
 
@@ -93,6 +287,7 @@ class BuildResult:
     errors: tuple[str, ...] = ()  # "copy.c:12: error: ..." lines, the compiler's own words
     kind: str = ""  # "", "compile", "link", "missing", "make"
     duration_s: float = 0.0
+    diagnostics: tuple[Diagnostic, ...] = ()  # the compiler's, parsed: file, line, column
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -103,6 +298,7 @@ class BuildResult:
             "errors": list(self.errors),
             "kind": self.kind,
             "duration_s": self.duration_s,
+            "diagnostics": [x.to_dict() for x in self.diagnostics],
         }
 
     @classmethod
@@ -115,6 +311,7 @@ class BuildResult:
             errors=tuple(d.get("errors", ())),
             kind=str(d.get("kind", "")),
             duration_s=float(d.get("duration_s", 0.0)),
+            diagnostics=tuple(Diagnostic.from_dict(x) for x in d.get("diagnostics", ())),
         )
 
 
@@ -137,12 +334,30 @@ class Isolation:
 
 
 @dataclass(frozen=True)
+class Digests:
+    """What makes a result reusable: a digest of the submission's files and of the checks."""
+
+    submission: str = ""  # "sha256:..." of the files graded (names and bytes)
+    checks: str = ""  # "sha256:..." of the exercise's folder (checks.py, exercise.toml) and grader
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"submission": self.submission, "checks": self.checks}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Digests:
+        return cls(str(d.get("submission", "")), str(d.get("checks", "")))
+
+
+STATUSES = ("graded", "missing files", "does not compile", "grader error")
+
+
+@dataclass(frozen=True)
 class SubmissionReport:
-    exercise: str
-    title: str
+    exercise: str  # the id: "exercise2"
+    title: str  # the exercise's title, plain text: "ps -ef | grep firefox with pipe, ..."
     submission: str
     build: BuildResult
-    checks: tuple[CheckResult, ...]
+    checks: tuple[CheckResult, ...]  # one per check of the catalogue, in its order
     isolation: Isolation
     missing_files: tuple[str, ...] = ()
     found_files: tuple[str, ...] = ()
@@ -151,6 +366,11 @@ class SubmissionReport:
     kept: str | None = None  # the scratch folder kept with --keep
     grader_version: str = ""  # the ipcgrade that graded, from the package's metadata
     graded_at: str = ""  # when the grade started: ISO 8601, UTC ("2025-03-01T14:02:09Z")
+    name: str = ""  # the exercise's short name: "pipe"
+    student: str = ""  # the student's id in a batch ("alice"); "" for a single grade
+    catalogue: tuple[CheckSpec, ...] = ()  # every check of the exercise, run or not
+    digests: Digests = field(default_factory=Digests)
+    error: str = ""  # the grade itself failed (the grader's fault): why
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -159,21 +379,36 @@ class SubmissionReport:
 
     @property
     def max_score(self) -> float:
+        """Every check of the catalogue's points: never how far the grade got."""
+        if self.catalogue:
+            return sum(c.max_points for c in self.catalogue)
         return sum(c.max_points for c in self.checks)
 
     @property
     def passed(self) -> bool:
         return (
             not self.missing_files
+            and not self.error
             and self.build.ok
             and bool(self.checks)
             and all(c.outcome is Outcome.PASSED for c in self.checks)
         )
 
     @property
+    def status(self) -> str:
+        """One of STATUSES: what a grade sheet says of this submission."""
+        if self.error or any(c.outcome is Outcome.ERROR for c in self.checks):
+            return "grader error"
+        if self.missing_files:
+            return "missing files"
+        if not self.build.ok:
+            return "does not compile"
+        return "graded"
+
+    @property
     def exit_code(self) -> int:
         """0 all passed, 1 a check failed, 3 a check broke (the harness's fault)."""
-        if any(c.outcome is Outcome.ERROR for c in self.checks):
+        if self.error or any(c.outcome is Outcome.ERROR for c in self.checks):
             return 3
         return 0 if self.passed else 1
 
@@ -189,15 +424,21 @@ class SubmissionReport:
             "grader_version": self.grader_version,
             "graded_at": self.graded_at,
             "exercise": self.exercise,
+            "name": self.name,
             "title": self.title,
+            "student": self.student,
             "submission": self.submission,
+            "status": self.status,
             "score": self.score,
             "max_score": self.max_score,
             "passed": self.passed,
+            "error": self.error,
+            "digests": self.digests.to_dict(),
             "missing_files": list(self.missing_files),
             "found_files": list(self.found_files),
             "problems": list(self.problems),
             "build": self.build.to_dict(),
+            "catalogue": [c.to_dict() for c in self.catalogue],
             "checks": [c.to_dict() for c in self.checks],
             "isolation": self.isolation.to_dict(),
             "duration_s": self.duration_s,
@@ -206,8 +447,7 @@ class SubmissionReport:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SubmissionReport:
-        if d.get("schema") != SCHEMA:
-            raise ValueError(f"report schema {d.get('schema')!r} is not {SCHEMA}")
+        check_schema(d)
         return cls(
             exercise=str(d["exercise"]),
             title=str(d.get("title", "")),
@@ -220,7 +460,70 @@ class SubmissionReport:
             problems=tuple(d.get("problems", ())),
             duration_s=float(d.get("duration_s", 0.0)),
             kept=d.get("kept"),
-            # added within schema 1: a report from before has neither
             grader_version=str(d.get("grader_version", "")),
             graded_at=str(d.get("graded_at", "")),
+            name=str(d.get("name", "")),
+            student=str(d.get("student", "")),
+            catalogue=tuple(CheckSpec.from_dict(c) for c in d.get("catalogue", ())),
+            digests=Digests.from_dict(d.get("digests", {})),
+            error=str(d.get("error", "")),
+        )
+
+
+def check_schema(d: Mapping[str, Any]) -> None:
+    """Raise SchemaError, saying what to do, unless `d` is a report of this schema."""
+    got = d.get("schema") if isinstance(d, Mapping) else None
+    if got == SCHEMA:
+        return
+    if got == 1:
+        raise SchemaError(
+            "this report has schema 1, written by an ipcgrade before 0.2; schema 1 is gone "
+            f"(this ipcgrade reads schema {SCHEMA} only): grade the submission again"
+        )
+    raise SchemaError(f"this is not an ipcgrade report of schema {SCHEMA} (its schema: {got!r})")
+
+
+@dataclass(frozen=True)
+class ClassReport:
+    """One exercise graded for a class: its catalogue and every student's report."""
+
+    exercise: str
+    name: str
+    title: str
+    catalogue: tuple[CheckSpec, ...]
+    reports: tuple[SubmissionReport, ...]  # one per student, by student id
+    layout: str = ""  # how the class folder was laid out: "folders", "moodle", "canvas", ...
+    graded_at: str = ""
+    grader_version: str = ""
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.max_points for c in self.catalogue)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "grader_version": self.grader_version,
+            "graded_at": self.graded_at,
+            "exercise": self.exercise,
+            "name": self.name,
+            "title": self.title,
+            "layout": self.layout,
+            "max_score": self.max_score,
+            "catalogue": [c.to_dict() for c in self.catalogue],
+            "reports": [r.to_dict() for r in self.reports],
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ClassReport:
+        check_schema(d)
+        return cls(
+            exercise=str(d["exercise"]),
+            name=str(d.get("name", "")),
+            title=str(d.get("title", "")),
+            catalogue=tuple(CheckSpec.from_dict(c) for c in d.get("catalogue", ())),
+            reports=tuple(SubmissionReport.from_dict(r) for r in d.get("reports", ())),
+            layout=str(d.get("layout", "")),
+            graded_at=str(d.get("graded_at", "")),
+            grader_version=str(d.get("grader_version", "")),
         )

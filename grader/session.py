@@ -235,7 +235,8 @@ def _grade(
         build = BuildResult.from_dict(stream.build)
         return SubmissionReport(
             exercise=exercise.id,
-            title=f"{exercise.id} `{exercise.name}`: {exercise.title}",
+            title=exercise.title,
+            name=exercise.name,
             submission=str(submission.folder),
             build=build,
             checks=checks,

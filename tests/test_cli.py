@@ -298,7 +298,7 @@ def test_grade_reference_as_json() -> None:
     result = _grade("exercise1", REFERENCE1, "--format", "json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
-    assert data["schema"] == 1
+    assert data["schema"] == 2
     assert data["exercise"] == "exercise1"
     assert data["passed"] is True
     assert data["max_score"] > 0
@@ -365,7 +365,7 @@ def test_out_writes_the_json_report(tmp_path: Path, fake_grade: list[object]) ->
     assert result.stdout == ""
     assert str(out) in result.stderr
     data = json.loads(out.read_text(encoding="utf-8"))
-    assert data["schema"] == 1
+    assert data["schema"] == 2
     assert SubmissionReport.from_dict(data) == _fake_report()
 
 

@@ -655,7 +655,7 @@ def test_output_is_inert_in_the_report(
     assert '"score": 99' in (report.checks[0].actual or "")  # it did print its fake JSON
     rendered = json_render.render(report)
     data = json.loads(rendered)  # still one JSON document, with the real verdict
-    assert (data["schema"], data["score"], data["passed"]) == (1, 1.0, False)
+    assert (data["schema"], data["score"], data["passed"]) == (2, 1.0, False)
     assert data["checks"][0]["outcome"] == "failed"
     assert not any(ch in rendered for ch in "\x1b\x07\x00\r")
     text = terminal.render(report)

@@ -14,9 +14,19 @@ from grader.render import terminal
 from grader.results import (
     BuildResult,
     CheckResult,
+    CheckSpec,
+    ClassReport,
+    Diagnostic,
+    Digests,
     Evidence,
+    FdRow,
     Isolation,
+    Location,
     Outcome,
+    ProcessRow,
+    Ref,
+    SandboxAction,
+    SchemaError,
     SubmissionReport,
 )
 from grader.sandbox.detect import Capabilities
@@ -257,7 +267,7 @@ def test_json_round_trips(text: str) -> None:
     assert out.isascii()
     assert "\x1b" not in out
     data = json.loads(out)
-    assert data["schema"] == 1
+    assert data["schema"] == 2
     assert data["exercise"] == "exercise1"
     assert data["score"] == report.score
     assert data["max_score"] == report.max_score
@@ -294,6 +304,9 @@ def _keys(value: object, prefix: str = "") -> set[str]:
     found: set[str] = set()
     if isinstance(value, dict):
         for key, inner in value.items():
+            if prefix + key == "checks[].evidence[].data":  # free-form JSON, by kind
+                found.add(prefix + key)
+                continue
             found |= {prefix + key} | _keys(inner, prefix + key + ".")
     elif isinstance(value, list):
         for item in value:
@@ -301,8 +314,35 @@ def _keys(value: object, prefix: str = "") -> set[str]:
     return found
 
 
+def _full_report() -> SubmissionReport:
+    """A report with every list of the model holding an item: every key shows in its JSON."""
+    ev = Evidence(
+        "processes", ("pid",), (("180",),), kind="processes",
+        processes=(ProcessRow(180, 1, "pipe", "sleeping", (
+            FdRow(4, "pipe", "pipe:[5435]", "w", 5435, "write"),)),),
+        data={"note": [1, 2]},
+    )  # fmt: skip
+    check = CheckResult(
+        id="exercise2/test_x", title="x", outcome=Outcome.FAILED, evidence=(ev,),
+        failure="parent-keeps-write-end", about=(Ref(pid=180, fd=4, inode=5435),),
+        location=Location("pipe.c", 14, 5),
+        sandbox=(SandboxAction("stopped", "cpu", "it used more than 5 s of CPU", 20, "pipe"),),
+    )  # fmt: skip
+    not_run = CheckResult(id="exercise2/test_y", title="y", outcome=Outcome.NOT_RUN,
+                          message="the grade was stopped before it ran")  # fmt: skip
+    return replace(
+        _hostile_report(), checks=(check, not_run), name="pipe", student="alice",
+        catalogue=(CheckSpec("exercise2/test_x", "x", 2.0, "hidden", ("build",), ("pipes",),
+                             Location("checks.py", 10)),
+                   CheckSpec("exercise2/test_y", "y", 3.0)),
+        digests=Digests("sha256:aa", "sha256:bb"),
+        build=BuildResult(ok=True, diagnostics=(
+            Diagnostic("pipe.c", 3, 7, "warning", "unused variable 'x'"),)),
+    )  # fmt: skip
+
+
 def test_the_readme_documents_every_key_of_the_json_report() -> None:
-    report = replace(_hostile_report(), kept="/tmp/ipcgrade-kept-x", grader_version="0.1.0",
+    report = replace(_full_report(), kept="/tmp/ipcgrade-kept-x", grader_version="0.1.0",
                      graded_at="2025-03-01T14:02:09Z")  # fmt: skip
     actual = _keys(json.loads(json_render.render(report)))
     assert "checks[].evidence[].rows" in actual  # nested lists are walked
@@ -316,11 +356,11 @@ def test_the_report_says_which_grader_graded_and_when() -> None:
     data = json.loads(json_render.render(report))
     assert (data["grader_version"], data["graded_at"]) == ("0.1.0", "2025-03-01T14:02:09Z")
     assert SubmissionReport.from_dict(data) == report
-    del data["grader_version"], data["graded_at"]  # a report of schema 1 from before
+    del data["grader_version"], data["graded_at"]  # a reader fills what a writer left out
     assert SubmissionReport.from_dict(data) == _report()
 
 
-@pytest.mark.parametrize("schema", [2, 0, None, "1"])
+@pytest.mark.parametrize("schema", [1, 3, 0, None, "2"])
 def test_from_dict_refuses_another_schema(schema: object) -> None:
     data = _report().to_dict()
     data["schema"] = schema
@@ -387,6 +427,24 @@ def test_score_and_max_score_are_sums() -> None:
     report = _report(*checks)
     assert report.score == 2.5
     assert report.max_score == 6.5
-    assert report.counts() == {"passed": 1, "failed": 1, "skipped": 1, "error": 0}
+    assert report.counts() == {"passed": 1, "failed": 1, "skipped": 1, "error": 0, "not_run": 0}
     data = json.loads(json_render.render(report))
     assert (data["score"], data["max_score"]) == (2.5, 6.5)
+
+
+def test_a_schema_1_report_gets_a_clear_error() -> None:
+    data = _report().to_dict()
+    data["schema"] = 1
+    with pytest.raises(SchemaError, match=r"schema 1 is gone.*grade the submission again"):
+        SubmissionReport.from_dict(data)
+
+
+def test_schema_2_round_trips_every_new_field() -> None:
+    report = _full_report()
+    data = json.loads(json_render.render(report))
+    assert data["max_score"] == 5.0  # the catalogue's, not how far the grade got
+    assert data["status"] == "graded"
+    back = SubmissionReport.from_dict(data)
+    assert back == report
+    klass = ClassReport("exercise2", "pipe", "t", report.catalogue, (report,), layout="moodle")
+    assert ClassReport.from_dict(json.loads(json.dumps(klass.to_dict()))) == klass

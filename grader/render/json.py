@@ -1,4 +1,4 @@
-"""The report as JSON (`"schema": 1`): the contract every other tool reads."""
+"""The report as JSON (`"schema": 2`): the contract every other tool reads."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ _MARK = {
     Outcome.FAILED: "FAIL",
     Outcome.SKIPPED: "SKIP",
     Outcome.ERROR: "ERROR",
+    Outcome.NOT_RUN: "----",
 }
 _INDENT = " " * 8
 
@@ -69,7 +70,7 @@ def _check(c: CheckResult) -> list[str]:
         return lines
     if c.message:
         lines.extend(_para("", c.message))
-    if c.outcome is Outcome.SKIPPED:
+    if c.outcome in (Outcome.SKIPPED, Outcome.NOT_RUN):
         return lines
     if c.expected is not None:
         lines.extend(_block("expected:", c.expected))
@@ -112,7 +113,8 @@ def _isolation(iso: Isolation, verbose: bool) -> list[str]:
 
 def render(report: SubmissionReport, *, verbose: bool = False) -> str:
     """The report; `verbose` adds the sandbox's layers, and what is missing of them."""
-    out = [f"ipcgrade · {_inert(report.title, 200)}",
+    head = f"{report.exercise} `{report.name}`: {report.title}" if report.name else report.title
+    out = [f"ipcgrade · {_inert(head, 200)}",
            f"submission: {_inert(report.submission, 300)}"]  # fmt: skip
     out.extend(_isolation(report.isolation, verbose))
     for problem in report.problems:
