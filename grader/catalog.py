@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import hashlib
+import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -81,6 +83,18 @@ class Exercise:
     def max_score(self) -> float:
         """What a grade of every check passed scores: each check's `points`, 1 by default."""
         return sum(float(self.points.get(name, 1.0)) for name in self.check_names)
+
+    def digest(self, grader_version: str) -> str:
+        """ "sha256:..." of the exercise's folder (checks.py, exercise.toml, ...) and the
+        grader's version: what, with the submission's digest, makes a result reusable."""
+        h = hashlib.sha256(grader_version.encode() + b"\0")
+        for dirpath, dirnames, filenames in os.walk(self.folder):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            for name in sorted(filenames):
+                path = Path(dirpath) / name
+                h.update(os.fsencode(str(path.relative_to(self.folder))) + b"\0")
+                h.update(hashlib.sha256(path.read_bytes()).digest())
+        return "sha256:" + h.hexdigest()
 
     @property
     def programs(self) -> dict[str, str]:

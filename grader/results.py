@@ -348,6 +348,21 @@ class Digests:
         return cls(str(d.get("submission", "")), str(d.get("checks", "")))
 
 
+@dataclass(frozen=True)
+class SourceFile:
+    """A file of the submission, for a report to show beside the compiler's diagnostics."""
+
+    file: str  # "pipe.c"
+    text: str  # cut at 256 KiB
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "text": self.text}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> SourceFile:
+        return cls(str(d["file"]), str(d["text"]))
+
+
 STATUSES = ("graded", "missing files", "does not compile", "grader error")
 
 
@@ -371,6 +386,7 @@ class SubmissionReport:
     catalogue: tuple[CheckSpec, ...] = ()  # every check of the exercise, run or not
     digests: Digests = field(default_factory=Digests)
     error: str = ""  # the grade itself failed (the grader's fault): why
+    sources: tuple[SourceFile, ...] = ()  # the student's files found
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -441,6 +457,7 @@ class SubmissionReport:
             "catalogue": [c.to_dict() for c in self.catalogue],
             "checks": [c.to_dict() for c in self.checks],
             "isolation": self.isolation.to_dict(),
+            "sources": [f.to_dict() for f in self.sources],
             "duration_s": self.duration_s,
             "kept": self.kept,
         }
@@ -467,6 +484,7 @@ class SubmissionReport:
             catalogue=tuple(CheckSpec.from_dict(c) for c in d.get("catalogue", ())),
             digests=Digests.from_dict(d.get("digests", {})),
             error=str(d.get("error", "")),
+            sources=tuple(SourceFile.from_dict(f) for f in d.get("sources", ())),
         )
 
 

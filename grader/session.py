@@ -20,9 +20,17 @@ from typing import Any
 
 import grader
 from grader import catalog, sandbox
+from grader import submission as submission_mod
 from grader.catalog import Exercise
 from grader.errors import ExerciseError, SandboxError
-from grader.results import BuildResult, CheckResult, Outcome, SubmissionReport
+from grader.results import (
+    BuildResult,
+    CheckResult,
+    Digests,
+    Outcome,
+    SourceFile,
+    SubmissionReport,
+)
 from grader.submission import Submission, copy_into
 
 
@@ -31,6 +39,7 @@ class GradeOptions:
     keep: bool = False  # keep the scratch folder and say where
     debug: bool = False
     reduced: bool = False  # grade as if user namespaces were unavailable
+    student: str = ""  # the student's id, in a batch
 
 
 def _keep_paths(exercise: Exercise) -> list[str]:
@@ -167,6 +176,7 @@ def _grade(
         # box/ is all a student program sees; the job, the log and the results stay
         # beside it, out of its reach
         box = scratch / "box"
+        digests = Digests(submission_mod.digest(submission), exercise.digest(_version()))
         copy_into(submission, box / "submission")
         if caps.root:
             scratch.chmod(0o711)  # students run as nobody: they may pass, not list
@@ -248,6 +258,9 @@ def _grade(
             kept=str(scratch) if options.keep else None,
             grader_version=_version(),
             graded_at=graded_at,
+            student=options.student,
+            digests=digests,
+            sources=tuple(SourceFile(n, t) for n, t in submission_mod.sources(submission)),
         )
     finally:
         if not options.keep:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shlex
@@ -215,6 +216,44 @@ def discover(path: Path, exercise: Exercise) -> Submission:
         problems=tuple(problems),
         makefile=makefile,
     )
+
+
+def digest(submission: Submission) -> str:
+    """ "sha256:..." of every file a grade copies (names and bytes, links by their target):
+    a result whose digest matches was graded from these very files."""
+    h = hashlib.sha256()
+    for rel in _listing(submission.folder):
+        path = submission.folder / rel
+        try:
+            st = path.lstat()
+            if stat.S_ISLNK(st.st_mode):
+                body = b"link:" + os.fsencode(os.readlink(path))
+            elif stat.S_ISREG(st.st_mode):
+                body = path.read_bytes() if st.st_size <= MAX_BYTES else b"size:%d" % st.st_size
+            else:
+                continue
+        except OSError:
+            body = b"unreadable"
+        h.update(os.fsencode(str(rel)) + b"\0" + hashlib.sha256(body).digest())
+    return "sha256:" + h.hexdigest()
+
+
+SOURCE_BYTES = 256 * 1024  # what a report keeps of one source file
+
+
+def sources(submission: Submission) -> tuple[tuple[str, str], ...]:
+    """(name, text) of the expected files found, and the Makefile, for a report to show
+    beside the compiler's diagnostics; a file past SOURCE_BYTES is cut."""
+    names = [*submission.found, *(["Makefile"] if submission.makefile else [])]
+    out = []
+    for name in names:
+        try:
+            with open(submission.folder / name, "rb") as f:
+                data = f.read(SOURCE_BYTES)
+        except OSError:
+            continue
+        out.append((name, data.decode("utf-8", errors="replace")))
+    return tuple(out)
 
 
 def copy_into(submission: Submission, dest: Path) -> None:

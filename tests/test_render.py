@@ -27,6 +27,7 @@ from grader.results import (
     Ref,
     SandboxAction,
     SchemaError,
+    SourceFile,
     SubmissionReport,
 )
 from grader.sandbox.detect import Capabilities
@@ -336,6 +337,7 @@ def _full_report() -> SubmissionReport:
                              Location("checks.py", 10)),
                    CheckSpec("exercise2/test_y", "y", 3.0)),
         digests=Digests("sha256:aa", "sha256:bb"),
+        sources=(SourceFile("pipe.c", "int main(void) { return 0; }\n"),),
         build=BuildResult(ok=True, diagnostics=(
             Diagnostic("pipe.c", 3, 7, "warning", "unused variable 'x'"),)),
     )  # fmt: skip
