@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from grader.render import json, terminal
+from grader.render import html, json, terminal
 from grader.results import SubmissionReport
 
 RENDERERS: dict[str, Callable[[SubmissionReport], str]] = {
     "terminal": terminal.render,
     "json": json.render,
+    "html": html.render,
 }
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
