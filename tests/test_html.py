@@ -214,9 +214,11 @@ def klass(n: int = 12) -> ClassReport:
         if i == 1:
             name = f"x{SCRIPT}"
         r = student_report(name, payload)
-        if i % 4 == 2:
-            r = replace(r, checks=tuple(replace(c, outcome=Outcome.PASSED, points=c.max_points,
-                                                failure="") for c in r.checks))  # fmt: skip
+        if i % 4 == 2:  # everything passed, the last check too
+            last = CheckResult(CATALOGUE[-1].id, CATALOGUE[-1].title, Outcome.PASSED)
+            passed = tuple(replace(c, outcome=Outcome.PASSED, points=c.max_points, failure="")
+                           for c in (*r.checks, last))  # fmt: skip
+            r = replace(r, checks=passed)
         if i == 3:
             r = build_failure_report(name)
         if i == 5:

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from grader.results import FdRow, ProcessRow, Ref
 
 BOX_W, BOX_H = 150, 44  # a process's box
-GAP_X, LAYER_H = 40, 150  # between boxes; from one layer of processes to the next
-PIPE_R = 17  # a pipe's circle
+GAP_X, LAYER_H = 40, 170  # between boxes; from one layer of processes to the next
+PIPE_R = 24  # a pipe's circle
 MARGIN = 24
+LABEL_ROOM = 110  # beside the outermost boxes, for an fd's label
+LEFT = MARGIN + LABEL_ROOM
 MAX_PROCESSES = 40  # past this (a fork bomb) a picture says less than the table
 
 
@@ -37,6 +39,7 @@ class PipeNode:
     x: float  # centre
     y: float
     hot: bool
+    r: float = PIPE_R
 
 
 @dataclass(frozen=True)
@@ -118,13 +121,13 @@ def processes(rows: Sequence[ProcessRow], about: Sequence[Ref] = ()) -> ProcessD
         return MARGIN + depth[pid] * LAYER_H
 
     boxes = tuple(
-        Box(p.pid, p.name, p.state, MARGIN + xs[p.pid], top(p.pid), p.pid in hot_pids) for p in rows
+        Box(p.pid, p.name, p.state, LEFT + xs[p.pid], top(p.pid), p.pid in hot_pids) for p in rows
     )
     tree = tuple(
         Line(
-            MARGIN + xs[parent] + BOX_W / 2,
+            LEFT + xs[parent] + BOX_W / 2,
             top(parent) + BOX_H,
-            MARGIN + xs[kid] + BOX_W / 2,
+            LEFT + xs[kid] + BOX_W / 2,
             top(kid),
         )
         for parent, kids in children.items()
@@ -150,30 +153,49 @@ def processes(rows: Sequence[ProcessRow], about: Sequence[Ref] = ()) -> ProcessD
         items.sort()
         last = -1e9
         for mean, inode in items:
-            x = max(MARGIN + mean + BOX_W / 2, last + 3 * PIPE_R + 30)
+            x = max(LEFT + mean + BOX_W / 2, last + 3 * PIPE_R + 30)
             centres[inode] = (x, MARGIN + d * LAYER_H + BOX_H + (LAYER_H - BOX_H) / 2)
             last = x
     pipes = tuple(
         PipeNode(i, kinds[i], *centres[i], i in hot_inodes)
         for i in sorted(holders, key=lambda i: centres[i])
     )
-    ends = []
+    # each process's ends spread along the side of its box that faces their pipes, so two
+    # fds of one process on one pipe are two arrows; labels on the outer side of each
+    sides: dict[tuple[int, bool], list[tuple[float, int, int, FdRow]]] = {}
     for inode, held in holders.items():
         cx, cy = centres[inode]
         for p, fd in held:
-            bx, by = MARGIN + xs[p.pid] + BOX_W / 2, top(p.pid)
-            by = by + BOX_H if by < cy else by  # the box's side facing the pipe
+            below = top(p.pid) < cy
+            sides.setdefault((p.pid, below), []).append((cx, fd.fd, inode, fd))
+    ends = []
+    for (pid, below), on_side in sides.items():
+        on_side.sort(key=lambda t: (t[0], t[1]))
+        m = len(on_side)
+        for k, (cx, n_fd, inode, fd) in enumerate(on_side):
+            cy = centres[inode][1]
+            bx = LEFT + xs[pid] + BOX_W * (k + 1) / (m + 1)
+            by = top(pid) + BOX_H if below else top(pid)
             dx, dy = cx - bx, cy - by
             n = max((dx * dx + dy * dy) ** 0.5, 1.0)
             px, py = cx - dx / n * (PIPE_R + 3), cy - dy / n * (PIPE_R + 3)  # on the circle
             line = Line(bx, by, px, py) if fd.end == "write" else Line(px, py, bx, by)
+            right = k >= m / 2 if m > 1 else dx >= 0
             ends.append(End(
-                p.pid, fd.fd, str(fd.end), inode, line,
-                bx + dx * 0.35 + (8 if dx >= 0 else -8), by + dy * 0.35,
-                "start" if dx >= 0 else "end", (p.pid, fd.fd) in hot_fds,
+                pid, n_fd, str(fd.end), inode, line,
+                bx + dx * 0.4 + (7 if right else -7), by + dy * 0.4 + 4,
+                "start" if right else "end", (pid, n_fd) in hot_fds,
             ))  # fmt: skip
-    width = MARGIN * 2 + max(
-        [len(order) * (BOX_W + GAP_X) - GAP_X, *(x + PIPE_R - MARGIN for x, _ in centres.values())]
+    width = (
+        LEFT
+        + MARGIN
+        + LABEL_ROOM
+        + max(
+            [
+                len(order) * (BOX_W + GAP_X) - GAP_X,
+                *(x + PIPE_R - LEFT for x, _ in centres.values()),
+            ]
+        )
     )
     height = MARGIN * 2 + max(depth.values()) * LAYER_H + BOX_H
     return ProcessDiagram(width, height, boxes, tree, pipes, tuple(ends))
