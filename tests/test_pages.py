@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -182,6 +183,22 @@ def test_the_student_table_filters_and_sorts(browser: Any, tmp_path: Path) -> No
     page.locator("#student-table thead th", has_text="student").click()
     names = _column(page, 1)
     assert names in (sorted(everyone), sorted(everyone, reverse=True))
+
+
+def test_without_javascript_the_table_is_complete(browser: Any, tmp_path: Path) -> None:
+    index = _site(tmp_path)
+    page = browser.browser.new_page(java_script_enabled=False)
+    try:
+        page.goto(index.as_uri(), wait_until="load")
+        assert page.locator("#student-table tbody tr:visible").count() == 12
+        assert not page.locator("#controls").is_visible()  # controls that could do nothing
+    finally:
+        page.close()
+
+
+def test_a_missing_browser_is_named(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", tmp_path / "no-chromium")
+    assert "no-chromium" in _missing() or "Playwright" in _missing()
 
 
 def test_the_pipe_hang_report_draws_the_stray_end(browser: Any, tmp_path: Path) -> None:
