@@ -229,7 +229,11 @@ def klass(n: int = 12) -> ClassReport:
 
 
 def links(k: ClassReport) -> dict[str, str]:
-    return {r.student: f"students/{i:03d}.html" for i, r in enumerate(k.reports)}
+    """Where each report is, relative to the overview; one file name needs quoting."""
+    out = {r.student: f"students/{i:03d}.html" for i, r in enumerate(k.reports)}
+    if k.reports:
+        out[k.reports[0].student] = "students/a b#1?.html"
+    return out
 
 
 # --- a small DOM from html.parser ----------------------------------------------------
@@ -516,7 +520,9 @@ def test_the_overview_table_has_every_student_linked_to_their_report() -> None:
     ln = links(k)
     root = dom(html.overview(k, ln))
     rows = root.find("table", "students")[0].find("tbody")[0].find("tr")
-    assert [r.find("a")[0].attrs["href"] for r in rows] == [ln[r.student] for r in k.reports]
+    want = [html._href(ln[r.student]) for r in k.reports]
+    assert [r.find("a")[0].attrs["href"] for r in rows] == want
+    assert want[0] == "students/a%20b%231%3F.html"
     assert [r.attrs["data-status"] for r in rows][3] == "does not compile"
     cells = rows[0].find("td", "cell")
     assert [c.attrs["title"] for c in cells][-1] == "not run"
@@ -549,6 +555,21 @@ def test_the_overview_counts_scores_checks_and_mistakes() -> None:
 def _by_id(root: Node, ident: str) -> Node:
     (node,) = [n for n in root.walk() if n.attrs.get("id") == ident]
     return node
+
+
+def test_a_link_is_quoted_and_never_leaves_the_folder() -> None:
+    k = klass(4)
+    ids = [r.student for r in k.reports]
+    ln = {ids[0]: "students/a b#1?.html", ids[1]: "javascript:window.pwned=1",
+          ids[2]: "https://example.invalid/x.html", ids[3]: "/etc/passwd"}  # fmt: skip
+    root = dom(html.overview(k, ln))
+    hrefs = {a.attrs["href"] for a in root.find("a")}
+    assert (
+        hrefs
+        == {"students/a%20b%231%3F.html"}
+        | {f"students/a%20b%231%3F.html#{s.name}" for s in CATALOGUE} & hrefs
+    )
+    assert "students/a%20b%231%3F.html" in hrefs
 
 
 def test_the_overview_of_an_empty_class_renders() -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import jinja2
 from markupsafe import Markup
@@ -444,13 +445,24 @@ def _stats(reports: Sequence[SubmissionReport]) -> Stats:
     return s
 
 
+def _href(path: str | None) -> str | None:
+    """A report's relative file path as a link: percent-encoded (a "#" or "?" in a student's
+    id stays part of the file name); anything with a scheme or a host is no link at all."""
+    if not path:
+        return None
+    parts = urlsplit(path)
+    if parts.scheme or parts.netloc or path.startswith(("/", "\\")):
+        return None
+    return quote(path, safe="/")
+
+
 def overview_context(klass: ClassReport, links: Mapping[str, str]) -> dict[str, Any]:
     catalogue = klass.catalogue
     students = []
     for r in klass.reports:
         by_id = {c.id: c.outcome.value for c in r.checks}
         students.append(Student(
-            r.student, links.get(r.student), r,
+            r.student, _href(links.get(r.student)), r,
             tuple(by_id.get(spec.id, Outcome.NOT_RUN.value) for spec in catalogue),
             100 * r.score / klass.max_score if klass.max_score else 0.0,
         ))  # fmt: skip
