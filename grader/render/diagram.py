@@ -226,7 +226,7 @@ class Histogram:
 def histogram(scores: Sequence[float], max_score: float, mean: float | None,
               median: float | None) -> Histogram:  # fmt: skip
     """Bars of how many students scored in each bin of 0..max_score."""
-    width, height, left, bottom, top = 640.0, 220.0, 36.0, 30.0, 16.0
+    width, height, left, bottom, top = 640.0, 250.0, 36.0, 30.0, 46.0
     top_score = max([max_score, *scores, 1.0])
     bins = int(top_score) if top_score <= 20 and top_score == int(top_score) else 10
     step = top_score / bins

@@ -391,7 +391,7 @@ class Item:
     spec: CheckSpec
     passed: int
     total: int
-    failed: tuple[Student, ...]  # failed or erred: the students to look at
+    failed: tuple[Student, ...]  # who did not pass it (failed, error, skipped, not run)
 
     @property
     def rate(self) -> float:
@@ -469,7 +469,7 @@ def overview_context(klass: ClassReport, links: Mapping[str, str]) -> dict[str, 
     items = []
     for i, spec in enumerate(catalogue):
         passed = sum(st.outcomes[i] == "passed" for st in students)
-        failed = tuple(st for st in students if st.outcomes[i] in ("failed", "error"))
+        failed = tuple(st for st in students if st.outcomes[i] != "passed")
         items.append(Item(spec, passed, len(students), failed))
     titles = {spec.id: spec.title for spec in catalogue}
     who: dict[str, dict[str, Student]] = {}
