@@ -6,6 +6,7 @@ is seen as an element, not missed by a string search.
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from dataclasses import dataclass, field, replace
@@ -630,3 +631,28 @@ def test_processes_data_is_drawn_for_every_kind_that_carries_it(kind: str) -> No
     check = replace(student_report().checks[2], evidence=(ev,))
     r = replace(student_report(), checks=(check,), catalogue=(CATALOGUE[2],))
     assert len(dom(html.render(r)).find("svg", "tree")) == 1
+
+
+def _fd(n: int, inode: int, end: str) -> FdRow:
+    return FdRow(n, "pipe", f"pipe:[{inode}]", "w" if end == "write" else "r", inode, end)
+
+
+def test_two_pipes_and_four_ends_of_one_process_do_not_overlap() -> None:
+    procs = (
+        ProcessRow(10, 1, "shell", "sleeping", (_fd(3, 7001, "read"), _fd(4, 7001, "write"),
+                                                _fd(5, 7002, "read"), _fd(6, 7002, "write"))),
+        ProcessRow(11, 10, "ps", "zombie", (_fd(1, 7001, "write"),)),
+        ProcessRow(12, 10, "grep", "sleeping", (_fd(0, 7001, "read"), _fd(1, 7002, "write"))),
+        ProcessRow(13, 10, "wc", "sleeping", (_fd(0, 7002, "read"),)),
+    )  # fmt: skip
+    d = diagram.processes(procs, (Ref(pid=10, fd=6),))
+    assert d is not None
+    a, b = sorted(d.pipes, key=lambda p: p.x)
+    assert b.x - a.x > 2 * diagram.PIPE_R  # two circles, apart
+    shell = [e for e in d.ends if e.pid == 10]
+    starts = sorted({(e.line.x1 if e.end == "write" else e.line.x2) for e in shell})
+    assert len(starts) == 4  # four arrows from four ports, not one line drawn four times
+    labels = sorted(e.label_x for e in shell if not e.stray)
+    assert all(q - p >= 24 for p, q in itertools.pairwise(labels))  # room for "fd 3"
+    boxes = sorted(d.boxes, key=lambda x: x.x)
+    assert all(q.x - p.x >= diagram.BOX_W for p, q in itertools.pairwise(boxes))

@@ -180,11 +180,16 @@ def processes(rows: Sequence[ProcessRow], about: Sequence[Ref] = ()) -> ProcessD
             n = max((dx * dx + dy * dy) ** 0.5, 1.0)
             px, py = cx - dx / n * (PIPE_R + 3), cy - dy / n * (PIPE_R + 3)  # on the circle
             line = Line(bx, by, px, py) if fd.end == "write" else Line(px, py, bx, by)
-            right = k >= m / 2 if m > 1 else dx >= 0
+            stray = (pid, n_fd) in hot_fds
+            if stray:  # its long label beside the middle of its arrow, on the outer side
+                right = k >= m / 2 if m > 1 else dx >= 0
+                lx, ly = bx + dx * 0.5 + (8 if right else -8), by + dy * 0.5 + 4
+            else:  # "fd 3" right of its port: ports are far enough apart for a label each
+                right = True
+                lx, ly = bx + 3, by + 14 if below else by - 6
             ends.append(End(
-                pid, n_fd, str(fd.end), inode, line,
-                bx + dx * 0.4 + (7 if right else -7), by + dy * 0.4 + 4,
-                "start" if right else "end", (pid, n_fd) in hot_fds,
+                pid, n_fd, str(fd.end), inode, line, lx, ly,
+                "start" if right else "end", stray,
             ))  # fmt: skip
     width = (
         LEFT
