@@ -466,7 +466,9 @@ def test_a_build_failure_shows_diagnostics_beside_the_highlighted_source() -> No
     assert marked[0].find("span", "ln")[0].text() == "12"
     assert SCRIPT in marked[0].text()
     assert "\\x00" in marked[0].text()
-    numbers = [int(n.text()) for n in first.find("span", "ln")]
+    (caret,) = first.find("span", "caret")
+    assert caret.text() == " " * 4 + "^"  # column 5
+    numbers = [int(n.text()) for n in first.find("span", "ln") if n.text()]
     assert numbers == list(range(12 - html.RADIUS, 12 + html.RADIUS + 1))  # a window only
     classes = {c for n in first.find("pre", "hl")[0].find("span") for c in
                n.attrs.get("class", "").split()}  # fmt: skip

@@ -191,6 +191,7 @@ class Window:
     file: str
     lines: tuple[SourceLine, ...]
     column: int | None
+    caret: str = ""  # under the marked line: blanks (tabs kept, to line up) and "^"
 
 
 def _token_class(t: _TokenType) -> str:
@@ -241,7 +242,11 @@ def window(sources: Sequence[SourceFile], file: str, line: int,
         return None
     lo, hi = max(1, line - RADIUS), min(len(lines), line + RADIUS)
     shown = tuple(SourceLine(n, lines[n - 1], n == line) for n in range(lo, hi + 1))
-    return Window(src.file, shown, column)
+    caret = ""
+    raw = src.text.split("\n")[line - 1] if column else ""
+    if column and column <= len(raw) + 1 and column <= MAX_LINE:
+        caret = "".join("\t" if ch == "\t" else " " for ch in raw[: column - 1]) + "^"
+    return Window(src.file, shown, column, caret)
 
 
 @dataclass(frozen=True)
