@@ -45,6 +45,14 @@ _STUBS = {
 }
 
 
+# the stub `grade` writes, to its --out file, what .ci/run looks for in a real report
+_GRADE_STUB = """
+    while [ $# -gt 0 ]; do
+      if [ "$1" = --out ]; then echo '"schema": 2 Content-Security-Policy' > "$2"; fi
+      shift
+    done"""
+
+
 def _ci_run(tmp_path: Path, *, user_before: bool = False, **env: str) -> tuple[int, str, bool]:
     """Run a copy of .ci/run with the stubs; its status, the stubs' log, whether the user
     is still there."""
@@ -61,7 +69,7 @@ def _ci_run(tmp_path: Path, *, user_before: bool = False, **env: str) -> tuple[i
     venv_bin = tmp_path / "venv-bin"
     venv_bin.mkdir()
     for tool, body in [*((t, "exit 0") for t in ("pip", "python", "ruff", "mypy")),
-                       ("grade", "echo '\"schema\": 1' > report.json")]:  # fmt: skip
+                       ("grade", _GRADE_STUB)]:  # fmt: skip
         (venv_bin / tool).write_text(f"#!/bin/sh\n{body}\n")
         (venv_bin / tool).chmod(0o755)
     if user_before:
