@@ -137,7 +137,7 @@ def test_stdout_is_dest(program: Program, sandbox: Sandbox, grade: source.Grade)
         cat = _need_cat(cat)
         fds = {f.fd: f for f in inspection.fds(cat.pid)}
         dest = os.path.realpath(sandbox.path("dest"))
-        shown = [evidence.fds(inspection.snapshot(pids=[cat.pid]), cat.pid)]
+        seen = [evidence.fds(inspection.snapshot(pids=[cat.pid]), cat.pid)]
         out = fds.get(1)
         if out is None or os.path.realpath(out.target) != dest:
             where = out.describe() if out else "closed"
@@ -146,7 +146,7 @@ def test_stdout_is_dest(program: Program, sandbox: Sandbox, grade: source.Grade)
                 "writes to its fd 1, so dest stays empty",
                 hint="dup2(fd, 1) makes descriptor 1 a copy of the one open() returned",
                 lecture=LECTURE,
-                evidence=shown,
+                evidence=seen,
                 kind="stdout-not-dest",
                 about=[Ref(pid=cat.pid, fd=1)],
                 location=_where(grade, "dup2", "dup"),
@@ -161,7 +161,7 @@ def test_stdout_is_dest(program: Program, sandbox: Sandbox, grade: source.Grade)
                     "only standard output is redirected",
                     hint="redirect only descriptor 1: dup2(fd, 1)",
                     lecture=LECTURE,
-                    evidence=shown,
+                    evidence=seen,
                     kind="stdin-redirected" if n == 0 else "stderr-redirected",
                     about=[Ref(pid=cat.pid, fd=n)],
                     location=_where(grade, "dup2", "dup"),

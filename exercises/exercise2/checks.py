@@ -235,7 +235,7 @@ def test_ps_writes_into_grep(program: Program, sandbox: Sandbox, grade: source.G
         ps, grep = _both(flood)
         snap = flood.snap
         out, into = snap.fd(ps.pid, 1), snap.fd(grep.pid, 0)
-        shown = [evidence.processes(snap)]
+        seen = [evidence.processes(snap)]
         shell = next((p for p in snap.processes if p.name in SHELLS), None)
         if shell is not None:
             raise Failed(
@@ -244,7 +244,7 @@ def test_ps_writes_into_grep(program: Program, sandbox: Sandbox, grade: source.G
                 hint="make the pipe yourself: pipe(), then fork() and, in each process, dup2() "
                 "and execlp() of ps -ef and of grep firefox",
                 lecture=LECTURE,
-                evidence=shown,
+                evidence=seen,
                 kind="shell-makes-the-pipe",
                 about=[Ref(pid=shell.pid)],
                 location=source.of(grade, "pipe.c").first_call("system", "popen", *EXECS),
@@ -256,7 +256,7 @@ def test_ps_writes_into_grep(program: Program, sandbox: Sandbox, grade: source.G
                 "writes its list on fd 1, so it never reaches grep",
                 hint="in the process that runs ps: dup2(p[1], 1) before execlp",
                 lecture=LECTURE,
-                evidence=shown,
+                evidence=seen,
                 kind="ps-stdout-not-pipe",
                 about=[Ref(pid=ps.pid, fd=1, inode=out.inode if out else None)],
                 location=source.of(grade, "pipe.c").first_call("dup2", "dup"),
@@ -268,7 +268,7 @@ def test_ps_writes_into_grep(program: Program, sandbox: Sandbox, grade: source.G
                 f"{out.inode} that ps writes into",
                 hint="in the process that runs grep: dup2(p[0], 0) before execlp",
                 lecture=LECTURE,
-                evidence=shown,
+                evidence=seen,
                 kind="grep-stdin-not-pipe",
                 about=[
                     Ref(pid=grep.pid, fd=0, inode=into.inode if into else None),
