@@ -107,6 +107,7 @@ def _start(program: Program) -> Run:
             hint="loop forever: sleep(1); then print a dot",
             lecture=LECTURE,
             kind="ends-at-once" if run.exit else "never-sleeps-in-loop",
+            about=[Ref(pid=run.pid)],
         )
     return run
 
@@ -124,6 +125,7 @@ def _masks(run: Run) -> SignalMasks:
             hint='while (1) { sleep(1); printf(".\\n"); }',
             lecture=LECTURE,
             kind="ends-on-its-own",
+            about=[Ref(pid=run.pid)],
         ) from None
 
 
@@ -195,6 +197,7 @@ def _ended_on_its_own(run: Run, when: str = "", pressed_at: int | None = None) -
         "leaves the loop: only the SIGINT and SIGTERM handlers end the program",
         lecture=LECTURE,
         kind="ends-on-its-own",
+        about=[Ref(pid=run.pid)],
     )
 
 
@@ -228,6 +231,7 @@ def test_prints_a_dot_every_second(program: Program) -> None:
             "microseconds: usleep(1000000) is a second)",
             lecture=LECTURE,
             kind="dots-too-fast",
+            about=[Ref(pid=run.pid)],
         )
     if pace > SLOW_S:
         raise Failed(
@@ -238,6 +242,7 @@ def test_prints_a_dot_every_second(program: Program) -> None:
             "time in the loop",
             lecture=LECTURE,
             kind="dots-too-slow",
+            about=[Ref(pid=run.pid)],
         )
     # goes on: after its dots it sleeps again in the call it slept in between them (the
     # loop's), or, when that is not seen, prints one more dot
@@ -260,6 +265,7 @@ def test_prints_a_dot_every_second(program: Program) -> None:
         lecture=LECTURE,
         evidence=_wait_evidence(run),
         kind="leaves-the-loop",
+        about=[Ref(pid=run.pid)],
     )
 
 
@@ -299,6 +305,7 @@ def _too_few_dots(run: Run, seen: list[float], waited: Waited) -> Failed:
         hint=hint,
         lecture=LECTURE,
         kind=kind,
+        about=[Ref(pid=run.pid)],
     )
 
 
@@ -464,6 +471,7 @@ def _press_ctrl_z(run: Run, sandbox: Sandbox, nth: str, src: source.Source) -> N
             about=[Ref(pid=run.pid, name="SIGTSTP")],
             location=src.handler_or_install("SIGTSTP"),
         )
+    kind = _no_dot_kind(run)
     raise Failed(
         f"after {nth}`Signal 20 => pause`, your program (pid {run.pid}) printed no dot "
         f"for {waited.waited_s:.1f} s: {_why_no_dot(run)}. On SIGTSTP it must go on "
@@ -472,9 +480,10 @@ def _press_ctrl_z(run: Run, sandbox: Sandbox, nth: str, src: source.Source) -> N
         hint=_no_dot_hint(run),
         lecture=LECTURE,
         evidence=_wait_evidence(run),
-        kind=_no_dot_kind(run),
+        kind=kind,
         about=[Ref(pid=run.pid, name="SIGTSTP")],
-        location=src.handler_or_install("SIGTSTP"),
+        # in the handler, or stopped by it: there; else the loop in main() is at fault
+        location=src.handler_or_install("SIGTSTP") if kind != "no-dot-after-tstp" else None,
     )
 
 
@@ -603,6 +612,7 @@ def _ends(run: Run, sig: int, how: str, masks: SignalMasks, src: source.Source) 
             lecture=LECTURE,
             kind=f"no-{_short(name)}-handler",
             about=about,
+            location=src.installs(name),  # one installed too late, if any
         )
     if not END[sig].search(_text(run)):
         wanted = f"Signal {sig} => End of the program"
