@@ -24,9 +24,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
-
-from grader.results import Evidence
+from typing import IO
 
 _CALL = re.compile(r"^(?P<pid>\d+)\s+(?P<name>\w+)\((?P<args>.*)\)\s+=\s+(?P<result>.+)$")
 _UNFINISHED = re.compile(r"^(?P<pid>\d+)\s+(?P<name>\w+)\((?P<args>.*)\s+<unfinished \.\.\.>$")
@@ -267,19 +265,3 @@ def _within(within_s: float, happened: Callable[[], bool]) -> bool:
             return False
         time.sleep(0.001)  # sleep: polling interval of an event wait (a state change)
     return True
-
-
-def calls_of(*runs: Any, names: Sequence[str] = ()) -> list[Evidence]:
-    """The calls the `runs` made (only `names` if given), as evidence; [] without a trace."""
-    calls = []
-    for run in runs:
-        try:
-            calls += [c for c in run.calls() if not names or c.name in names]
-        except TraceIncomplete:  # evidence for another failure: not the trace's own
-            continue
-    return [evidence(calls)] if calls else []
-
-
-def evidence(calls: Sequence[Call], title: str = "system calls your program made") -> Evidence:
-    rows = tuple((str(c.pid), c.describe()) for c in calls[:40])
-    return Evidence(title=title, columns=("pid", "call"), rows=rows)

@@ -1,5 +1,12 @@
 """The meta-test: the reference passes every check, each wrong variant fails what it lists,
-and every check is failed by at least one variant (no dead check)."""
+and every check is failed by at least one variant (no dead check).
+
+A variant's expect.toml: `mistake` (what is wrong, in words), `fails` (the checks that must
+fail), `says` (words every failing message must contain), `kinds` (the failure kinds those
+checks carry, as a set: each listed check's kind is one of them and each is some listed
+check's), `warns` (words of a warning), `build` (the build's failure kind), `missing` and
+`says_problem` (misnamed files), `passes_nothing` (a program that does nothing).
+"""
 
 from __future__ import annotations
 
@@ -119,6 +126,10 @@ def _meets_its_expectation(exercise_id: str, variant: str, report: SubmissionRep
         assert check.outcome is Outcome.FAILED, f"{name}: {check.outcome.value} {check.message}"
         for word in expect.get("says", []):
             assert word.lower() in check.message.lower(), f"{name} does not say {word!r}"
+        assert check.failure, f"{name} failed without a kind: {check.message}"
+    if "kinds" in expect:  # the mistakes the failing checks name: what an overview groups by
+        kinds = {outcomes[name].failure for name in expect["fails"]}
+        assert kinds == set(expect["kinds"]), f"the failing checks' kinds: {sorted(kinds)}"
     warnings = " ".join(w for c in report.checks for w in c.warnings).lower()
     for word in expect.get("warns", []):
         assert word.lower() in warnings, f"no warning says {word!r}"

@@ -16,6 +16,7 @@ import psutil
 import pytest
 from conftest import wait_until
 
+from grader import evidence
 from grader.inspection import (
     FdEntry,
     ProcessGone,
@@ -228,14 +229,14 @@ def test_snapshot_finds_who_holds_each_end_of_a_pipe(spawn: Spawn) -> None:
     with pytest.raises(ValueError, match="read"):
         shot.holders(pipe.inode, "both")
 
-    rows = shot.evidence()
+    rows = evidence.processes(shot)
     assert isinstance(rows, Evidence)
     assert rows.columns == ("pid", "ppid", "program", "state", "descriptors")
     assert len(rows.rows) == len(shot.processes) == 3
     cat_row = next(row for row in rows.rows if row[0] == str(cat.pid))
     assert cat_row[:3] == (str(cat.pid), str(root.pid), "cat")
     assert f"fd 0 → read end of pipe {pipe.inode}" in cat_row[4]
-    table = shot.fd_evidence(cat.pid)
+    table = evidence.fds(shot, cat.pid)
     assert table.columns == ("fd", "kind", "target", "access")
     assert table.rows[0] == ("0", "pipe", f"pipe:[{pipe.inode}]", "r")
     assert f"(pid {cat.pid})" in table.title
@@ -342,7 +343,7 @@ def test_snapshot_keeps_its_own_copy_of_the_fd_table() -> None:
     assert shot.pipe_into("grep") == shot.pipe(99)
     assert shot.holders(99, "write")[0].label == "ps (pid 10) as fd 1"
     assert shot.children(1) == procs
-    assert shot.fd_evidence(12).title == "file descriptors of pid 12"
+    assert evidence.fds(shot, 12).title == "file descriptors of pid 12"
 
 
 def test_runnable_time_counts_a_spinner_whole_even_on_a_busy_machine() -> None:

@@ -6,6 +6,7 @@ marker on its line (a comment ruff does not read, unlike `# noqa: ...`).
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -63,3 +64,52 @@ def test_every_sleep_says_why() -> None:
         for n in unmarked_sleeps(p.read_text(encoding="utf-8"))
     ]
     assert unmarked == [], "a sleep without '# sleep: why' (or wait on an event instead)"
+
+
+CHECKS = sorted((REPO / "exercises").glob("*/checks.py"))
+_RAISES = ("Failed", "Mismatch")
+
+
+def kindless_failures(text: str) -> list[int]:
+    """The lines of `Failed(...)`/`Mismatch(...)` calls without a non-empty `kind=`: a
+    failure's kind is what a class overview groups students by, so none may go without."""
+    missing = []
+    for node in ast.walk(ast.parse(text)):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if name not in _RAISES:
+            continue
+        kind = next((k.value for k in node.keywords if k.arg == "kind"), None)
+        empty = isinstance(kind, ast.Constant) and not kind.value
+        if kind is None or empty:
+            missing.append(node.lineno)
+    return missing
+
+
+@pytest.mark.parametrize(
+    ("code", "flagged"),
+    [
+        ('raise Failed("x", kind="output-differs")', False),
+        ('raise Failed("x", kind=kind)', False),  # computed from what was found
+        ('raise grader.Mismatch("a", "b", "x", kind="output-differs")', False),
+        ('raise Failed("x")', True),
+        ('raise Failed("x", kind="")', True),
+        ('raise Mismatch("a", "b", hint="h")', True),
+        ("return Failed(message, hint=fix)", True),  # built to be raised elsewhere
+        ('raise ValueError("x")', False),
+    ],
+)
+def test_the_kind_rule_itself(code: str, flagged: bool) -> None:
+    assert bool(kindless_failures(code)) is flagged
+
+
+def test_every_failure_of_a_check_has_a_kind() -> None:
+    assert len(CHECKS) >= 8  # the walk reaches every exercise
+    missing = [
+        f"{p.relative_to(REPO)}:{n}"
+        for p in CHECKS
+        for n in kindless_failures(p.read_text(encoding="utf-8"))
+    ]
+    assert missing == [], "a Failed or Mismatch without kind= (a slug naming the mistake)"

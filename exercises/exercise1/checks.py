@@ -10,13 +10,19 @@ import stat
 
 import pytest
 
-from grader import Failed, Mismatch, Program, Run, inspection
+from grader import Failed, Location, Mismatch, Program, Ref, Run, evidence, inspection, source
 from grader.inspection import ProcessGone, ProcessInfo
 from grader.sandbox import Sandbox
 from grader.sandbox.detect import SAFE_PATH
 
 USAGE = re.compile(r"usage:\s*\S*copy\s+<src>\s+<dest>", re.IGNORECASE)
 LECTURE = "I/O redirection"
+EXECS = ("execlp", "execl", "execvp", "execv", "execve", "execle", "execvpe")
+
+
+def _where(grade: source.Grade, *calls: str) -> Location | None:
+    """The first call of one of `calls` in the student's copy.c."""
+    return source.of(grade, "copy.c").first_call(*calls)
 
 
 def _cat_of(run: Run) -> ProcessInfo | None:
@@ -80,7 +86,7 @@ def _need_cat(cat: ProcessInfo | None) -> ProcessInfo:
     return cat
 
 
-def test_becomes_cat(program: Program, sandbox: Sandbox) -> None:
+def test_becomes_cat(program: Program, sandbox: Sandbox, grade: source.Grade) -> None:
     """the process becomes cat (same pid, no fork needed)"""
     run, cat, held = _hold_cat(program, sandbox)
     try:
@@ -94,7 +100,10 @@ def test_becomes_cat(program: Program, sandbox: Sandbox) -> None:
                 hint='drop the fork(): after dup2(fd, 1), call execlp("cat", "cat", src, NULL) '
                 "in the process itself",
                 lecture=LECTURE,
-                evidence=[inspection.snapshot(run.pid).evidence()],
+                evidence=[evidence.processes(inspection.snapshot(run.pid))],
+                kind="forks-cat",
+                about=[Ref(pid=cat.pid)],
+                location=_where(grade, "fork"),
             )
         if run.alive and _reads_fifo_itself(run, "src.fifo"):
             raise Failed(
@@ -103,7 +112,10 @@ def test_becomes_cat(program: Program, sandbox: Sandbox) -> None:
                 "make dest the standard output and let cat do the copying",
                 hint='open dest, dup2(fd, 1), close(fd), then execlp("cat", "cat", src, NULL)',
                 lecture=LECTURE,
-                evidence=[inspection.snapshot(run.pid).fd_evidence(run.pid)],
+                evidence=[evidence.fds(inspection.snapshot(run.pid), run.pid)],
+                kind="copies-without-cat",
+                about=[Ref(pid=run.pid)],
+                location=_where(grade, "read"),
             )
         raise Failed(
             f"cat never ran: your program {run.ended() if run.exit else 'went on for 5 s'} "
@@ -111,19 +123,21 @@ def test_becomes_cat(program: Program, sandbox: Sandbox) -> None:
             actual=(run.text("stdout") + run.text("stderr")) or None,
             hint='after dup2(fd, 1), call execlp("cat", "cat", src, NULL)',
             lecture=LECTURE,
+            kind="never-becomes-cat",
+            location=_where(grade, *EXECS),
         )
     finally:
         _release(run, held)
 
 
-def test_stdout_is_dest(program: Program, sandbox: Sandbox) -> None:
+def test_stdout_is_dest(program: Program, sandbox: Sandbox, grade: source.Grade) -> None:
     """fd 1 of cat is dest; fds 0 and 2 are untouched"""
     run, cat, held = _hold_cat(program, sandbox)
     try:
         cat = _need_cat(cat)
         fds = {f.fd: f for f in inspection.fds(cat.pid)}
         dest = os.path.realpath(sandbox.path("dest"))
-        evidence = [inspection.snapshot(pids=[cat.pid]).fd_evidence(cat.pid)]
+        seen = [evidence.fds(inspection.snapshot(pids=[cat.pid]), cat.pid)]
         out = fds.get(1)
         if out is None or os.path.realpath(out.target) != dest:
             where = out.describe() if out else "closed"
@@ -132,7 +146,10 @@ def test_stdout_is_dest(program: Program, sandbox: Sandbox) -> None:
                 "writes to its fd 1, so dest stays empty",
                 hint="dup2(fd, 1) makes descriptor 1 a copy of the one open() returned",
                 lecture=LECTURE,
-                evidence=evidence,
+                evidence=seen,
+                kind="stdout-not-dest",
+                about=[Ref(pid=cat.pid, fd=1)],
+                location=_where(grade, "dup2", "dup"),
             )
         for n, want in ((0, "the grader's standard input"), (2, "the grader's error pipe")):
             got = fds.get(n)
@@ -144,13 +161,16 @@ def test_stdout_is_dest(program: Program, sandbox: Sandbox) -> None:
                     "only standard output is redirected",
                     hint="redirect only descriptor 1: dup2(fd, 1)",
                     lecture=LECTURE,
-                    evidence=evidence,
+                    evidence=seen,
+                    kind="stdin-redirected" if n == 0 else "stderr-redirected",
+                    about=[Ref(pid=cat.pid, fd=n)],
+                    location=_where(grade, "dup2", "dup"),
                 )
     finally:
         _release(run, held)
 
 
-def test_no_leaked_descriptor(program: Program, sandbox: Sandbox) -> None:
+def test_no_leaked_descriptor(program: Program, sandbox: Sandbox, grade: source.Grade) -> None:
     """the descriptor open() returned is closed before exec (no leak into cat)"""
     run, cat, held = _hold_cat(program, sandbox)
     try:
@@ -167,7 +187,10 @@ def test_no_leaked_descriptor(program: Program, sandbox: Sandbox) -> None:
                 "open() returned was not closed after dup2(), so cat inherits it",
                 hint="call close(fd) after dup2(fd, 1): fd 1 is enough",
                 lecture=LECTURE,
-                evidence=[inspection.snapshot(pids=[cat.pid]).fd_evidence(cat.pid)],
+                evidence=[evidence.fds(inspection.snapshot(pids=[cat.pid]), cat.pid)],
+                kind="descriptor-leaked-into-cat",
+                about=[Ref(pid=cat.pid, fd=leak.fd)],
+                location=_where(grade, "dup2", "dup"),
             )
     finally:
         _release(run, held)
@@ -208,6 +231,7 @@ def test_copies_bytes(program: Program, sandbox: Sandbox) -> None:
                 hint="dest must hold exactly src's bytes: cat writes them to fd 1, so fd 1 "
                 "must be dest",
                 lecture=LECTURE,
+                kind="copy-differs",
             )
         if run.exit is None or run.exit.code != 0:
             raise Failed(
@@ -215,10 +239,11 @@ def test_copies_bytes(program: Program, sandbox: Sandbox) -> None:
                 f"{run.exit.describe() if run.exit else 'did not end'}; a copy that "
                 "worked exits with status 0",
                 actual=run.text("stderr") or None,
+                kind="copy-exit-status-nonzero",
             )
 
 
-def test_truncates_longer_dest(program: Program, sandbox: Sandbox) -> None:
+def test_truncates_longer_dest(program: Program, sandbox: Sandbox, grade: source.Grade) -> None:
     """an existing, longer dest is emptied first (O_TRUNC)"""
     old = b"OLD CONTENT " * 100
     new = b"new text\n"
@@ -231,6 +256,7 @@ def test_truncates_longer_dest(program: Program, sandbox: Sandbox) -> None:
             f"copying over an existing dest: your program {run.exit.describe()}",
             actual=run.text("stderr") or None,
             lecture=LECTURE,
+            kind="copy-over-existing-dest-fails",
         )
     if got != new:
         stale = len(got) - len(new) if got.startswith(new) else None
@@ -246,10 +272,12 @@ def test_truncates_longer_dest(program: Program, sandbox: Sandbox) -> None:
             "open() without O_TRUNC writes over the start of the old file and leaves its tail",
             hint="open dest with O_CREAT | O_WRONLY | O_TRUNC",
             lecture=LECTURE,
+            kind="dest-not-truncated",
+            location=_where(grade, "open", "creat"),
         )
 
 
-def test_dest_mode_0644(program: Program, sandbox: Sandbox) -> None:
+def test_dest_mode_0644(program: Program, sandbox: Sandbox, grade: source.Grade) -> None:
     """dest is created with mode 0644 (rw-r--r--)"""
     sandbox.path("src").write_bytes(b"x\n")
     for umask in (0o000, 0o022):
@@ -257,7 +285,11 @@ def test_dest_mode_0644(program: Program, sandbox: Sandbox) -> None:
         program.run("src", name, umask=umask)
         path = sandbox.path(name)
         if not path.exists():
-            raise Failed(f"dest was not created (under umask {umask:03o})", lecture=LECTURE)
+            raise Failed(
+                f"dest was not created (under umask {umask:03o})",
+                lecture=LECTURE,
+                kind="dest-not-created",
+            )
         mode = stat.S_IMODE(path.stat().st_mode)
         if mode != 0o644:
             raise Mismatch(
@@ -267,6 +299,8 @@ def test_dest_mode_0644(program: Program, sandbox: Sandbox) -> None:
                 "exercise asks for 0644: the owner reads and writes, the others only read",
                 hint="pass S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH (0644) as open()'s third argument",
                 lecture=LECTURE,
+                kind="wrong-dest-mode",
+                location=_where(grade, "open", "creat"),
             )
 
 
@@ -287,6 +321,7 @@ def test_usage_on_wrong_argument_count(program: Program, sandbox: Sandbox) -> No
                 hint='check argc first: if (argc != 3) { printf("usage: copy <src> <dest>\\n"); '
                 "return 1; }",
                 lecture=LECTURE,
+                kind="no-usage-message",
             )
 
 
@@ -315,10 +350,11 @@ def test_missing_src_reported(program: Program, sandbox: Sandbox) -> None:
             actual=run.text("stderr") or None,
             hint='when a call fails, perror("...") names the cause; then exit(1)',
             lecture=LECTURE,
+            kind="missing-src-not-reported",
         )
 
 
-def test_unopenable_dest_reported(program: Program, sandbox: Sandbox) -> None:
+def test_unopenable_dest_reported(program: Program, sandbox: Sandbox, grade: source.Grade) -> None:
     """a dest that cannot be opened is reported with perror and a non-zero status"""
     sandbox.path("src").write_bytes(b"data\n")
     run = program.run("src", "no-such-folder/dest")
@@ -331,6 +367,8 @@ def test_unopenable_dest_reported(program: Program, sandbox: Sandbox) -> None:
             actual=run.text("stderr") or None,
             hint='if open() returns -1, call perror("open") and exit with a non-zero status',
             lecture=LECTURE,
+            kind="unopenable-dest-not-reported",
+            location=_where(grade, "open", "creat"),
         )
 
 
@@ -343,7 +381,7 @@ def _cat_paths() -> tuple[str, ...]:
     return tuple(sorted(paths | ({os.path.realpath(real)} if real else set())))
 
 
-def test_exec_failure_reported(program: Program, sandbox: Sandbox) -> None:
+def test_exec_failure_reported(program: Program, sandbox: Sandbox, grade: source.Grade) -> None:
     """a failed exec (no cat to run) is reported with a non-zero status"""
     sandbox.path("src").write_bytes(b"data\n")
     if sandbox.traces_from_outside:  # any exec of cat fails: execlp, execvp, execl("/bin/cat")
@@ -370,4 +408,6 @@ def test_exec_failure_reported(program: Program, sandbox: Sandbox) -> None:
             actual=run.text("stderr") or None,
             hint='exec returns only on failure: follow it with perror("execlp"); exit(1);',
             lecture=LECTURE,
+            kind="exec-failure-not-reported",
+            location=_where(grade, *EXECS),
         )

@@ -10,13 +10,18 @@ from dataclasses import dataclass
 
 import pytest
 
-from grader import Failed, Mismatch, Program, Run, inspection, trace
+from grader import Failed, Location, Mismatch, Program, Ref, Run, evidence, inspection, source
 from grader.inspection import ProcessInfo, Snapshot, blocking
 from grader.sandbox import Sandbox
 
 LECTURE = "Pipe"
 FLOOD_DECOYS = 12  # ps -ef then prints ~480 KB: more than the pipes and grep's buffer hold
 FLOOD_ARG = 40_000
+
+
+def _pipe_call(grade: source.Grade) -> Location | None:
+    """Where the student's pipe.c makes its pipe: where a pipe mistake points."""
+    return source.of(grade, "pipe.c").first_call("pipe", "pipe2")
 
 
 def _decoy(sandbox: Sandbox, argv0: str = "firefox") -> Run:
@@ -104,10 +109,11 @@ def _both(flood: Flood) -> tuple[ProcessInfo, ProcessInfo]:
     return ps, grep
 
 
+EXECS = ("execlp", "execl", "execvp", "execv", "execve", "execle", "execvpe")
 SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "busybox"})
 
 
-def test_output_matches_shell(program: Program, sandbox: Sandbox) -> None:
+def test_output_matches_shell(program: Program, sandbox: Sandbox, grade: source.Grade) -> None:
     """prints what `ps -ef | grep firefox` prints, and exits with grep's status"""
     _decoy(sandbox)
     expected = [ln for ln in _ps_lines(sandbox) if "firefox" in ln and not _is_grep_itself(ln)]
@@ -116,7 +122,7 @@ def test_output_matches_shell(program: Program, sandbox: Sandbox) -> None:
     if waited:
         run.wait_for(eof=True, within_s=2)  # children may still be writing after the parent
     else:
-        _did_not_end(run, waited.hang)
+        _did_not_end(run, waited.hang, grade)
     run.finish(2)
     got = run.text().splitlines()
     mine = [ln for ln in got if not _is_grep_itself(ln)]
@@ -129,6 +135,7 @@ def test_output_matches_shell(program: Program, sandbox: Sandbox) -> None:
             hint="ps writes into the pipe (dup2(p[1], 1)); grep reads from it "
             "(dup2(p[0], 0)); each execs with its arguments: ps -ef, grep firefox",
             lecture=LECTURE,
+            kind="output-differs",
         )
     if run.exit is None or run.exit.code != 0:
         raise Failed(
@@ -138,79 +145,97 @@ def test_output_matches_shell(program: Program, sandbox: Sandbox) -> None:
             hint="end with grep's status: exec grep in the parent, or waitpid() for the grep "
             "child and exit with WEXITSTATUS(status)",
             lecture=LECTURE,
+            kind="wrong-exit-status",
         )
 
 
-def _did_not_end(run: Run, hang: blocking.Hang | None) -> None:
+def _did_not_end(run: Run, hang: blocking.Hang | None, grade: source.Grade) -> None:
     """Fail a check whose program has not ended: who blocks on what, when it is stuck."""
     procs = hang.blocked if hang else inspection.in_session(run.pid)
     pids = [p.pid for p in procs]
     snap = inspection.snapshot(pids=pids)
     why = _why_grep_waits(snap, run.pid)
+    about: list[Ref] = []
+    where = None
     if why is not None:
-        message, fix = why
+        message, fix, kind, about = why
+        where = _pipe_call(grade)
     elif hang is not None:
         message = f"every one of its processes is asleep, waiting on another: {hang.text}"
         fix = "every process must end: close the pipe ends it does not use, and wait only "
         fix += "for children that end"
+        kind = "processes-wait-on-each-other"
+        about = [Ref(pid=b.pid) for b in hang.blocked]
     else:
         message = "it was still running after 5 s"
         fix = "every process must end: the parent waits for its children, then exits"
+        kind = "does-not-end"
     raise Failed(
         f"your program (pid {run.pid}) did not end: {message}",
         actual=run.text() or None,
         hint=fix,
         lecture=LECTURE,
-        evidence=[snap.evidence()],
+        evidence=[evidence.processes(snap)],
+        kind=kind,
+        about=about,
+        location=where,
     )
 
 
-def _why_grep_waits(snap: Snapshot, parent: int) -> tuple[str, str] | None:
-    """Why grep never sees end-of-file (a write end of its pipe still open), and the fix."""
+def _why_grep_waits(snap: Snapshot, parent: int) -> tuple[str, str, str, list[Ref]] | None:
+    """Why grep never sees end-of-file (a write end of its pipe still open), the fix, the
+    mistake's kind and what the message is about."""
     pipe = snap.pipe_into("grep")
     grep = snap.named("grep")
     if pipe is None or not pipe.writers or not grep:
         return None
     w = pipe.writers[0]
     if w.pid == grep[0].pid:
-        who = "grep itself"
+        who, kind = "grep itself", "grep-keeps-write-end"
         fix = "close p[1] in the process that becomes grep, before execlp"
     elif w.pid == parent:
-        who = f"the parent ({w.name}, pid {w.pid})"
+        who, kind = f"the parent ({w.name}, pid {w.pid})", "parent-keeps-write-end"
         fix = "close both ends of the pipe in the parent right after fork()"
     else:
         who = f"{w.name} (pid {w.pid})"
+        kind = "ps-keeps-write-end" if w.name == "ps" else "child-keeps-write-end"
         fix = "close both ends of the pipe in every process that does not use them"
     return (
         f"grep (pid {grep[0].pid}) never sees end-of-file: {who} still holds the write end "
         f"of pipe {pipe.inode} as fd {w.fd}. ps has finished, but a pipe reports end-of-file "
         "only when every write end is closed, so grep waits forever",
         fix,
+        kind,
+        [Ref(pid=w.pid, fd=w.fd, inode=pipe.inode), Ref(pid=grep[0].pid, fd=0, inode=pipe.inode)],
     )
 
 
-def test_ps_writes_into_grep(program: Program, sandbox: Sandbox) -> None:
+def test_ps_writes_into_grep(program: Program, sandbox: Sandbox, grade: source.Grade) -> None:
     """ps's fd 1 is the pipe's write end and grep's fd 0 its read end"""
     flood = _flood(program, sandbox)
     try:
         if flood.snap is None:
             if flood.run.hang is not None:
                 what = f"did not end: {flood.run.hang.text}"
+                kind = "hangs-before-grep-runs"
             elif flood.run.exit is not None:
                 what = flood.run.exit.describe()
+                kind = "ends-before-grep-runs"
             else:
                 what = "did not have them both running within 8 s"
+                kind = "ps-and-grep-never-together"
             raise Failed(
                 f"ps and grep were never running at the same time: your program {what}",
                 actual=flood.run.text("stderr") or None,
                 hint="fork: one process execs ps -ef with fd 1 on the pipe's write end, the "
                 "other grep firefox with fd 0 on its read end",
                 lecture=LECTURE,
+                kind=kind,
             )
         ps, grep = _both(flood)
         snap = flood.snap
         out, into = snap.fd(ps.pid, 1), snap.fd(grep.pid, 0)
-        evidence = [snap.evidence()]
+        seen = [evidence.processes(snap)]
         shell = next((p for p in snap.processes if p.name in SHELLS), None)
         if shell is not None:
             raise Failed(
@@ -219,7 +244,10 @@ def test_ps_writes_into_grep(program: Program, sandbox: Sandbox) -> None:
                 hint="make the pipe yourself: pipe(), then fork() and, in each process, dup2() "
                 "and execlp() of ps -ef and of grep firefox",
                 lecture=LECTURE,
-                evidence=evidence,
+                evidence=seen,
+                kind="shell-makes-the-pipe",
+                about=[Ref(pid=shell.pid)],
+                location=source.of(grade, "pipe.c").first_call("system", "popen", *EXECS),
             )
         if out is None or out.kind != "pipe" or out.end != "write" or out.inode in flood.ours:
             shown = out.describe() if out else "closed"
@@ -228,7 +256,10 @@ def test_ps_writes_into_grep(program: Program, sandbox: Sandbox) -> None:
                 "writes its list on fd 1, so it never reaches grep",
                 hint="in the process that runs ps: dup2(p[1], 1) before execlp",
                 lecture=LECTURE,
-                evidence=evidence,
+                evidence=seen,
+                kind="ps-stdout-not-pipe",
+                about=[Ref(pid=ps.pid, fd=1, inode=out.inode if out else None)],
+                location=source.of(grade, "pipe.c").first_call("dup2", "dup"),
             )
         if into is None or into.inode != out.inode or into.end != "read":
             shown = into.describe() if into else "closed"
@@ -237,13 +268,19 @@ def test_ps_writes_into_grep(program: Program, sandbox: Sandbox) -> None:
                 f"{out.inode} that ps writes into",
                 hint="in the process that runs grep: dup2(p[0], 0) before execlp",
                 lecture=LECTURE,
-                evidence=evidence,
+                evidence=seen,
+                kind="grep-stdin-not-pipe",
+                about=[
+                    Ref(pid=grep.pid, fd=0, inode=into.inode if into else None),
+                    Ref(inode=out.inode),
+                ],
+                location=source.of(grade, "pipe.c").first_call("dup2", "dup"),
             )
     finally:
         flood.run.release_output()
 
 
-def test_no_stray_pipe_ends(program: Program, sandbox: Sandbox) -> None:
+def test_no_stray_pipe_ends(program: Program, sandbox: Sandbox, grade: source.Grade) -> None:
     """no process holds a pipe end it does not use"""
     flood = _flood(program, sandbox)
     try:
@@ -258,6 +295,12 @@ def test_no_stray_pipe_ends(program: Program, sandbox: Sandbox) -> None:
                 if (holder.pid, holder.fd) in used:
                     continue
                 who = "grep itself" if holder.pid == grep.pid else holder.label
+                role = (
+                    "grep" if holder.pid == grep.pid
+                    else "ps" if holder.pid == ps.pid
+                    else "parent" if holder.pid == flood.run.pid
+                    else "child"
+                )  # fmt: skip
                 why = (
                     "grep never sees end-of-file while a write end is open anywhere"
                     if holder.end == "write"
@@ -269,13 +312,16 @@ def test_no_stray_pipe_ends(program: Program, sandbox: Sandbox) -> None:
                     hint="after fork() and dup2(), every process closes both p[0] and p[1]: "
                     f"here {who} forgot p[{0 if holder.end == 'read' else 1}]",
                     lecture=LECTURE,
-                    evidence=[snap.evidence()],
+                    evidence=[evidence.processes(snap)],
+                    kind=f"{role}-keeps-{holder.end}-end",
+                    about=[Ref(pid=holder.pid, fd=holder.fd, inode=inode)],
+                    location=_pipe_call(grade),
                 )
     finally:
         flood.run.release_output()
 
 
-def test_grep_sees_end_of_file(program: Program, sandbox: Sandbox) -> None:
+def test_grep_sees_end_of_file(program: Program, sandbox: Sandbox, grade: source.Grade) -> None:
     """grep sees end-of-file and the program ends by itself"""
     flood = _flood(program, sandbox)
     if flood.snap is None and flood.run.hang is not None:
@@ -284,6 +330,8 @@ def test_grep_sees_end_of_file(program: Program, sandbox: Sandbox) -> None:
             hint="start ps and grep first, then wait for them: a wait for ps before grep runs "
             "never ends once ps fills the pipe",
             lecture=LECTURE,
+            kind="hangs-before-grep-runs",
+            about=[Ref(pid=b.pid) for b in flood.run.hang.blocked],
         )
     _both(flood)  # the subject: without ps and grep there is no end-of-file to judge
     if _finish(flood):
@@ -292,15 +340,19 @@ def test_grep_sees_end_of_file(program: Program, sandbox: Sandbox) -> None:
     snap = inspection.snapshot(pids=[p.pid for p in procs])
     why = _why_grep_waits(snap, flood.run.pid)
     if why is None:
-        stuck = f": {flood.run.hang.text}" if flood.run.hang else " within 5 s after ps was done"
+        hang = flood.run.hang
+        stuck = f": {hang.text}" if hang else " within 5 s after ps was done"
         raise Failed(
             f"your program (pid {flood.run.pid}) did not end{stuck}",
             hint="every process must end: the parent waits for its children, then exits",
             lecture=LECTURE,
-            evidence=[snap.evidence()],
+            evidence=[evidence.processes(snap)],
+            kind="processes-wait-on-each-other" if hang else "does-not-end",
+            about=[Ref(pid=b.pid) for b in hang.blocked] if hang else [],
         )
-    message, fix = why
-    raise Failed(message, hint=fix, lecture=LECTURE, evidence=[snap.evidence()])
+    message, fix, kind, about = why
+    raise Failed(message, hint=fix, lecture=LECTURE, evidence=[evidence.processes(snap)],
+                 kind=kind, about=about, location=_pipe_call(grade))  # fmt: skip
 
 
 WAITS = ("wait4", "waitid")
@@ -324,7 +376,9 @@ def test_parent_waits_for_children(program: Program, sandbox: Sandbox) -> None:
                 hint="exec grep in the parent (as in the lecture) and ps in the child, or fork "
                 "both and waitpid() for each",
                 lecture=LECTURE,
-                evidence=[flood.snap.evidence()],
+                evidence=[evidence.processes(flood.snap)],
+                kind="parent-becomes-ps",
+                about=[Ref(pid=parent.pid), Ref(pid=grep.pid)],
             )
         if not flood.run.alive:
             _orphaned(flood, (ps, grep), flood.run.ended())
@@ -359,7 +413,12 @@ def test_parent_waits_for_children(program: Program, sandbox: Sandbox) -> None:
                 "status is not grep's",
                 hint="waitpid() for each child, and exit with grep's WEXITSTATUS(status)",
                 lecture=LECTURE,
-                evidence=[*trace.calls_of(flood.run, names=WAITS), flood.snap.evidence()],
+                evidence=[
+                    *evidence.calls_of(flood.run, names=WAITS),
+                    evidence.processes(flood.snap),
+                ],
+                kind="parent-does-not-wait",
+                about=[Ref(pid=p.pid) for p in unwaited],
             )
     finally:
         flood.run.release_output()
@@ -382,5 +441,7 @@ def _orphaned(flood: Flood, left: Sequence[ProcessInfo], ended: str) -> None:
         hint="the parent waits for its children: waitpid() for each (or exec grep in the "
         "parent itself, as in the lecture)",
         lecture=LECTURE,
-        evidence=[flood.snap.evidence()] if flood.snap else [],
+        evidence=[evidence.processes(flood.snap)] if flood.snap else [],
+        kind="children-orphaned",
+        about=[Ref(pid=p.pid) for p in left],
     )

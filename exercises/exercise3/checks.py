@@ -8,9 +8,8 @@ import signal
 import time
 from difflib import SequenceMatcher
 
-from grader import Failed, Program, Run, Waited, inspection
+from grader import Evidence, Failed, Program, Ref, Run, Waited, evidence, inspection, source
 from grader.inspection import ProcessGone, SignalMasks, blocking
-from grader.results import Evidence
 from grader.sandbox import Sandbox
 
 LECTURE = "Signal example"
@@ -31,6 +30,15 @@ FAST_S = 0.7  # dots closer than this on average come faster than one a second
 SLOW_S = 1.6  # dots further apart than this on average come slower
 PRESS_AFTER = 2  # dots before the first control-Z: the dot after the second is the 4th or later
 _UNSAFE = re.compile(r"\b(printf|fprintf|puts|fputs|putchar|malloc|free|exit)\s*\(")
+
+
+def _short(name: str) -> str:
+    """How a failure's kind names a signal: "SIGTSTP" → "tstp"."""
+    return name.removeprefix("SIG").lower()
+
+
+def _src(grade: source.Grade) -> source.Source:
+    return source.of(grade, "signals.c")
 
 
 def _text(run: Run) -> str:
@@ -98,6 +106,8 @@ def _start(program: Program) -> Run:
             actual=_text(run) or None,
             hint="loop forever: sleep(1); then print a dot",
             lecture=LECTURE,
+            kind="ends-at-once" if run.exit else "never-sleeps-in-loop",
+            about=[Ref(pid=run.pid)],
         )
     return run
 
@@ -114,6 +124,8 @@ def _masks(run: Run) -> SignalMasks:
             actual=_text(run) or None,
             hint='while (1) { sleep(1); printf(".\\n"); }',
             lecture=LECTURE,
+            kind="ends-on-its-own",
+            about=[Ref(pid=run.pid)],
         ) from None
 
 
@@ -122,15 +134,14 @@ def _masks_evidence(run: Run) -> list[Evidence]:
         m = inspection.signal_masks(run.pid)
     except ProcessGone:
         return []
-    rows = tuple((name, m.disposition(name)) for name in (*NEEDED, "SIGALRM"))
-    return [Evidence(f"signal dispositions of pid {run.pid}", ("signal", "disposition"), rows)]
+    return [evidence.signals(m, (*NEEDED, "SIGALRM"))]
 
 
 def _unsafe_handler_warning(sandbox: Sandbox, program: Program) -> None:
     """printf in a handler: not async-signal-safe. A warning, never a failure."""
-    source = program.path.with_suffix(".c")
+    path = program.path.with_suffix(".c")
     try:
-        text = source.read_text(errors="replace")
+        text = path.read_text(errors="replace")
     except OSError:
         return
     handlers = set(re.findall(r"signal\s*\(\s*SIG\w+\s*,\s*(\w+)\s*\)", text))
@@ -185,6 +196,8 @@ def _ended_on_its_own(run: Run, when: str = "", pressed_at: int | None = None) -
         hint='loop forever, while (1) { sleep(1); printf(".\\n"); }, with nothing that '
         "leaves the loop: only the SIGINT and SIGTERM handlers end the program",
         lecture=LECTURE,
+        kind="ends-on-its-own",
+        about=[Ref(pid=run.pid)],
     )
 
 
@@ -217,6 +230,8 @@ def test_prints_a_dot_every_second(program: Program) -> None:
             hint="wait a whole second between two dots: sleep(1) (usleep() counts "
             "microseconds: usleep(1000000) is a second)",
             lecture=LECTURE,
+            kind="dots-too-fast",
+            about=[Ref(pid=run.pid)],
         )
     if pace > SLOW_S:
         raise Failed(
@@ -226,6 +241,8 @@ def test_prints_a_dot_every_second(program: Program) -> None:
             hint="sleep one second between two dots, sleep(1), and nothing else that takes "
             "time in the loop",
             lecture=LECTURE,
+            kind="dots-too-slow",
+            about=[Ref(pid=run.pid)],
         )
     # goes on: after its dots it sleeps again in the call it slept in between them (the
     # loop's), or, when that is not seen, prints one more dot
@@ -247,6 +264,8 @@ def test_prints_a_dot_every_second(program: Program) -> None:
         "loop is ever reached",
         lecture=LECTURE,
         evidence=_wait_evidence(run),
+        kind="leaves-the-loop",
+        about=[Ref(pid=run.pid)],
     )
 
 
@@ -259,31 +278,38 @@ def _too_few_dots(run: Run, seen: list[float], waited: Waited) -> Failed:
         assert waited.hang is not None
         why = f"nothing moves: {stuck[0]}; no alarm() has woken it in {waited.hang.settle_s:g} s"
         hint = "arm alarm(1) before each pause(), with a SIGALRM handler, or sleep(1)"
+        kind = "pause-without-alarm"
     elif _asleep_in_pause(run):
         # no hang is said (an alarm() may be pending: the kernel does not show it), but
         # no dot came either: where it waits says why
         why = _why_no_dot(run, tstp=False) + ", and no alarm() has woken it meanwhile"
         hint = "arm alarm(1) before each pause(), with a SIGALRM handler, or sleep(1)"
+        kind = "pause-without-alarm"
     elif "." in DOT.sub("", text):
         why = "dots were printed but not one per line"
+        kind = "dots-not-one-per-line"
     elif seen:
         why = f"none came in the {GAP_S:g} s after the last one, when a dot comes every second"
         hint = 'loop forever: while (1) { sleep(1); printf(".\\n"); }'
+        kind = "dots-stop"
     else:
         why = (
             "nothing appeared: output without a newline stays in stdio's buffer until "
             "it fills (4 KiB on a terminal)"
         )
+        kind = "no-dot-appears"
     return Failed(
         f"after {time.monotonic() - run.started:.1f} s, the terminal showed {len(seen)} "
         f"dot(s) on their own line, not one a second: {why}",
         actual=text or "(nothing)",
         hint=hint,
         lecture=LECTURE,
+        kind=kind,
+        about=[Ref(pid=run.pid)],
     )
 
 
-def test_handlers_installed_before_the_loop(program: Program) -> None:
+def test_handlers_installed_before_the_loop(program: Program, grade: source.Grade) -> None:
     """SIGINT, SIGTERM and SIGTSTP are caught from the loop's first second"""
     run = _start(program)
     masks = _masks(run)
@@ -324,10 +350,26 @@ def test_handlers_installed_before_the_loop(program: Program) -> None:
         "signal(SIGTERM, handler) (or sigaction) before while (1)",
         lecture=LECTURE,
         evidence=_masks_evidence(run),
+        kind="handlers-installed-late" if later is not None else _missing_kind(masks, missing),
+        about=[Ref(pid=run.pid, name=name) for name in missing],
+        location=_src(grade).installs(missing[0]),
     )
 
 
-def test_ctrl_z_pauses_and_keeps_running(program: Program, sandbox: Sandbox) -> None:
+def _missing_kind(masks: SignalMasks, missing: list[str]) -> str:
+    """The kind of a disposition that is not a handler: "no-tstp-handler", "int-ignored";
+    for several signals, each one's, joined by "-and-"."""
+    kinds = []
+    for name in missing:
+        how = masks.disposition(name)
+        kinds.append(f"{_short(name)}-{how}" if how in ("ignored", "blocked")
+                     else f"no-{_short(name)}-handler")  # fmt: skip
+    return "-and-".join(kinds)
+
+
+def test_ctrl_z_pauses_and_keeps_running(
+    program: Program, sandbox: Sandbox, grade: source.Grade
+) -> None:
     """control-Z prints `Signal 20 => pause` and the program keeps running"""
     _unsafe_handler_warning(sandbox, program)
     run = _start(program)
@@ -343,13 +385,13 @@ def test_ctrl_z_pauses_and_keeps_running(program: Program, sandbox: Sandbox) -> 
     pressed_at = _dots(run)
     for nth in ("", "the second "):
         sandbox.note(f"pressed control-Z after {_dots(run)} dot(s)")
-        _press_ctrl_z(run, sandbox, nth)
+        _press_ctrl_z(run, sandbox, nth, _src(grade))
         _asleep_in(run)
         if run.exit is not None:
             raise _ended_on_its_own(run, pressed_at=pressed_at)
 
 
-def _press_ctrl_z(run: Run, sandbox: Sandbox, nth: str) -> None:
+def _press_ctrl_z(run: Run, sandbox: Sandbox, nth: str, src: source.Source) -> None:
     """Press control-Z (`nth`: "" or "the second "): the message must come, then a dot,
     and the program must not stop."""
     said = len(PAUSE.findall(_text(run)))
@@ -372,6 +414,9 @@ def _press_ctrl_z(run: Run, sandbox: Sandbox, nth: str) -> None:
             "SA_RESETHAND), or call signal() again at the start of the handler",
             lecture=LECTURE,
             evidence=_masks_evidence(run),
+            kind="tstp-handler-reset",
+            about=[Ref(pid=run.pid, name="SIGTSTP")],
+            location=src.installs("SIGTSTP"),
         )
     if _stopped(run):
         raise Failed(
@@ -380,6 +425,9 @@ def _press_ctrl_z(run: Run, sandbox: Sandbox, nth: str) -> None:
             hint="install a SIGTSTP handler that prints Signal 20 => pause and returns",
             lecture=LECTURE,
             evidence=_masks_evidence(run),
+            kind="no-tstp-handler",
+            about=[Ref(pid=run.pid, name="SIGTSTP")],
+            location=src.installs("SIGTSTP"),
         )
     messages = list(PAUSE.finditer(_text(run)))
     if len(messages) <= said:
@@ -393,6 +441,9 @@ def _press_ctrl_z(run: Run, sandbox: Sandbox, nth: str) -> None:
             actual=_text(run) or "(nothing)",
             lecture=LECTURE,
             evidence=_masks_evidence(run),
+            kind="wrong-pause-message" if differs else "no-pause-message",
+            about=[Ref(pid=run.pid, name="SIGTSTP")],
+            location=src.handler_or_install("SIGTSTP"),
         )
     # going on running is seen as a dot after the message, nothing less: alive and not
     # stopped is also a program asleep for good inside its handler
@@ -416,7 +467,11 @@ def _press_ctrl_z(run: Run, sandbox: Sandbox, nth: str) -> None:
             actual=_text(run),
             hint="the SIGTSTP handler prints its message and returns; it does not exit",
             lecture=LECTURE,
+            kind="tstp-handler-ends-program",
+            about=[Ref(pid=run.pid, name="SIGTSTP")],
+            location=src.handler_or_install("SIGTSTP"),
         )
+    kind = _no_dot_kind(run)
     raise Failed(
         f"after {nth}`Signal 20 => pause`, your program (pid {run.pid}) printed no dot "
         f"for {waited.waited_s:.1f} s: {_why_no_dot(run)}. On SIGTSTP it must go on "
@@ -425,7 +480,24 @@ def _press_ctrl_z(run: Run, sandbox: Sandbox, nth: str) -> None:
         hint=_no_dot_hint(run),
         lecture=LECTURE,
         evidence=_wait_evidence(run),
+        kind=kind,
+        about=[Ref(pid=run.pid, name="SIGTSTP")],
+        # in the handler, or stopped by it: there; else the loop in main() is at fault
+        location=src.handler_or_install("SIGTSTP") if kind != "no-dot-after-tstp" else None,
     )
+
+
+def _no_dot_kind(run: Run) -> str:
+    """Why no dot follows `Signal 20 => pause`, as a kind: where the process is."""
+    try:
+        w = blocking.wait_of(run.pid)
+    except ProcessGone:
+        return "no-dot-after-tstp"
+    if w.state == "T":
+        return "tstp-handler-stops"
+    if _in_tstp_handler(w):
+        return "tstp-handler-never-returns"
+    return "no-dot-after-tstp"
 
 
 def _stopped(run: Run) -> bool:
@@ -500,29 +572,20 @@ def _no_dot_hint(run: Run) -> str:
     )
 
 
-_SIGNALS = sorted(signal.Signals)
-_STATES = {"S": "S (sleeping)", "R": "R (running)", "D": "D (disk sleep)", "T": "T (stopped)"}
-
-
 def _wait_evidence(run: Run) -> list[Evidence]:
     try:
         w = blocking.wait_of(run.pid)
     except ProcessGone:
         return []
-    blocked = [s.name for s in _SIGNALS if w.blocked_signals >> (s - 1) & 1]
-    rows = (
-        ("state", _STATES.get(w.state, w.state)),
-        ("system call", w.call or "(none)"),
-        ("kernel function (wchan)", w.wchan or "(unknown)"),
-        ("blocked signals", ", ".join(blocked) or "(none)"),
-    )
-    return [Evidence(f"where pid {run.pid} is", ("", "now"), rows)]
+    return [evidence.waiting(w)]
 
 
-def _ends(run: Run, sig: int, how: str, masks: SignalMasks) -> None:
+def _ends(run: Run, sig: int, how: str, masks: SignalMasks, src: source.Source) -> None:
     """Judge how the program ended after `how`; `masks` were read just before."""
     name = signal.Signals(sig).name
+    about = [Ref(pid=run.pid, name=name)]
     if not run.wait_for(exit=True, within_s=TICK_S + 2):
+        how_taken = masks.disposition(name)
         why = {
             "blocked": f"{name} is blocked (sigprocmask), so it is never delivered",
             "ignored": f"{name} is ignored (SIG_IGN)",
@@ -532,6 +595,11 @@ def _ends(run: Run, sig: int, how: str, masks: SignalMasks) -> None:
             hint=f"a {name} handler prints its message and calls exit(0)",
             lecture=LECTURE,
             evidence=_masks_evidence(run),
+            kind=f"{_short(name)}-{how_taken}"
+            if how_taken in ("blocked", "ignored")
+            else f"{_short(name)}-handler-does-not-exit",
+            about=about,
+            location=src.handler_or_install(name),
         )
     assert run.exit is not None
     run.finish(2)  # all it printed before it ended: the terminal's last bytes come after
@@ -542,6 +610,9 @@ def _ends(run: Run, sig: int, how: str, masks: SignalMasks) -> None:
             hint=f"install a {name} handler that prints Signal {sig} => End of the program "
             "and calls exit(0)",
             lecture=LECTURE,
+            kind=f"no-{_short(name)}-handler",
+            about=about,
+            location=src.installs(name),  # one installed too late, if any
         )
     if not END[sig].search(_text(run)):
         wanted = f"Signal {sig} => End of the program"
@@ -552,6 +623,9 @@ def _ends(run: Run, sig: int, how: str, masks: SignalMasks) -> None:
             expected=wanted,
             actual=_text(run) or "(nothing)",
             lecture=LECTURE,
+            kind="wrong-end-message" if differs else "no-end-message",
+            about=about,
+            location=src.handler_or_install(name),
         )
     if run.exit.code != 0:
         raise Failed(
@@ -559,22 +633,25 @@ def _ends(run: Run, sig: int, how: str, masks: SignalMasks) -> None:
             "exercise asks for exit status 0",
             hint="end the handler with exit(0)",
             lecture=LECTURE,
+            kind="end-exit-status-nonzero",
+            about=about,
+            location=src.handler_or_install(name),
         )
 
 
-def test_ctrl_c_ends_with_message(program: Program, sandbox: Sandbox) -> None:
+def test_ctrl_c_ends_with_message(program: Program, sandbox: Sandbox, grade: source.Grade) -> None:
     """control-C prints `Signal 2 => End of the program` and exits with status 0"""
     run = _start(program)
     masks = _masks(run)
     sandbox.note("pressed control-C")
     run.send(CTRL_C)
-    _ends(run, signal.SIGINT, "control-C", masks)
+    _ends(run, signal.SIGINT, "control-C", masks, _src(grade))
 
 
-def test_sigterm_ends_with_message(program: Program, sandbox: Sandbox) -> None:
+def test_sigterm_ends_with_message(program: Program, sandbox: Sandbox, grade: source.Grade) -> None:
     """kill -TERM prints `Signal 15 => End of the program` and exits with status 0"""
     run = _start(program)
     masks = _masks(run)
     sandbox.note(f"sent SIGTERM to pid {run.pid}")
     run.signal(signal.SIGTERM)
-    _ends(run, signal.SIGTERM, "SIGTERM", masks)
+    _ends(run, signal.SIGTERM, "SIGTERM", masks, _src(grade))

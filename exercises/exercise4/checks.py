@@ -8,7 +8,7 @@ import re
 import pytest
 import sysv_ipc
 
-from grader import Failed, Mismatch, Program, Run, inspection, trace
+from grader import Failed, Mismatch, Program, Run, evidence, inspection, trace
 from grader.inspection import ProcessGone
 from grader.inspection.ipc import MessageQueue
 
@@ -51,7 +51,8 @@ def _queue_or_fail(programs: dict[str, Program], creator: Run) -> MessageQueue:
             f"with that key exists, none with the exercise's key 1234 = 0x4d2.{decimal}",
             hint="key_t key = 1234; (decimal) in creator, sender and receiver alike",
             lecture=LECTURE,
-            evidence=trace.calls_of(*runs, names=("msgget",)),
+            evidence=evidence.calls_of(*runs, names=("msgget",)),
+            kind="wrong-key",
         )
     ended = creator.exit.describe() if creator.exit else "did not end"
     raise Failed(
@@ -59,7 +60,8 @@ def _queue_or_fail(programs: dict[str, Program], creator: Run) -> MessageQueue:
         actual=creator.text("stderr") or None,
         hint="msgget(1234, IPC_CREAT | 0666) creates it",
         lecture=LECTURE,
-        evidence=trace.calls_of(creator),
+        evidence=evidence.calls_of(creator),
+        kind="no-queue-created",
     )
 
 
@@ -76,14 +78,20 @@ def test_creator_makes_the_queue(programs: dict[str, Program]) -> None:
             "your programs run without root's privileges",
             hint="msgget(key, IPC_CREAT | 0666)",
             lecture=LECTURE,
-            evidence=trace.calls_of(creator),
+            evidence=evidence.calls_of(creator),
+            kind="wrong-queue-mode",
         )
     if q.messages:
-        raise Failed(f"creator left {q.messages} message(s) in the new queue", lecture=LECTURE)
+        raise Failed(
+            f"creator left {q.messages} message(s) in the new queue",
+            lecture=LECTURE,
+            kind="creator-sends-messages",
+        )
     if creator.exit is None or creator.exit.code != 0:
         raise Failed(
             f"the queue is right, but creator {creator.ended()}",
             actual=creator.text("stderr") or None,
+            kind="creator-exit-status-nonzero",
         )
 
 
@@ -199,7 +207,8 @@ def test_sender_sends_one_message(programs: dict[str, Program]) -> None:
             actual=sender.text("stderr") or None,
             hint="msgsnd(id, &msg, size, 0) once",
             lecture=LECTURE,
-            evidence=trace.calls_of(sender),
+            evidence=evidence.calls_of(sender),
+            kind="no-queue" if q is None else "not-one-message-sent",
         )
     field = _text_field(programs["sender"])
     if field is not None:
@@ -223,7 +232,8 @@ def test_sender_sends_one_message(programs: dict[str, Program]) -> None:
                 hint="msgsnd(id, &msg, sizeof(msg.mtext), 0)"
                 + (" and msgrcv(id, &msg, sizeof(msg.mtext), 0, 0)" if both else ""),
                 lecture=LECTURE,
-                evidence=trace.calls_of(sender, receiver, names=("msgsnd", "msgrcv")),
+                evidence=evidence.calls_of(sender, receiver, names=("msgsnd", "msgrcv")),
+                kind="size-counts-mtype",
             )
         if q.bytes > field:
             raise Mismatch(
@@ -231,6 +241,7 @@ def test_sender_sends_one_message(programs: dict[str, Program]) -> None:
                 f"{q.bytes} bytes",
                 "the message is larger than the text field",
                 lecture=LECTURE,
+                kind="message-too-large",
             )
     data, mtype = sysv_ipc.MessageQueue(KEY).receive(block=False)
     text = data.split(b"\0", 1)[0].decode(errors="replace")
@@ -240,6 +251,7 @@ def test_sender_sends_one_message(programs: dict[str, Program]) -> None:
             f"type {mtype}, text {text!r}",
             "the message in the queue is not the one the exercise asks for",
             lecture=LECTURE,
+            kind="wrong-message",
         )
 
 
@@ -262,7 +274,8 @@ def test_receiver_prints_the_message(programs: dict[str, Program]) -> None:
             f"receiver {receiver.ended()} without printing the message"
             f"{_wrong_key('receiver', receiver)}",
             lecture=LECTURE,
-            evidence=trace.calls_of(receiver),
+            evidence=evidence.calls_of(receiver),
+            kind="message-not-printed",
         )
     q = inspection.ipc.queue(KEY)
     if q is not None and q.messages:
@@ -270,7 +283,8 @@ def test_receiver_prints_the_message(programs: dict[str, Program]) -> None:
             f"after receiver, the queue still holds {q.messages} message(s): it printed the "
             "text without taking the message from the queue",
             lecture=LECTURE,
-            evidence=trace.calls_of(receiver),
+            evidence=evidence.calls_of(receiver),
+            kind="message-not-taken",
         )
     room = _counts_mtype(programs["receiver"], receiver, "msgrcv")
     if room is not None:
@@ -285,10 +299,14 @@ def test_receiver_prints_the_message(programs: dict[str, Program]) -> None:
             hint="msgrcv(id, &msg, sizeof(msg.mtext), 0, 0)"
             + (" and msgsnd(id, &msg, sizeof(msg.mtext), 0)" if both else ""),
             lecture=LECTURE,
-            evidence=trace.calls_of(sender, receiver, names=("msgsnd", "msgrcv")),
+            evidence=evidence.calls_of(sender, receiver, names=("msgsnd", "msgrcv")),
+            kind="size-counts-mtype",
         )
     if receiver.exit is None or receiver.exit.code != 0:
-        raise Failed(f"receiver printed the message but {receiver.ended()}")
+        raise Failed(
+            f"receiver printed the message but {receiver.ended()}",
+            kind="receiver-exit-status-nonzero",
+        )
 
 
 def test_receiver_waits_without_spinning(programs: dict[str, Program]) -> None:
@@ -302,6 +320,7 @@ def test_receiver_waits_without_spinning(programs: dict[str, Program]) -> None:
             actual=receiver.text() + receiver.text("stderr") or None,
             hint="msgrcv without IPC_NOWAIT blocks until a message arrives",
             lecture=LECTURE,
+            kind="receiver-does-not-wait",
         )
     try:
         before = inspection.process(receiver.pid).cpu_s
@@ -315,6 +334,7 @@ def test_receiver_waits_without_spinning(programs: dict[str, Program]) -> None:
             actual=receiver.text() + receiver.text("stderr") or None,
             hint="msgrcv without IPC_NOWAIT blocks until a message arrives",
             lecture=LECTURE,
+            kind="receiver-does-not-wait",
         ) from None
     if used > 0.1:
         raise Failed(
@@ -324,6 +344,7 @@ def test_receiver_waits_without_spinning(programs: dict[str, Program]) -> None:
             hint="call msgrcv(id, &msg, size, 0, 0): without IPC_NOWAIT, the kernel puts the "
             "process to sleep until a message comes",
             lecture=LECTURE,
+            kind="busy-waiting",
         )
     sender = _run(programs["sender"])
     if not receiver.wait_for(output=RECEIVED, within_s=3):
@@ -338,6 +359,7 @@ def test_receiver_waits_without_spinning(programs: dict[str, Program]) -> None:
             "receiver was waiting, but did not print the message once it was sent",
             actual=receiver.text() or "(nothing)",
             lecture=LECTURE,
+            kind="message-not-printed-after-wait",
         )
 
 
@@ -382,5 +404,6 @@ def test_missing_queue_is_an_error(programs: dict[str, Program]) -> None:
                 else 'check msgget\'s result: if (id < 0) { perror("msgget"); exit(1); }'
             ),
             lecture=LECTURE,
-            evidence=trace.calls_of(*runs),
+            evidence=evidence.calls_of(*runs),
+            kind="creates-queue-without-creator" if created else "missing-queue-not-reported",
         )

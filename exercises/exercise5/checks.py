@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sysv_ipc
 
-from grader import Failed, Mismatch, Program, Run, inspection, trace
+from grader import Failed, Mismatch, Program, Run, evidence, inspection, trace
 from grader.inspection.ipc import SharedSegment
 
 KEY = 5678
@@ -29,14 +29,16 @@ def _segment_or_fail(writer: Run) -> SharedSegment:
             f"a segment with key {o.key:#x} ({o.key}) exists; the exercise uses key 5678 (0x162e)",
             hint="key_t key = 5678; in writer and reader alike",
             lecture=LECTURE,
-            evidence=trace.calls_of(writer),
+            evidence=evidence.calls_of(writer),
+            kind="wrong-key",
         )
     raise Failed(
         f"after writer ({writer.ended()}), there is no shared memory segment at all",
         actual=writer.text("stderr") or None,
         hint="shmget(5678, 4096, IPC_CREAT | 0666) creates it",
         lecture=LECTURE,
-        evidence=trace.calls_of(writer),
+        evidence=evidence.calls_of(writer),
+        kind="no-segment-created",
     )
 
 
@@ -67,7 +69,8 @@ def test_writer_creates_the_segment(programs: dict[str, Program]) -> None:
             "longer than the segment would not fit, and writing past its end is a crash",
             hint="shmget(5678, 4096, IPC_CREAT | 0666)",
             lecture=LECTURE,
-            evidence=trace.calls_of(writer),
+            evidence=evidence.calls_of(writer),
+            kind="wrong-segment-size",
         )
     if seg.mode != 0o666:
         raise Mismatch(
@@ -77,7 +80,8 @@ def test_writer_creates_the_segment(programs: dict[str, Program]) -> None:
             "for 0666, so that any user's reader can attach it",
             hint="shmget(key, 4096, IPC_CREAT | 0666)",
             lecture=LECTURE,
-            evidence=trace.calls_of(writer),
+            evidence=evidence.calls_of(writer),
+            kind="wrong-segment-mode",
         )
     memory = sysv_ipc.SharedMemory(KEY)
     try:
@@ -85,12 +89,21 @@ def test_writer_creates_the_segment(programs: dict[str, Program]) -> None:
     finally:
         memory.detach()
     if got != text:
-        raise Mismatch(text, got, "the segment does not hold the text as a C string",
-                       hint="strncpy(addr, argv[1], 4095) copies it with its NUL",
-                       lecture=LECTURE, evidence=trace.calls_of(writer))  # fmt: skip
+        raise Mismatch(
+            text,
+            got,
+            "the segment does not hold the text as a C string",
+            hint="strncpy(addr, argv[1], 4095) copies it with its NUL",
+            lecture=LECTURE,
+            evidence=evidence.calls_of(writer),
+            kind="text-not-in-segment",
+        )
     if writer.exit is None or writer.exit.code != 0:
-        raise Failed(f"the segment is right, but writer {writer.ended()}",
-                     actual=writer.text("stderr") or None)  # fmt: skip
+        raise Failed(
+            f"the segment is right, but writer {writer.ended()}",
+            actual=writer.text("stderr") or None,
+            kind="writer-exit-status-nonzero",
+        )
 
 
 def test_writer_detaches(programs: dict[str, Program]) -> None:
@@ -101,8 +114,12 @@ def test_writer_detaches(programs: dict[str, Program]) -> None:
     calls = writer.calls()
     attached = [c for c in calls if c.name == "shmat" and not c.failed]
     if not attached:
-        raise Failed(f"writer never attached the segment (shmat): it {writer.ended()}",
-                     lecture=LECTURE, evidence=trace.calls_of(writer))  # fmt: skip
+        raise Failed(
+            f"writer never attached the segment (shmat): it {writer.ended()}",
+            lecture=LECTURE,
+            evidence=evidence.calls_of(writer),
+            kind="never-attaches",
+        )
     last = calls.index(attached[-1])
     if not any(c.name == "shmdt" and not c.failed for c in calls[last:]):
         seg = inspection.ipc.segment(KEY)
@@ -113,7 +130,8 @@ def test_writer_detaches(programs: dict[str, Program]) -> None:
             "are done with it",
             hint="shmdt(addr) after copying the text",
             lecture=LECTURE,
-            evidence=trace.calls_of(writer),
+            evidence=evidence.calls_of(writer),
+            kind="never-detaches",
         )
 
 
@@ -126,9 +144,14 @@ def test_reader_prints_and_removes(programs: dict[str, Program]) -> None:
                     f"{writer.ended()}; see the writer's check)")  # fmt: skip
     reader = _run(programs["reader"])
     if text not in reader.text().splitlines():
-        raise Mismatch(text, reader.text() or "(nothing)",
-                       f"reader {reader.ended()} without printing the segment's text on a line",
-                       lecture=LECTURE, evidence=trace.calls_of(reader))  # fmt: skip
+        raise Mismatch(
+            text,
+            reader.text() or "(nothing)",
+            f"reader {reader.ended()} without printing the segment's text on a line",
+            lecture=LECTURE,
+            evidence=evidence.calls_of(reader),
+            kind="text-not-printed",
+        )
     seg = inspection.ipc.segment(KEY)
     if seg is not None:
         raise Failed(
@@ -136,10 +159,13 @@ def test_reader_prints_and_removes(programs: dict[str, Program]) -> None:
             "shmctl(IPC_RMID), so it stays in the kernel after every process has gone",
             hint="at the end of reader: shmctl(id, IPC_RMID, NULL)",
             lecture=LECTURE,
-            evidence=trace.calls_of(reader),
+            evidence=evidence.calls_of(reader),
+            kind="segment-not-removed",
         )
     if reader.exit is None or reader.exit.code != 0:
-        raise Failed(f"reader printed the text but {reader.ended()}")
+        raise Failed(
+            f"reader printed the text but {reader.ended()}", kind="reader-exit-status-nonzero"
+        )
 
 
 def test_reader_without_segment_fails(programs: dict[str, Program]) -> None:
@@ -153,7 +179,8 @@ def test_reader_without_segment_fails(programs: dict[str, Program]) -> None:
             "IPC_CREAT, so it read an empty segment instead of reporting that writer never ran",
             hint="in reader: shmget(5678, 0, 0666), without IPC_CREAT; then perror and exit(1)",
             lecture=LECTURE,
-            evidence=trace.calls_of(reader),
+            evidence=evidence.calls_of(reader),
+            kind="reader-creates-segment",
         )
     if seg is not None:
         raise Failed(
@@ -161,7 +188,8 @@ def test_reader_without_segment_fails(programs: dict[str, Program]) -> None:
             "so it reads an empty segment instead of reporting that writer never ran",
             hint="in reader: shmget(5678, 0, 0666), without IPC_CREAT; then perror and exit(1)",
             lecture=LECTURE,
-            evidence=trace.calls_of(reader),
+            evidence=evidence.calls_of(reader),
+            kind="reader-creates-segment",
         )
     if reader.exit is None or reader.exit.code == 0 or not reader.stderr.strip():
         raise Failed(
@@ -172,5 +200,6 @@ def test_reader_without_segment_fails(programs: dict[str, Program]) -> None:
             ),
             hint='check shmget\'s result: if (id < 0) { perror("shmget"); exit(1); }',
             lecture=LECTURE,
-            evidence=trace.calls_of(reader),
+            evidence=evidence.calls_of(reader),
+            kind="missing-segment-not-reported",
         )

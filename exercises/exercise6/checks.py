@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from grader import Failed, Mismatch, Program, Run, inspection, trace
+from grader import Failed, Mismatch, Program, Run, evidence, inspection, trace
 from grader.inspection.tree import stat_fields
 from grader.sandbox import Sandbox
 
@@ -67,9 +67,13 @@ def test_filemap_writes_text_at_start(programs: dict[str, Program], sandbox: San
             if private
             else f"nothing was written to it (filemap {run.ended()})"
         )
-        raise Failed(f"FILE is unchanged on disk: {why}",
-                     hint="mmap(NULL, pagesize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)",
-                     lecture=LECTURE, evidence=trace.calls_of(run))  # fmt: skip
+        raise Failed(
+            f"FILE is unchanged on disk: {why}",
+            hint="mmap(NULL, pagesize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)",
+            lecture=LECTURE,
+            evidence=evidence.calls_of(run),
+            kind="map-private" if private else "file-unchanged",
+        )
     if got[: len(TEXT)] == TEXT.encode() and got[len(TEXT)] == 0:
         raise Mismatch(
             repr(want[: len(TEXT) + 8]),
@@ -78,6 +82,7 @@ def test_filemap_writes_text_at_start(programs: dict[str, Program], sandbox: San
             "copies the string's terminating NUL too, and overwrites the file's next byte",
             hint="copy only the text: memcpy(base, text, strlen(text))",
             lecture=LECTURE,
+            kind="writes-terminating-nul",
         )
     diffs = [i for i, (a, b) in enumerate(zip(got, want, strict=False)) if a != b]
     first = diffs[0] if diffs else min(len(got), len(want))
@@ -88,7 +93,8 @@ def test_filemap_writes_text_at_start(programs: dict[str, Program], sandbox: San
         f"FILE differs from what was expected from byte {first} on "
         f"({len(got)} bytes now, {len(want)} expected); filemap {run.ended()}",
         lecture=LECTURE,
-        evidence=trace.calls_of(run),
+        evidence=evidence.calls_of(run),
+        kind="file-differs",
     )
 
 
@@ -104,7 +110,8 @@ def test_filemap_mapping_is_shared(programs: dict[str, Program], sandbox: Sandbo
             hint="open FILE with O_RDWR, then mmap(NULL, pagesize, PROT_READ | PROT_WRITE, "
             "MAP_SHARED, fd, 0)",
             lecture=LECTURE,
-            evidence=trace.calls_of(run),
+            evidence=evidence.calls_of(run),
+            kind="file-never-mapped",
         )
     m = maps[0]
     if "MAP_SHARED" not in m.args or "PROT_WRITE" not in m.args:
@@ -119,7 +126,8 @@ def test_filemap_mapping_is_shared(programs: dict[str, Program], sandbox: Sandbo
             + ". The exercise asks for MAP_SHARED, read/write",
             hint="PROT_READ | PROT_WRITE, MAP_SHARED",
             lecture=LECTURE,
-            evidence=trace.calls_of(run, names=("mmap",)),
+            evidence=evidence.calls_of(run, names=("mmap",)),
+            kind="map-private" if "MAP_PRIVATE" in m.args else "mapping-not-writable",
         )
 
 
@@ -137,7 +145,8 @@ def test_filemap_uses_no_write(programs: dict[str, Program], sandbox: Sandbox) -
             "carries them to the file",
             hint="memcpy(base, text, strlen(text)) into the MAP_SHARED mapping, no write()",
             lecture=LECTURE,
-            evidence=trace.calls_of(run),
+            evidence=evidence.calls_of(run),
+            kind="writes-with-write-call",
         )
     if not sandbox.path("data.bin").read_bytes().startswith(TEXT.encode()):
         # no write, and no TEXT either: how FILE is changed was never seen
@@ -167,7 +176,8 @@ def test_filemap_short_file_handled(programs: dict[str, Program], sandbox: Sandb
                 hint="struct stat st; fstat(fd, &st); if (st.st_size < strlen(text)) { report "
                 "and exit(1), or ftruncate(fd, strlen(text)) }",
                 lecture=LECTURE,
-                evidence=trace.calls_of(run, names=("fstat", "newfstatat", "ftruncate", "mmap")),
+                evidence=evidence.calls_of(run, names=("fstat", "newfstatat", "ftruncate", "mmap")),
+                kind="sigbus-on-short-file" if bus else "killed-on-short-file",
             )
         if run.exit is not None and run.exit.code == 0 and got.startswith(TEXT.encode()):
             continue  # grown to hold TEXT: as right as reporting the error
@@ -184,7 +194,8 @@ def test_filemap_short_file_handled(programs: dict[str, Program], sandbox: Sandb
             hint="fstat(fd, &st) tells the file's size; bytes written into the mapping past "
             "the end of the file never reach it",
             lecture=LECTURE,
-            evidence=trace.calls_of(run, names=("fstat", "newfstatat", "ftruncate", "mmap")),
+            evidence=evidence.calls_of(run, names=("fstat", "newfstatat", "ftruncate", "mmap")),
+            kind="short-file-not-handled",
         )
 
 
@@ -226,7 +237,8 @@ def test_forkmap_counts_to_n(programs: dict[str, Program]) -> None:
             "so no child's additions reached it through the shared page",
             hint="fork() after the mmap; the child adds 1 N times, the parent waits and prints",
             lecture=LECTURE,
-            evidence=trace.calls_of(run, names=("mmap", *FORKS, "wait4", "waitid")),
+            evidence=evidence.calls_of(run, names=("mmap", *FORKS, "wait4", "waitid")),
+            kind="never-forks",
         )
     shared = bool(_shared_anonymous(calls))
     waited = any(c.name in ("wait4", "waitid") for c in calls)
@@ -246,7 +258,8 @@ def test_forkmap_counts_to_n(programs: dict[str, Program]) -> None:
         hint="mmap(NULL, pagesize, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0) "
         "before fork()",
         lecture=LECTURE,
-        evidence=trace.calls_of(run, names=("mmap", "clone", "clone3", "wait4")),
+        evidence=evidence.calls_of(run, names=("mmap", "clone", "clone3", "wait4")),
+        kind="wrong-counter",
     )
 
 
@@ -350,6 +363,7 @@ def _child_counts(program: Program) -> None:
         'printf("counter = %d\\n", *counter); with your own Makefile\'s -O2 the loop may '
         "become one addition: declare the counter volatile",
         lecture=LECTURE,
+        kind="parent-counts-itself",
     )
 
 
@@ -364,7 +378,8 @@ def test_forkmap_page_is_shared(programs: dict[str, Program]) -> None:
             f"forkmap never forked (it {run.ended()}): there was no child to share a page with",
             hint="mmap a MAP_SHARED | MAP_ANONYMOUS page, then fork(): the child counts in it",
             lecture=LECTURE,
-            evidence=trace.calls_of(run, names=("mmap", *FORKS)),
+            evidence=evidence.calls_of(run, names=("mmap", *FORKS)),
+            kind="never-forks",
         )
     before = calls[: calls.index(forks[0])]
     if _shared_anonymous(before):
@@ -382,7 +397,8 @@ def test_forkmap_page_is_shared(programs: dict[str, Program]) -> None:
         ),
         hint="MAP_SHARED | MAP_ANONYMOUS, before fork(), so that both processes see one page",
         lecture=LECTURE,
-        evidence=trace.calls_of(run, names=("mmap", "clone", "clone3")),
+        evidence=evidence.calls_of(run, names=("mmap", "clone", "clone3")),
+        kind="map-private" if private else "no-shared-page-before-fork",
     )
 
 
@@ -406,5 +422,6 @@ def test_forkmap_parent_waits(programs: dict[str, Program]) -> None:
             f"{_counter(run)!r})",
             hint="waitpid(child, NULL, 0) before printing the counter",
             lecture=LECTURE,
-            evidence=trace.calls_of(run, names=("clone", "clone3", "wait4", "waitid")),
+            evidence=evidence.calls_of(run, names=("clone", "clone3", "wait4", "waitid")),
+            kind="parent-does-not-wait",
         )

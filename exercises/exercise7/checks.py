@@ -10,11 +10,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from grader import Failed, Mismatch, Program, Run, inspection
+from grader import Evidence, Failed, Mismatch, Program, Run, evidence, inspection
 from grader.build import not_built
 from grader.inspection import ProcessGone, ProcessInfo, blocking
 from grader.inspection.memory import Mapping
-from grader.results import BuildResult, Evidence
+from grader.results import BuildResult
 from grader.sandbox import Sandbox
 
 LECTURE = "Use-case: producer-consumer"
@@ -66,8 +66,7 @@ def _participants(run: Run) -> list[ProcessInfo]:
 
 
 def _evidence(procs: list[ProcessInfo], title: str) -> list[Evidence]:
-    rows = tuple((str(p.pid), str(p.ppid), p.name, p.state, f"{p.cpu_s:.2f} s") for p in procs)
-    return [Evidence(title, ("pid", "ppid", "program", "state", "CPU"), rows)]
+    return [evidence.process_list(procs, title)]
 
 
 def test_consumes_every_item_in_order(programs: dict[str, Program]) -> None:
@@ -96,6 +95,7 @@ def test_consumes_every_item_in_order(programs: dict[str, Program]) -> None:
         hint="the producer makes item i = {'a' + i % 26, i}; the consumer prints "
         "consumed %c %d for each, in order",
         lecture=LECTURE,
+        kind="output-differs",
     )
 
 
@@ -150,6 +150,7 @@ def test_parent_waits_for_both(programs: dict[str, Program]) -> None:
             hint="the parent waits for both children: waitpid() for each",
             lecture=LECTURE,
             evidence=_evidence(left, "processes left running"),
+            kind="children-orphaned",
         )
     finally:
         run.release_output()
@@ -166,6 +167,7 @@ def test_buffer_is_shared(programs: dict[str, Program]) -> None:
                 hint="fork() a producer and a consumer after putting the buffer in shared "
                 "memory (mmap with MAP_SHARED | MAP_ANONYMOUS)",
                 lecture=LECTURE,
+                kind="no-producer-and-consumer",
             )
         run.wait_for(exit=True, within_s=0.2)  # let both children reach their loops
         procs = _children(run)
@@ -191,6 +193,7 @@ def test_buffer_is_shared(programs: dict[str, Program]) -> None:
                 "-1, 0)",
                 lecture=LECTURE,
                 evidence=_evidence(procs, "processes of prodcons"),
+                kind="buffer-not-shared",
             )
         _same_memory(run, procs)
     finally:
@@ -215,9 +218,6 @@ def _same_memory(run: Run, children: list[ProcessInfo]) -> None:
     if common and not any(own.values()):
         return
     mine = [(pid, ms[0]) for pid, ms in own.items() if ms]
-    rows = tuple((names[pid], f"{m.describe()}, inode {m.inode}",
-                  "both" if k in common else "only this one")
-                 for pid, h in held.items() for k, m in h.items())  # fmt: skip
     why = (
         "A mapping made after fork() belongs to the process that made it (the other's is "
         "other memory, at the same address maybe), so the producer fills its ring and the "
@@ -235,7 +235,8 @@ def _same_memory(run: Run, children: list[ProcessInfo]) -> None:
         hint="mmap the ring (buffer, in, out) with MAP_SHARED | MAP_ANONYMOUS in the parent, "
         "before the first fork(), with the semaphores",
         lecture=LECTURE,
-        evidence=[Evidence("shared writable mappings", ("process", "mapping", "mapped by"), rows)],
+        evidence=[evidence.maps({pid: h.values() for pid, h in held.items()}, names)],
+        kind="ring-mapped-after-fork",
     )
 
 
@@ -312,6 +313,7 @@ def test_items_pass_through_the_ring(programs: dict[str, Program]) -> None:
                 "prints the items it takes from there, never items it makes up itself",
                 lecture=LECTURE,
                 evidence=_evidence(_participants(run), "processes of prodcons"),
+                kind="consumer-does-not-wait" if more else "producer-does-not-wait",
             )
         if len(group) < 2:
             pytest.skip(f"needs a producer and a consumer to hold up: {_alone(run)}")
@@ -370,6 +372,7 @@ def test_waiting_uses_no_cpu(programs: dict[str, Program]) -> None:
                     "memory)",
                     lecture=LECTURE,
                     evidence=_evidence(_participants(run), "processes of prodcons"),
+                    kind="busy-waiting",
                 )
         if watched < 2:
             pytest.skip(f"needs a producer and a consumer that keep running: {watched} of the "
@@ -438,6 +441,7 @@ def test_no_race_across_runs(
             f"producer does not fill: the buffer is not shared ({_OWN})",
             hint="mmap the ring with MAP_SHARED | MAP_ANONYMOUS in the parent, before fork()",
             lecture=LECTURE,
+            kind="buffer-not-shared",
         )
     if first is not None:
         hung = "hung" in first
@@ -453,4 +457,7 @@ def test_no_race_across_runs(
             hint="synchronise with semaphores, not with a shared counter: nb++ and nb-- from "
             "two processes race (read, add, write back), losing or repeating items",
             lecture=LECTURE,
+            kind=(
+                "waits-on-plain-variable" if hung and "O2" in first else "hangs" if hung else "race"
+            ),
         )

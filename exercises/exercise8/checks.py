@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from grader import Failed, Mismatch, Program, Run, inspection
+from grader import Failed, Mismatch, Program, Run, evidence, inspection
 from grader.inspection import ProcessGone
 
 LECTURE = "Socket"
@@ -48,12 +48,14 @@ def _server(program: Program, port: int) -> Run:
             "client connecting to the port it was given finds nobody",
             hint="addr.sin_port = htons(atoi(argv[1])); bind to that port",
             lecture=LECTURE,
+            kind="wrong-port",
         )
     raise Failed(
         f"server {port} never listened on port {port}: it {run.ended()}",
         actual=run.text("stderr") or None,
         hint="socket(AF_INET, SOCK_STREAM, 0), bind to 127.0.0.1:PORT, listen(fd, 5)",
         lecture=LECTURE,
+        kind="never-listens",
     )
 
 
@@ -68,6 +70,7 @@ def _connect(port: int, server: Run | None = None, n: int = 1) -> Iterator[socke
             f"client {n} could not connect to 127.0.0.1:{port} ({e.strerror or e}){state}",
             hint="the server goes back to accept() after each client, forever",
             lecture=LECTURE,
+            kind="connection-refused",
         ) from e
     try:
         yield s
@@ -106,9 +109,14 @@ def test_server_echoes_lines(programs: dict[str, Program], port: int) -> None:
         for line in (b"hello\n", b"a second, longer line\n", b"third\n"):
             got = _echo(s, line)
             if got != line:
-                raise Mismatch(repr(line), repr(got), "the server did not echo the line back",
-                               hint="write back exactly the bytes read, until read returns 0",
-                               lecture=LECTURE)  # fmt: skip
+                raise Mismatch(
+                    repr(line),
+                    repr(got),
+                    "the server did not echo the line back",
+                    hint="write back exactly the bytes read, until read returns 0",
+                    lecture=LECTURE,
+                    kind="no-echo" if not got else "echo-differs",
+                )
 
 
 def test_server_serves_clients_in_turn(programs: dict[str, Program], port: int) -> None:
@@ -121,6 +129,7 @@ def test_server_serves_clients_in_turn(programs: dict[str, Program], port: int) 
                 "client and exited, where it must go back to accept() for the next",
                 hint="loop: while (1) { c = accept(...); echo until read returns 0; close(c); }",
                 lecture=LECTURE,
+                kind="serves-one-client",
             )
         with _connect(port, server, n) as s:
             if _echo(s, b"ping\n") != b"ping\n":
@@ -128,6 +137,7 @@ def test_server_serves_clients_in_turn(programs: dict[str, Program], port: int) 
                     f"client {n} got no echo"
                     + (f": the server {server.ended()}" if not server.alive else ""),
                     lecture=LECTURE,
+                    kind="no-echo",
                 )
         server.wait_for(exit=True, within_s=0.2)  # did it leave after that client?
 
@@ -155,7 +165,8 @@ def test_server_closes_each_connection(programs: dict[str, Program], port: int) 
         "server runs out of descriptors",
         hint="close(client_fd) when read() returns 0",
         lecture=LECTURE,
-        evidence=[inspection.snapshot(pids=[server.pid]).fd_evidence(server.pid)],
+        evidence=[evidence.fds(inspection.snapshot(pids=[server.pid]), server.pid)],
+        kind="connection-fd-not-closed",
     )
 
 
@@ -182,6 +193,7 @@ def test_server_does_not_spin(programs: dict[str, Program], port: int) -> None:
             hint="when read() returns 0, the client has closed: close the connection and go "
             "back to accept()",
             lecture=LECTURE,
+            kind="spins-on-end-of-file",
         )
 
 
@@ -209,6 +221,7 @@ def test_server_restarts_with_open_connection(programs: dict[str, Program], port
         hint="int one = 1; setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one); "
         "before bind()",
         lecture=LECTURE,
+        kind="no-reuseaddr" if "in use" in said.lower() else "restart-fails",
     )
 
 
@@ -277,6 +290,7 @@ def test_client_prints_the_echo(programs: dict[str, Program], port: int) -> None
             actual=run.text() or None,
             hint="read() from the socket until the \\n comes back, and print those bytes",
             lecture=LECTURE,
+            kind="prints-own-argument",
         )
     if not reply or reply not in lines or run.exit is None or run.exit.code:
         raise Mismatch(
@@ -286,6 +300,7 @@ def test_client_prints_the_echo(programs: dict[str, Program], port: int) -> None
             + (f". {about}" if reply else f": the server got {got!r} from it"),
             hint="send TEXT and \\n, read until the \\n comes back, print it, close",
             lecture=LECTURE,
+            kind="reply-not-printed",
         )
     if TEXT.encode() not in got:
         raise Failed(
@@ -293,6 +308,7 @@ def test_client_prints_the_echo(programs: dict[str, Program], port: int) -> None
             f"not {TEXT!r} and a newline",
             hint="send TEXT and \\n to the server, then print what read() gives back",
             lecture=LECTURE,
+            kind="sends-wrong-line",
         )
 
 
@@ -305,6 +321,7 @@ def test_client_without_server_fails(programs: dict[str, Program], port: int) ->
             "checked, and writing on the unconnected socket raised SIGPIPE",
             hint='if (connect(...) < 0) { perror("connect"); exit(1); }',
             lecture=LECTURE,
+            kind="connect-not-checked",
         )
     if run.exit is None or run.exit.code == 0 or not run.stderr.strip():
         raise Failed(
@@ -313,4 +330,5 @@ def test_client_without_server_fails(programs: dict[str, Program], port: int) ->
             actual=run.text("stderr") or None,
             hint='check connect(): if it returns -1, perror("connect") and exit(1)',
             lecture=LECTURE,
+            kind="connect-failure-not-reported",
         )

@@ -21,7 +21,6 @@ from grader.inspection.tree import (
     runnable_s,
     tree,
 )
-from grader.results import Evidence
 
 __all__ = [
     "FdEntry",
@@ -98,35 +97,6 @@ class Snapshot:
         if found is None:
             return ()
         return found.readers if end == "read" else found.writers
-
-    def evidence(self) -> Evidence:
-        """The process table, with each process's descriptors."""
-        rows = tuple(
-            (
-                str(p.pid),
-                str(p.ppid),
-                p.name,
-                p.state,
-                "; ".join(e.describe() for e in self.fds.get(p.pid, ())),
-            )
-            for p in self.processes
-        )
-        return Evidence(
-            title="processes",
-            columns=("pid", "ppid", "program", "state", "descriptors"),
-            rows=rows,
-        )
-
-    def fd_evidence(self, pid: int) -> Evidence:
-        """The fd table of one process."""
-        proc = self.process(pid)
-        who = proc.label if proc is not None else f"pid {pid}"
-        rows = tuple((str(e.fd), e.kind, e.target, e.access or "?") for e in self.fds.get(pid, ()))
-        return Evidence(
-            title=f"file descriptors of {who}",
-            columns=("fd", "kind", "target", "access"),
-            rows=rows,
-        )
 
 
 def snapshot(root: int | None = None, *, pids: Iterable[int] | None = None) -> Snapshot:
