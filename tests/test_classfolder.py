@@ -165,6 +165,16 @@ def test_canvas_flat_zip(tmp_path: Path) -> None:
     assert any("hoppergrace_4003_text.html" in p and "online text" in p for p in found.problems)
 
 
+def test_canvas_student_zip_is_unpacked(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    _zip_folder(_write(tmp_path / "repo", {"exercise2/pipe.c": "a"}), src / "x.zip")
+    (src / "x.zip").rename(src / "lovelaceada_4001_90001_repo.zip")
+    found = find(_zip_folder(src, tmp_path / "submissions.zip"), tmp_path / "work")
+    assert found.layout == "canvas"
+    assert (found.entries[0].path / "exercise2/pipe.c").read_text() == "a"
+
+
 def test_github_classroom_clones(tmp_path: Path) -> None:
     root = tmp_path / "ipc-pipes-submissions"
     cls = _write(
@@ -237,7 +247,17 @@ def test_the_bundled_example_class(tmp_path: Path) -> None:
     assert found.layout == "moodle"
     assert found.problems == ()
     assert len(found.entries) == len(list(EXAMPLE_CLASS.iterdir()))
-    assert all(e.name and e.student.isdigit() for e in found.entries)
+    assert [(e.student, e.name) for e in found.entries] == [
+        ("100001", "Ada Lovelace"),
+        ("100002", "Alan Turing"),
+        ("100003", "Grace Hopper"),
+        ("100004", "Edsger Dijkstra"),
+        ("100005", "Barbara Liskov"),
+        ("100006", "Dennis Ritchie"),
+        ("100007", "Ken Thompson"),
+        ("100008", "Margaret Hamilton"),
+    ]
+    assert not work.exists()  # plain folders are graded where they are, not copied
     for e in found.entries:
         assert any(e.path.glob("exercise*/*.c")), e
     shutil.rmtree(work, ignore_errors=True)

@@ -173,3 +173,20 @@ def test_a_truncated_zip_is_a_clear_error(tmp_path: Path) -> None:
     z.write_bytes(z.read_bytes()[:60])
     with pytest.raises(UsageError, match=r"cut\.zip cannot be read"):
         unpack(z, tmp_path / "out")
+
+
+def test_tar_member_through_a_symlinked_parent_is_refused(tmp_path: Path) -> None:
+    t = _tar(
+        tmp_path / "via.tar.gz",
+        [_member("d", tarfile.SYMTYPE, str(tmp_path)), _member("d/escaped.c")],
+        {"d/escaped.c": b"x"},
+    )
+    with pytest.raises(UsageError, match=r"via\.tar\.gz.*'d'.*link"):
+        unpack(t, tmp_path / "out")
+    assert not (tmp_path / "escaped.c").exists()
+
+
+def test_tar_bomb_by_member_count_is_refused(tmp_path: Path) -> None:
+    t = _tar(tmp_path / "many.tar.gz", [_member(f"f{i}") for i in range(50)])
+    with pytest.raises(UsageError, match=r"many\.tar\.gz holds more than 40 members"):
+        unpack(t, tmp_path / "out", Limits(max_members=40))
