@@ -203,6 +203,7 @@ def batch_command(
     """
     from grader import batch
 
+    given_jobs = jobs
     jobs = batch.default_jobs() if jobs is None else jobs
     if jobs < 1:
         raise UsageError(
@@ -215,7 +216,7 @@ def batch_command(
     shown.summary(summary)
     if summary.interrupted:
         again = ["grade", "batch", exercise, str(class_dir), *(["--out", str(out)] if out else []),
-                 *(["--jobs", str(jobs)] if jobs != batch.default_jobs() else [])]  # fmt: skip
+                 *(["--jobs", str(jobs)] if given_jobs is not None else [])]  # fmt: skip
         click.echo(
             f"grade: interrupted: {summary.done} of {len(the_plan.jobs)} submissions are done "
             f"and kept in {the_plan.out}. To resume, run the same command again"

@@ -275,8 +275,9 @@ def run(
     def done_one(done: Done[tuple[Job, Digests]]) -> None:
         job, wanted = done.key
         report = _report(job, wanted, done)
-        folder.write_result(job.out, report)
-        reports[job] = report
+        with _shielded():  # a control-C now would keep the report without its pages
+            folder.write_result(job.out, report)
+            reports[job] = report
         on_event(Finished(job, report, False, done.seconds, len(reports), total,
                           tuple(j for j, _ in pool.running_keys())))  # fmt: skip
 
