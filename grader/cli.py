@@ -180,7 +180,7 @@ def _report_file(out: Path | None) -> Iterator[TextIO | None]:
 @click.argument("class_dir", type=click.Path(path_type=Path, readable=False))
 @click.option("--out", "-o", type=click.Path(path_type=Path), metavar="DIR",
               help="Write the results into DIR (made if missing).  [default: CLASS_DIR's "
-              "name + -graded, in the current folder]")  # fmt: skip
+              "name + -graded, beside CLASS_DIR]")  # fmt: skip
 @click.option("--jobs", "-j", type=int, metavar="N",
               help="Run N grades at once.  [default: one per core]")  # fmt: skip
 @click.option("--force", is_flag=True, help="Regrade every submission, reusing no result.")

@@ -349,3 +349,11 @@ def test_grade_help_names_batch_and_batch_help_its_exit_status() -> None:
                   "0 every submission graded", "3 the grader broke",
                   "130 interrupted"):  # fmt: skip
         assert words in said, said
+
+
+def test_the_default_output_folder_is_beside_the_class_never_inside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "class" / "alice").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "class")  # `grade batch exercise2 .`
+    assert batch.plan("exercise2", Path(".")).out == tmp_path / "class-graded"

@@ -136,9 +136,10 @@ def default_jobs() -> int:
 
 
 def default_out(class_dir: Path) -> Path:
-    """`CLASS_DIR-graded` in the current folder: never inside the class folder, where a
-    rerun would take it for a student."""
-    return Path.cwd() / f"{class_dir.resolve().name}-graded"
+    """`CLASS_DIR-graded`, beside the class folder: never inside it, where a rerun would
+    take it for a student (`grade batch exercise2 .` included)."""
+    real = class_dir.resolve()
+    return real.parent / f"{real.name}-graded"
 
 
 def plan(exercise_name: str, class_dir: Path, out: Path | None = None) -> Plan:
