@@ -5,20 +5,24 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import signal
 import stat
 import sys
 import traceback
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 
 from grader import catalog, session
 from grader.errors import ExerciseError, ExitCode, GraderError, UsageError
-from grader.render import RENDERERS, terminal
+from grader.render import RENDERERS, inert, terminal
 from grader.submission import discover
+
+if TYPE_CHECKING:
+    from grader import batch
 
 
 def _list(fmt: str) -> str:
@@ -76,6 +80,8 @@ def grade(
     itself; it defaults to the current folder. Exit status: 0 all checks passed, 1 a check
     failed (missing files and build failures too), 2 bad usage, 3 the grader broke, 130
     interrupted (control-C or SIGTERM).
+
+    To grade a whole class: grade batch EXERCISE CLASS_DIR (see grade batch --help).
     """
     if list_:
         _deliver(_list(fmt) + "\n", out)
@@ -169,6 +175,146 @@ def _report_file(out: Path | None) -> Iterator[TextIO | None]:
                 out.unlink()
 
 
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("exercise")
+@click.argument("class_dir", type=click.Path(path_type=Path, readable=False))
+@click.option("--out", "-o", type=click.Path(path_type=Path), metavar="DIR",
+              help="Write the results into DIR (made if missing).  [default: CLASS_DIR's "
+              "name + -graded, beside CLASS_DIR]")  # fmt: skip
+@click.option("--jobs", "-j", type=int, metavar="N",
+              help="Run N grades at once.  [default: one per core]")  # fmt: skip
+@click.option("--force", is_flag=True, help="Regrade every submission, reusing no result.")
+@click.option("--debug", is_flag=True, help="Show internals and tracebacks.")
+def batch_command(
+    exercise: str, class_dir: Path, out: Path | None, jobs: int | None, force: bool, debug: bool
+) -> int:
+    """Grade EXERCISE (or all) in every student's submission in CLASS_DIR.
+
+    CLASS_DIR holds one folder (or archive) per student, named by the student's id, each
+    holding their repository's root or the exercise's folder. With "all", each student is
+    graded in every exercise any of whose files they handed in. Each result is written as
+    its grade ends, in DIR/students/ID/ (DIR/EXERCISE/students/ID/ for all): report.json,
+    index.html (the instructor's page) and report-student.html; then DIR/grades.csv and
+    the overview DIR/index.html. A rerun reuses every result whose submission and checks
+    are unchanged; control-C stops, keeps what is done, and the same command resumes.
+
+    Exit status: 0 every submission graded (whatever the students scored), 2 bad usage,
+    3 the grader broke on some submission (the rest is written), 130 interrupted.
+    """
+    from grader import batch
+
+    given_jobs = jobs
+    jobs = batch.default_jobs() if jobs is None else jobs
+    if jobs < 1:
+        raise UsageError(
+            f"--jobs must be 1 or more (got {jobs}): it is how many grades run at once; "
+            "leave it out to run one per core."
+        )
+    the_plan = batch.plan(exercise, class_dir, out)
+    with _Progress(len(the_plan.jobs), sys.stderr) as shown:
+        summary = batch.run(the_plan, jobs, force=force, on_event=shown.event)
+    shown.summary(summary)
+    if summary.interrupted:
+        again = ["grade", "batch", exercise, str(class_dir), *(["--out", str(out)] if out else []),
+                 *(["--jobs", str(jobs)] if given_jobs is not None else [])]  # fmt: skip
+        click.echo(
+            f"grade: interrupted: {summary.done} of {len(the_plan.jobs)} submissions are done "
+            f"and kept in {the_plan.out}. To resume, run the same command again"
+            f"{' (without --force)' if force else ''}: {shlex.join(again)}",
+            err=True,
+        )
+    return summary.exit_code
+
+
+class _Progress:
+    """The batch's progress on stderr: a rich bar (counts, who is being graded, ETA) on a
+    terminal; a plain line per submission when not, or under CI."""
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total = total
+        self.stream = stream
+        self.fancy = stream.isatty() and not os.environ.get("CI")
+        self.bar: Any = None
+        if self.fancy:
+            from rich import progress
+            from rich.console import Console
+
+            self.console = Console(file=stream)
+            self.bar = progress.Progress(
+                progress.SpinnerColumn(),
+                progress.BarColumn(),
+                progress.MofNCompleteColumn(),
+                progress.TimeElapsedColumn(),
+                progress.TextColumn("ETA"),
+                progress.TimeRemainingColumn(),
+                progress.TextColumn("{task.description}", markup=False),
+                console=self.console,
+            )
+            self.task = self.bar.add_task("", total=total)
+
+    def __enter__(self) -> _Progress:
+        if self.bar is not None:
+            self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+    def event(self, event: batch.Event) -> None:
+        from grader.batch import Finished
+
+        now = ", ".join(inert(f"{j.student} {j.exercise.id}", 60) for j in event.running)
+        if not isinstance(event, Finished):
+            if self.bar is not None:
+                self.bar.update(self.task, description=f"grading {now}" if now else "")
+            return
+        r = event.report
+        how = f"{r.status}, reused" if event.reused else r.status
+        line = (f"[{event.done}/{event.total}] {inert(event.job.student, 60)} {r.exercise}: "
+                f"{r.score:g}/{r.max_score:g} ({how})"
+                + ("" if event.reused else f" {event.seconds:.1f} s"))  # fmt: skip
+        if self.bar is None:
+            print(line, file=self.stream, flush=True)
+            return
+        from rich.text import Text
+
+        if not event.reused:
+            self.bar.console.print(Text(line))
+        self.bar.update(self.task, advance=1, description=f"grading {now}" if now else "")
+
+    def summary(self, summary: batch.Summary) -> None:
+        """The end-of-batch table: per exercise, how many of each status, the mean score."""
+        from grader.results import STATUSES
+
+        head = ["exercise", "students", *STATUSES, "mean score"]
+        rows = []
+        for k in summary.classes:
+            counts = [sum(r.status == s for r in k.reports) for s in STATUSES]
+            mean = sum(r.score for r in k.reports) / len(k.reports) if k.reports else 0.0
+            rows.append([k.exercise, str(len(k.reports)), *map(str, counts),
+                         f"{mean:.2f} / {k.max_score:g}"])  # fmt: skip
+        done = (f"{summary.done} of {len(summary.plan.jobs)} submissions in "
+                f"{summary.seconds:.1f} s ({summary.graded} graded now, {summary.reused} "
+                f"reused); open {summary.plan.overview}")  # fmt: skip
+        if self.bar is not None:
+            from rich.table import Table
+
+            table = Table(*head, title="grade batch", title_justify="left")
+            for row in rows:
+                table.add_row(*row)
+            self.console.print(table)
+            self.console.print(done, markup=False, highlight=False)
+            return
+        widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=True)]
+        for row in (head, *rows):
+            print(
+                "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip(),
+                file=self.stream,
+            )
+        print(done, file=self.stream, flush=True)
+
+
 def _terminated(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # unwinds the grade: its scratch folder and sandbox go
 
@@ -177,9 +323,15 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of `grade`: turns every outcome into its exit status."""
     with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
         signal.signal(signal.SIGTERM, _terminated)
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    args = list(argv if argv is not None else sys.argv[1:])
+    debug = "--debug" in args
+    # `grade batch ...` is a command of its own; anything else is `grade EXERCISE ...` (no
+    # exercise is called "batch"), so `grade exercise2` needs no subcommand name
+    command, prog = (batch_command, "grade batch") if args[:1] == ["batch"] else (grade, "grade")
+    if command is batch_command:
+        args = args[1:]
     try:
-        code = grade.main(args=argv, standalone_mode=False)
+        code = command.main(args=args, prog_name=prog, standalone_mode=False)
     except GraderError as e:
         e.show()
         if debug and e.exit_code == ExitCode.INTERNAL:

@@ -1,0 +1,101 @@
+"""The batch's output folder: each student's report and pages, written whole, and reread.
+
+students/<id>/report.json          the report, schema 2, written when the grade ends
+students/<id>/index.html           the instructor's page: hidden checks shown
+students/<id>/report-student.html  the student's page: hidden checks not detailed
+grades.csv, index.html             the grade sheet and the overview, at the end
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from grader import sandbox
+from grader.errors import UsageError
+from grader.render import html
+from grader.render import json as json_render
+from grader.results import Digests, SchemaError, SubmissionReport
+
+STUDENTS = "students"
+REPORT = "report.json"
+INSTRUCTOR_PAGE = "index.html"
+STUDENT_PAGE = "report-student.html"
+GRADES = "grades.csv"
+
+
+def student_folder(base: Path, student: str) -> Path:
+    """Where `student`'s results go: their id as one path component (never "", ".", ".."
+    nor holding a "/")."""
+    name = student.replace("/", "_").replace("\0", "_")
+    return base / STUDENTS / (name if name not in ("", ".", "..") else f"_{name}")
+
+
+def link(folder: Path, base: Path) -> str:
+    """The instructor's page in `folder`, relative to the overview in `base`, as a URL."""
+    return quote(folder.relative_to(base).as_posix()) + "/" + INSTRUCTOR_PAGE
+
+
+def load(text: str) -> SubmissionReport:
+    """A report from its JSON.
+
+    Raises:
+        ValueError: not JSON, not a report, or of another schema (SchemaError).
+    """
+    data: Any = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("it is no JSON object")
+    try:
+        return SubmissionReport.from_dict(data)
+    except (KeyError, TypeError) as e:
+        raise ValueError(f"it lacks {e}") from e
+
+
+def reusable(folder: Path, student: str, wanted: Digests) -> SubmissionReport | None:
+    """The report an earlier batch wrote in `folder`, if it was graded from these very files
+    and checks (`wanted`), and is no grader error (that is worth another try)."""
+    text = sandbox.read_private(folder / REPORT)
+    if not text or not wanted.submission:
+        return None
+    try:
+        old = load(text)
+    except (SchemaError, ValueError):
+        return None
+    if old.digests != wanted or old.status == "grader error" or old.student != student:
+        return None
+    return old
+
+
+def write_result(folder: Path, report: SubmissionReport) -> None:
+    """The report and both pages, each replacing the old whole."""
+    write(folder / REPORT, json_render.render(report))
+    write_pages(folder, report, always=True)
+
+
+def write_pages(folder: Path, report: SubmissionReport, always: bool = False) -> None:
+    """The instructor's and the student's page (unless `always`, only those missing)."""
+    for name, instructor in ((INSTRUCTOR_PAGE, True), (STUDENT_PAGE, False)):
+        path = folder / name
+        if always or not path.is_file():
+            write(path, html.render(report, instructor=instructor))
+
+
+def write(path: Path, text: str) -> None:
+    """`text` into `path`, never half-written: a control-C leaves the old file or the new.
+
+    Raises:
+        UsageError: the output folder cannot be written.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as e:
+        raise UsageError(
+            f"cannot write the batch's results to '{path}': {e.strerror}. Give --out a "
+            "folder you can write."
+        ) from e
