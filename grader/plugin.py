@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 
 from grader import build as build_mod
+from grader import protocol
 from grader.catalog import Exercise
 from grader.outcomes import Failed
 from grader.process import Program
-from grader.results import BuildResult, CheckResult, Outcome
+from grader.results import BuildResult, CheckResult, CheckSpec, Location, Outcome
 from grader.sandbox import Capabilities, Sandbox
 
 _LOG_KEY = pytest.StashKey[Sandbox]()
@@ -31,9 +32,10 @@ class GradeContext:
     makefile: bool = False
     build_result: BuildResult | None = None
     results: list[CheckResult] = field(default_factory=list)
+    catalogue: tuple[CheckSpec, ...] = ()
     # told each step as it happens (the worker streams it to the host): a grade stopped
     # part way still shows what it found
-    emit: Callable[[dict[str, Any]], None] = lambda event: None
+    emit: Callable[[protocol.Event], None] = lambda event: None
 
     @property
     def source(self) -> Path:
@@ -81,7 +83,7 @@ class Collector:
                     )
                 finally:
                     box.cleanup()
-            ctx.emit({"build": ctx.build_result.to_dict()})
+            ctx.emit(protocol.Built(ctx.build_result))
         return ctx.build_result
 
     @pytest.fixture
@@ -118,6 +120,26 @@ class Collector:
 
     # -- collecting -----------------------------------------------------------------
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """The catalogue, told before any check runs."""
+        self.ctx.catalogue = tuple(self._spec(item) for item in session.items)
+        self.ctx.emit(protocol.Collected(self.ctx.catalogue))
+
+    def _spec(self, item: pytest.Item) -> CheckSpec:
+        ex = self.ctx.exercise
+        function = getattr(item, "function", None)
+        code = getattr(function, "__code__", None)
+        closure = getattr(item, "fixturenames", ())
+        return CheckSpec(
+            id=f"{ex.id}/{item.name}",
+            title=_first_line(function.__doc__ if function is not None else None, item.name),
+            max_points=float(ex.points.get(item.name, 1.0)),
+            visibility=ex.visibility.get(item.name, "visible"),
+            depends=("build",) if "build" in closure else (),
+            tags=tuple(ex.tags.get(item.name, ())),
+            source=Location("checks.py", code.co_firstlineno) if code is not None else None,
+        )
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
@@ -133,7 +155,7 @@ class Collector:
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         function = getattr(item, "function", None)
         title = _first_line(function.__doc__ if function is not None else None, item.name)
-        self.ctx.emit({"running": {"id": f"{self.ctx.exercise.id}/{item.name}", "title": title}})
+        self.ctx.emit(protocol.Running(f"{self.ctx.exercise.id}/{item.name}", title))
 
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:
         function = getattr(item, "function", None)
@@ -158,11 +180,11 @@ class Collector:
             "max_points": float(ex.points.get(name, 1.0)),
         }
         result = self._judge(phases, exc, base)
-        stops = box.stops() if box is not None else []
+        stops = tuple(box.stops()) if box is not None else ()
         if stops and result.outcome is Outcome.FAILED:
-            result = replace(result, message=f"{'; '.join(stops)}. {result.message}")
+            result = replace(result, sandbox=stops)
         self.ctx.results.append(result)
-        self.ctx.emit({"check": result.to_dict()})
+        self.ctx.emit(protocol.Checked(result))
 
     def _judge(
         self, phases: list[pytest.TestReport], exc: BaseException | None, base: dict[str, Any]
