@@ -142,7 +142,7 @@ def render(report: SubmissionReport, *, verbose: bool = False) -> str:
         out.extend(_check(c))
     counts = report.counts()
     out.append("")
-    summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+    summary = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items() if n)
     verdict = "all checks passed" if report.passed else "not passed"
     out.append(f"score {report.score:g}/{report.max_score:g} — {summary} — {verdict} "
                f"({report.duration_s:.2f} s)")  # fmt: skip
