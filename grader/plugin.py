@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
@@ -47,6 +48,18 @@ def _first_line(doc: str | None, fallback: str) -> str:
         if line.strip():
             return line.strip()
     return fallback.removeprefix("test_").replace("_", " ")
+
+
+def _def_line(function: Callable[..., object]) -> int | None:
+    """The line of a check's `def` (its code's first line is its first decorator's)."""
+    try:
+        lines, start = inspect.getsourcelines(function)
+    except (OSError, TypeError):
+        return None
+    for n, text in enumerate(lines):
+        if text.lstrip().startswith(("def ", "async def ")):
+            return start + n
+    return start
 
 
 class Collector:
@@ -128,7 +141,7 @@ class Collector:
     def _spec(self, item: pytest.Item) -> CheckSpec:
         ex = self.ctx.exercise
         function = getattr(item, "function", None)
-        code = getattr(function, "__code__", None)
+        line = _def_line(function) if function is not None else None
         closure = getattr(item, "fixturenames", ())
         return CheckSpec(
             id=f"{ex.id}/{item.name}",
@@ -137,7 +150,7 @@ class Collector:
             visibility=ex.visibility.get(item.name, "visible"),
             depends=("build",) if "build" in closure else (),
             tags=tuple(ex.tags.get(item.name, ())),
-            source=Location("checks.py", code.co_firstlineno) if code is not None else None,
+            source=Location("checks.py", line) if line is not None else None,
         )
 
     @pytest.hookimpl(wrapper=True)
