@@ -9,11 +9,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from grader.catalog import Exercise
-from grader.results import BuildResult
+from grader.results import BuildResult, Diagnostic
 from grader.sandbox import Sandbox
 
 _DIAG = re.compile(
-    r"^(?P<file>[^\s:][^:]*):(?P<line>\d+):(?:(?P<col>\d+):)? (?P<kind>fatal error|error|warning): "
+    r"^(?P<file>[^\s:][^:]*):(?P<line>\d+):(?:(?P<col>\d+):)? "
+    r"(?P<kind>fatal error|error|warning|note): (?P<text>.*)$"
 )
 _LINK = re.compile(
     r"undefined reference to|ld returned|collect2|multiple definition of|cannot find -l"
@@ -22,19 +23,38 @@ BUILD_WALL_S = 60.0
 _NOT_BUILT = "was not built"  # "prodcons-O2 was not built: ...", a build warning
 
 
-def _classify(log: str) -> tuple[tuple[str, ...], tuple[str, ...], str]:
-    """The compiler's error and warning lines, and whether it failed compiling or linking."""
+def _classify(
+    log: str, folder: Path
+) -> tuple[tuple[str, ...], tuple[str, ...], str, tuple[Diagnostic, ...]]:
+    """The compiler's error and warning lines, whether it failed compiling or linking, and
+    every diagnostic (notes too) parsed, its file relative to `folder`."""
     errors: list[str] = []
     warnings: list[str] = []
+    found: list[Diagnostic] = []
     for line in log.splitlines():
         m = _DIAG.match(line)
         if m is None:
             continue
-        (warnings if m["kind"] == "warning" else errors).append(line.strip())
+        col = int(m["col"]) if m["col"] is not None else None
+        found.append(Diagnostic(_relative(m["file"], folder), int(m["line"]), col, m["kind"],
+                                m["text"].strip()))  # fmt: skip
+        if m["kind"] != "note":
+            (warnings if m["kind"] == "warning" else errors).append(line.strip())
     if errors:
-        return tuple(errors), tuple(warnings), "compile"
+        return tuple(errors), tuple(warnings), "compile", tuple(found)
     link = [ln.strip() for ln in log.splitlines() if _LINK.search(ln)]
-    return tuple(link), tuple(warnings), "link" if link else "compile"
+    return tuple(link), tuple(warnings), "link" if link else "compile", tuple(found)
+
+
+def _relative(file: str, folder: Path) -> str:
+    """ "copy.c" for gcc's "copy.c", "./copy.c" or the folder's own absolute path to it."""
+    path = Path(file)
+    if path.is_absolute():
+        for base in (folder, folder.resolve()):
+            if path.is_relative_to(base):
+                return str(path.relative_to(base))
+        return file
+    return str(Path(*path.parts)) if path.parts else file
 
 
 def _run(argv: list[str], cwd: Path, sandbox: Sandbox) -> tuple[int | None, str]:
@@ -87,7 +107,7 @@ def _variants_after_make(
         commands.append(command)
         if log:
             logs.append(log)
-        errors, found, _ = _classify(log)
+        errors, found, _, _ = _classify(log, folder)
         warnings.extend(found)
         if code == 0 and (folder / output).is_file():
             continue
@@ -114,7 +134,7 @@ def compile(folder: Path, exercise: Exercise, sandbox: Sandbox, *, makefile: boo
         argv = [make, "--no-print-directory", *exercise.programs.values()]
         code, log = _run(argv, folder, sandbox)
         absent = [p for p in exercise.programs.values() if not (folder / p).is_file()]
-        errors, warnings, kind = _classify(log)
+        errors, warnings, kind, diagnostics = _classify(log, folder)
         ok = code == 0 and not absent
         commands.append(" ".join(["make", *argv[2:]]))
         if not ok and not errors:
@@ -127,19 +147,24 @@ def compile(folder: Path, exercise: Exercise, sandbox: Sandbox, *, makefile: boo
             log = "\n".join(x for x in (log, *more_logs) if x)
             warnings += tuple(w for w in notes if w not in warnings)
         return BuildResult(ok, tuple(commands), log, warnings, errors if not ok else (),
-                           "" if ok else kind, time.monotonic() - start)  # fmt: skip
+                           "" if ok else kind, time.monotonic() - start,
+                           diagnostics)  # fmt: skip
     logs: list[str] = []
     all_warnings: list[str] = []
+    all_diagnostics: list[Diagnostic] = []
     for source, output, extra in exercise.builds:
         command, code, log = _gcc(folder, exercise, sandbox, source, output, extra)
         commands.append(command)
         logs.append(log)
-        errors, warnings, kind = _classify(log)
+        errors, warnings, kind, diagnostics = _classify(log, folder)
         all_warnings.extend(warnings)
+        all_diagnostics.extend(diagnostics)
         if code != 0:
             if not errors:
                 errors = (log.splitlines()[-1] if log else f"{spec.cc} exited with status {code}",)
             return BuildResult(False, tuple(commands), "\n".join(logs), tuple(all_warnings),
-                               errors, kind, time.monotonic() - start)  # fmt: skip
+                               errors, kind, time.monotonic() - start,
+                               tuple(all_diagnostics))  # fmt: skip
     return BuildResult(True, tuple(commands), "\n".join(x for x in logs if x),
-                       tuple(all_warnings), (), "", time.monotonic() - start)  # fmt: skip
+                       tuple(all_warnings), (), "", time.monotonic() - start,
+                       tuple(all_diagnostics))  # fmt: skip

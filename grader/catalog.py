@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import ExerciseError, UsageError
+from grader.results import VISIBILITIES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -54,6 +55,8 @@ class Exercise:
     build: BuildSpec = field(default_factory=BuildSpec)
     limits: Limits = field(default_factory=Limits)
     points: Mapping[str, float] = field(default_factory=dict)
+    visibility: Mapping[str, str] = field(default_factory=dict)  # check → one of VISIBILITIES
+    tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # check → its tags
     ipc_keys: tuple[int, ...] = ()  # fixed System V keys: grades without namespaces take turns
 
     @property
@@ -119,7 +122,8 @@ def root() -> Path:
 
 
 # exercise.toml's keys: each table's, from the dataclass it fills (README: "Adding an exercise")
-_TOP_KEYS = ("id", "name", "title", "files", "build", "limits", "points", "ipc_keys")
+_TOP_KEYS = ("id", "name", "title", "files", "build", "limits", "points", "visibility", "tags",
+             "ipc_keys")  # fmt: skip
 _TABLE_KEYS = {
     "build": tuple(f.name for f in fields(BuildSpec)),
     "limits": tuple(f.name for f in fields(Limits)),
@@ -165,20 +169,46 @@ def _load(folder: Path) -> Exercise:
             build=BuildSpec(**build),
             limits=Limits(**_table(data, "limits", path)),
             points={k: float(v) for k, v in _table(data, "points", path).items()},
+            visibility=_visibility(_table(data, "visibility", path), path),
+            tags=_tags(_table(data, "tags", path), path),
             ipc_keys=tuple(int(k) for k in data.get("ipc_keys", ())),
         )
     except (OSError, KeyError, TypeError, ValueError) as e:
         raise ExerciseError(f"the exercise file {path} is broken: {e}") from e
-    if exercise.points:
+    per_check = [("points", "gives points to", exercise.points),
+                 ("visibility", "gives a visibility to", exercise.visibility),
+                 ("tags", "gives tags to", exercise.tags)]  # fmt: skip
+    if any(table for _, _, table in per_check):
         checks = exercise.check_names
-        for name in exercise.points:
-            if name not in checks:
-                raise ExerciseError(
-                    f"the exercise file {path} gives points to '{name}' (key "
-                    f"'points.{name}'), which is no check of {exercise.checks}. "
-                    f"Its checks: {', '.join(checks)}."
-                )
+        for key, verb, table in per_check:
+            for name in table:
+                if name not in checks:
+                    raise ExerciseError(
+                        f"the exercise file {path} {verb} '{name}' (key "
+                        f"'{key}.{name}'), which is no check of {exercise.checks}. "
+                        f"Its checks: {', '.join(checks)}."
+                    )
     return exercise
+
+
+def _visibility(table: dict[str, Any], path: Path) -> dict[str, str]:
+    for name, value in table.items():
+        if value not in VISIBILITIES:
+            raise ExerciseError(
+                f"the exercise file {path} gives '{name}' the visibility {value!r} (key "
+                f"'visibility.{name}'); a visibility is one of {', '.join(VISIBILITIES)}."
+            )
+    return dict(table)
+
+
+def _tags(table: dict[str, Any], path: Path) -> dict[str, tuple[str, ...]]:
+    for name, value in table.items():
+        if not (isinstance(value, list) and all(isinstance(t, str) and t for t in value)):
+            raise ExerciseError(
+                f"the exercise file {path} gives '{name}' the tags {value!r} (key "
+                f"'tags.{name}'); tags are a list of words, e.g. [\"pipes\"]."
+            )
+    return {name: tuple(value) for name, value in table.items()}
 
 
 def all_exercises() -> tuple[Exercise, ...]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
@@ -11,10 +12,11 @@ from typing import Any
 import pytest
 
 from grader import build as build_mod
+from grader import protocol
 from grader.catalog import Exercise
 from grader.outcomes import Failed
 from grader.process import Program
-from grader.results import BuildResult, CheckResult, Outcome
+from grader.results import BuildResult, CheckResult, CheckSpec, Location, Outcome
 from grader.sandbox import Capabilities, Sandbox
 
 _LOG_KEY = pytest.StashKey[Sandbox]()
@@ -31,9 +33,10 @@ class GradeContext:
     makefile: bool = False
     build_result: BuildResult | None = None
     results: list[CheckResult] = field(default_factory=list)
+    catalogue: tuple[CheckSpec, ...] = ()
     # told each step as it happens (the worker streams it to the host): a grade stopped
     # part way still shows what it found
-    emit: Callable[[dict[str, Any]], None] = lambda event: None
+    emit: Callable[[protocol.Event], None] = lambda event: None
 
     @property
     def source(self) -> Path:
@@ -45,6 +48,18 @@ def _first_line(doc: str | None, fallback: str) -> str:
         if line.strip():
             return line.strip()
     return fallback.removeprefix("test_").replace("_", " ")
+
+
+def _def_line(function: Callable[..., object]) -> int | None:
+    """The line of a check's `def` (its code's first line is its first decorator's)."""
+    try:
+        lines, start = inspect.getsourcelines(function)
+    except (OSError, TypeError):
+        return None
+    for n, text in enumerate(lines):
+        if text.lstrip().startswith(("def ", "async def ")):
+            return start + n
+    return start
 
 
 class Collector:
@@ -81,7 +96,7 @@ class Collector:
                     )
                 finally:
                     box.cleanup()
-            ctx.emit({"build": ctx.build_result.to_dict()})
+            ctx.emit(protocol.Built(ctx.build_result))
         return ctx.build_result
 
     @pytest.fixture
@@ -118,6 +133,26 @@ class Collector:
 
     # -- collecting -----------------------------------------------------------------
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """The catalogue, told before any check runs."""
+        self.ctx.catalogue = tuple(self._spec(item) for item in session.items)
+        self.ctx.emit(protocol.Collected(self.ctx.catalogue))
+
+    def _spec(self, item: pytest.Item) -> CheckSpec:
+        ex = self.ctx.exercise
+        function = getattr(item, "function", None)
+        line = _def_line(function) if function is not None else None
+        closure = getattr(item, "fixturenames", ())
+        return CheckSpec(
+            id=f"{ex.id}/{item.name}",
+            title=_first_line(function.__doc__ if function is not None else None, item.name),
+            max_points=float(ex.points.get(item.name, 1.0)),
+            visibility=ex.visibility.get(item.name, "visible"),
+            depends=("build",) if "build" in closure else (),
+            tags=tuple(ex.tags.get(item.name, ())),
+            source=Location("checks.py", line) if line is not None else None,
+        )
+
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
@@ -133,7 +168,7 @@ class Collector:
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         function = getattr(item, "function", None)
         title = _first_line(function.__doc__ if function is not None else None, item.name)
-        self.ctx.emit({"running": {"id": f"{self.ctx.exercise.id}/{item.name}", "title": title}})
+        self.ctx.emit(protocol.Running(f"{self.ctx.exercise.id}/{item.name}", title))
 
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:
         function = getattr(item, "function", None)
@@ -158,11 +193,11 @@ class Collector:
             "max_points": float(ex.points.get(name, 1.0)),
         }
         result = self._judge(phases, exc, base)
-        stops = box.stops() if box is not None else []
+        stops = tuple(box.stops()) if box is not None else ()
         if stops and result.outcome is Outcome.FAILED:
-            result = replace(result, message=f"{'; '.join(stops)}. {result.message}")
+            result = replace(result, sandbox=stops)
         self.ctx.results.append(result)
-        self.ctx.emit({"check": result.to_dict()})
+        self.ctx.emit(protocol.Checked(result))
 
     def _judge(
         self, phases: list[pytest.TestReport], exc: BaseException | None, base: dict[str, Any]

@@ -6,7 +6,6 @@ import contextlib
 import datetime
 import fcntl
 import importlib.metadata
-import json
 import os
 import re
 import shutil
@@ -14,18 +13,18 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import grader
-from grader import catalog, sandbox
+from grader import catalog, protocol, sandbox
 from grader import submission as submission_mod
 from grader.catalog import Exercise
 from grader.errors import ExerciseError, SandboxError
 from grader.results import (
     BuildResult,
     CheckResult,
+    CheckSpec,
     Digests,
     Outcome,
     SourceFile,
@@ -181,24 +180,24 @@ def _grade(
         if caps.root:
             scratch.chmod(0o711)  # students run as nobody: they may pass, not list
         sandbox.hand_to_students(box, caps)
-        job = {
-            "caps": asdict(caps),
-            "scratch": str(box),
-            "exercise_folder": str(exercise.folder.resolve()),
-            "missing": list(submission.missing),
-            "makefile": submission.makefile,
-            "keep": _keep_paths(exercise),
-            "hide": _hide_paths(submission),
-            "own_root": os.environ.get(sandbox.inside.NO_PIVOT_ENV, "") in ("", "0"),
-            "by_remounts": os.environ.get(sandbox.inside.NO_SETATTR_ENV, "") not in ("", "0"),
-            "debug": options.debug,
-            "keep_scratch": options.keep,
-        }
         result_path = scratch / "result.json"
         result_fd = os.open(result_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        job["result_fd"] = result_fd
+        job = protocol.Job(
+            caps=caps,
+            scratch=str(box),
+            exercise_folder=str(exercise.folder.resolve()),
+            result_fd=result_fd,
+            missing=tuple(submission.missing),
+            makefile=submission.makefile,
+            keep=tuple(_keep_paths(exercise)),
+            hide=tuple(_hide_paths(submission)),
+            own_root=os.environ.get(sandbox.inside.NO_PIVOT_ENV, "") in ("", "0"),
+            by_remounts=os.environ.get(sandbox.inside.NO_SETATTR_ENV, "") not in ("", "0"),
+            debug=options.debug,
+            keep_scratch=options.keep,
+        )
         job_path = scratch / "job.json"
-        job_path.write_text(json.dumps(job))
+        job_path.write_text(job.to_json())
         try:
             exit_ = sandbox.run_worker(
                 job_path, caps, exercise.limits.grade_s, scratch / "worker.log",
@@ -209,6 +208,7 @@ def _grade(
         stream = read_results(sandbox.read_private(result_path) or "")
         tail = "\n".join(exit_.log.strip().splitlines()[-15:])
         checks = stream.checks
+        stopped = ""
         if stream.done is None:
             if not (exit_.timed_out and stream.build is not None and stream.running):
                 why = (
@@ -221,17 +221,23 @@ def _grade(
                 )
             # stopped part way: what was found is kept, and the check that never ended is
             # the grader's failure, not the student's
+            running = stream.running
+            stopped = (
+                f"the grade was stopped after {exercise.limits.grade_s:g} s while "
+                f"{running.id.rsplit('/', 1)[-1]} ran; this check did not run"
+            )
             checks = (*checks, CheckResult(
-                id=stream.running["id"], title=stream.running["title"], outcome=Outcome.ERROR,
+                id=running.id, title=running.title, outcome=Outcome.ERROR,
                 message=f"the grade was stopped after {exercise.limits.grade_s:g} s while this "
                 "check ran, and the checks after it did not run; this is not your fault: "
                 "tell your instructor",
             ))  # fmt: skip
         elif not checks:
             raise ExerciseError(
-                f"no check of {exercise.id} ran (pytest exit {stream.done['pytest_exit']}); "
+                f"no check of {exercise.id} ran (pytest exit {stream.done.pytest_exit}); "
                 f"is {exercise.checks} broken?\n{tail}"
             )
+        checks = in_catalogue(stream.catalogue, checks, stopped)
         isolation = caps.isolation()
         if not caps.userns and (exercise.ipc_keys or caps.student_uid is None):
             isolation = replace(isolation, layers=(
@@ -242,7 +248,7 @@ def _grade(
         if stream.missing_layers:
             isolation = replace(isolation, missing=(*isolation.missing, *stream.missing_layers))
         assert stream.build is not None
-        build = BuildResult.from_dict(stream.build)
+        build = stream.build
         return SubmissionReport(
             exercise=exercise.id,
             title=exercise.title,
@@ -250,6 +256,7 @@ def _grade(
             submission=str(submission.folder),
             build=build,
             checks=checks,
+            catalogue=stream.catalogue,
             isolation=isolation,
             missing_files=submission.missing,
             found_files=submission.found,
@@ -276,32 +283,48 @@ def _version() -> str:
 
 @dataclass
 class Streamed:
-    """What the worker told, a line of JSON per step, in order."""
+    """What the worker told, an event per line, in order (grader.protocol)."""
 
     missing_layers: tuple[str, ...] = ()
-    build: dict[str, Any] | None = None
+    catalogue: tuple[CheckSpec, ...] = ()
+    build: BuildResult | None = None
     checks: tuple[CheckResult, ...] = ()
-    running: dict[str, str] | None = None  # the check started and not yet ended
-    done: dict[str, Any] | None = None  # the last line: pytest's exit
+    running: protocol.Running | None = None  # the check started and not yet ended
+    done: protocol.Done | None = None  # the last line: pytest's exit
 
 
 def read_results(text: str) -> Streamed:
     """Read the worker's stream; a line cut short by the worker's end is dropped."""
     got = Streamed()
-    for line in text.splitlines():
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
-        if "missing_layers" in event:
-            got.missing_layers = tuple(event["missing_layers"])
-        elif "build" in event:
-            got.build = event["build"]
-        elif "running" in event:
-            got.running = event["running"]
-        elif "check" in event:
-            got.checks = (*got.checks, CheckResult.from_dict(event["check"]))
+    for event in protocol.events(text):
+        if isinstance(event, protocol.LayersMissing):
+            got.missing_layers = event.layers
+        elif isinstance(event, protocol.Collected):
+            got.catalogue = event.catalogue
+        elif isinstance(event, protocol.Built):
+            got.build = event.build
+        elif isinstance(event, protocol.Running):
+            got.running = event
+        elif isinstance(event, protocol.Checked):
+            got.checks = (*got.checks, event.result)
             got.running = None
-        elif "done" in event:
-            got.done = event["done"]
+        else:
+            got.done = event
     return got
+
+
+def in_catalogue(
+    catalogue: tuple[CheckSpec, ...], checks: tuple[CheckResult, ...], stopped: str = ""
+) -> tuple[CheckResult, ...]:
+    """One result per check of the catalogue, in its order: a check that never ran is
+    there as not run, saying why (`stopped`: the grade was stopped part way)."""
+    if not catalogue:
+        return checks
+    by_id: dict[str, CheckResult | None] = {c.id: c for c in checks}
+    out = [by_id.pop(spec.id, None) or CheckResult(
+        id=spec.id, title=spec.title, outcome=Outcome.NOT_RUN,
+        message=stopped or "pytest ended the grade before it reached this check; "
+        "this check did not run",
+    ) for spec in catalogue]  # fmt: skip
+    # a result the catalogue lacks is never lost
+    return (*out, *(c for c in by_id.values() if c is not None))

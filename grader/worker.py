@@ -2,16 +2,14 @@
 
 Started by `sandbox.run_worker()` as `python -c BOOT JOB`; it is the init of the grade's PID
 namespace (when there is one), sets up its file system view, runs pytest with our plugin,
-and streams its results to the host, a line of JSON per step (session.read_results).
+and streams its results to the host, an event per line (grader.protocol).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 BOOT = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
@@ -36,36 +34,35 @@ def _pytest_args(checks: Path, scratch: Path, debug: bool) -> list[str]:
 
 
 def main(argv: list[str]) -> None:
-    from grader import catalog, sandbox
+    from grader import catalog, protocol, sandbox
     from grader.results import BuildResult
 
-    job_path = Path(argv[0])
-    job: dict[str, Any] = json.loads(job_path.read_text())
-    caps = sandbox.Capabilities(**{**job["caps"], "cgroup_fds": tuple(job["caps"]["cgroup_fds"])})
+    job = protocol.Job.from_json(Path(argv[0]).read_text())
+    caps = job.caps
     for fd in caps.cgroup_fds:  # joined by student processes between fork and exec only
         os.set_inheritable(fd, False)
     sys.dont_write_bytecode = True
     os.environ.clear()
     os.environ.update({"PATH": sandbox.SAFE_PATH, "LANG": "C.UTF-8",
                        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})  # fmt: skip
-    scratch = Path(job["scratch"])
-    out = int(job["result_fd"])  # opened by the host, out of students' reach
+    scratch = Path(job.scratch)
+    out = job.result_fd  # opened by the host, out of students' reach
     os.set_inheritable(out, False)  # and out of their processes
 
-    def emit(event: dict[str, Any]) -> None:
-        """One line of JSON per event, as it happens (see session.read_results)."""
-        os.write(out, (json.dumps(event) + "\n").encode())
+    def emit(event: protocol.Event) -> None:
+        """One line per event, as it happens (see session.read_results)."""
+        os.write(out, event.to_line().encode())
 
     if caps.userns:
         missing = sandbox.enter(
             scratch,
-            job["keep"],
-            job["hide"],
-            own_root=job["own_root"],
-            keep_scratch=job["keep_scratch"],
-            by_remounts=job["by_remounts"],
+            list(job.keep),
+            list(job.hide),
+            own_root=job.own_root,
+            keep_scratch=job.keep_scratch,
+            by_remounts=job.by_remounts,
         )
-        emit({"missing_layers": missing})
+        emit(protocol.LayersMissing(tuple(missing)))
         scratch = sandbox.INSIDE_SCRATCH
         sandbox.hand_to_students(scratch, caps)  # a copy, made here
     else:
@@ -77,20 +74,20 @@ def main(argv: list[str]) -> None:
 
     from grader.plugin import Collector, GradeContext
 
-    exercise = catalog._load(Path(job["exercise_folder"]))
+    exercise = catalog._load(Path(job.exercise_folder))
     ctx = GradeContext(
         exercise=exercise,
         caps=caps,
         scratch=scratch,
-        missing=tuple(job["missing"]),
-        makefile=bool(job["makefile"]),
+        missing=job.missing,
+        makefile=job.makefile,
         emit=emit,
     )
     collector = Collector(ctx)
-    code = pytest.main(_pytest_args(exercise.checks, scratch, job["debug"]), plugins=[collector])
+    code = pytest.main(_pytest_args(exercise.checks, scratch, job.debug), plugins=[collector])
     if ctx.build_result is None:  # no check asked for it
-        emit({"build": BuildResult(ok=False, kind="missing").to_dict()})
-    emit({"done": {"pytest_exit": int(code)}})
+        emit(protocol.Built(BuildResult(ok=False, kind="missing")))
+    emit(protocol.Done(int(code)))
     os.close(out)
     sys.stdout.flush()
     os._exit(0)  # init of the namespace: skip interpreter teardown and its stray threads

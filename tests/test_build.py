@@ -130,3 +130,52 @@ def test_an_O2_build_that_cannot_be_made_is_a_warning(tmp_path: Path, box: sandb
     assert "-O2" in why
     assert "undefined reference to `ring'" in why
     assert "gcc -Wall -std=gnu11 -O2 -o prodcons-O2 prodcons.c -pthread" in why
+
+
+def test_diagnostics_are_parsed_once(tmp_path: Path, box: sandbox.Sandbox) -> None:
+    """gcc's errors, warnings and notes, each with its file, line and column."""
+    lines = REFERENCE.read_text().splitlines()
+    at = next(i for i, ln in enumerate(lines) if 'perror("error dup2");' in ln)
+    lines[at] = lines[at].replace('perror("error dup2");', 'perror("error dup2")')
+    lines.insert(0, "static void unused(void) { int x; }")
+    source = "\n".join(lines) + "\n"
+    result = build.compile(_folder(tmp_path, source), catalog.find("exercise1"), box,
+                           makefile=False)  # fmt: skip
+    assert not result.ok
+    errors = [d for d in result.diagnostics if d.severity == "error"]
+    warnings = [d for d in result.diagnostics if d.severity == "warning"]
+    assert errors, result.log
+    assert all(d.file == "copy.c" for d in result.diagnostics)
+    # the missing ';' is seen at the line after it (at + 1 counted from 1, + 1 inserted)
+    assert errors[0].line in (at + 2, at + 3)
+    assert errors[0].column is not None
+    assert "expected" in errors[0].text
+    assert any(d.line == 1 and "unused" in d.text for d in warnings)
+    # the strings kept as they were, one per error or warning line, notes not among them
+    assert len(result.errors) == len(errors)
+    assert len(result.warnings) == len(warnings)
+    assert str(errors[0]) == result.errors[0]
+
+
+def test_a_note_is_a_diagnostic_not_an_error(tmp_path: Path, box: sandbox.Sandbox) -> None:
+    source = 'int f(int a);\nint main(void) { return f("x"); }\nint f(int a) { return a; }\n'
+    result = build.compile(_folder(tmp_path, source), catalog.find("exercise1"), box,
+                           makefile=False)  # fmt: skip
+    notes = [d for d in result.diagnostics if d.severity == "note"]
+    assert notes, result.log
+    assert notes[0].file == "copy.c"
+    assert notes[0].line == 1
+    assert not any("note:" in e for e in (*result.errors, *result.warnings))
+
+
+def test_a_makefile_diagnostic_is_relative_to_the_submission(
+    tmp_path: Path, box: sandbox.Sandbox
+) -> None:
+    """A Makefile that compiles by absolute path: the diagnostic still names copy.c."""
+    makefile = "copy: copy.c\n\tgcc -Wall -o copy $(CURDIR)/copy.c\n"
+    source = REFERENCE.read_text().replace("int fd;", "int fd;\n    int unused;")
+    folder = _folder(tmp_path, source, makefile)
+    result = build.compile(folder, catalog.find("exercise1"), box, makefile=True)
+    assert result.ok, result.log
+    assert str(folder) in result.log or str(folder.resolve()) in result.log
+    assert [(d.file, d.severity) for d in result.diagnostics] == [("copy.c", "warning")]

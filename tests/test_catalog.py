@@ -141,14 +141,41 @@ def test_points_for_a_check_that_does_not_exist_is_an_error(tmp_path: Path) -> N
     assert str(folder / "exercise.toml") in info.value.message
 
 
+@pytest.mark.parametrize(
+    ("table", "said"),
+    [
+        ('[visibility]\ntest_typo = "hidden"\n', "'visibility.test_typo'"),
+        ('[tags]\ntest_typo = ["pipes"]\n', "'tags.test_typo'"),
+        ('[visibility]\ntest_a = "secret"\n', "visibility 'secret' (key 'visibility.test_a')"),
+        ('[tags]\ntest_a = "pipes"\n', "tags 'pipes' (key 'tags.test_a')"),
+        ("[tags]\ntest_a = [1]\n", "(key 'tags.test_a')"),
+    ],
+    ids=["visibility-of-no-check", "tags-of-no-check", "bad-visibility", "tags-not-a-list",
+         "tags-not-words"],
+)  # fmt: skip
+def test_a_bad_visibility_or_tag_is_an_error_naming_it(
+    tmp_path: Path, table: str, said: str
+) -> None:
+    folder = _exercise(tmp_path, _NINE + table, "def test_a(program):\n    pass\n")
+    with pytest.raises(ExerciseError) as info:
+        catalog._load(folder)
+    assert said in info.value.message
+    assert str(folder / "exercise.toml") in info.value.message
+    if "visibility '" in said:
+        assert "visible, hidden, after_due_date" in info.value.message
+
+
 def test_every_known_key_loads(tmp_path: Path) -> None:
     toml = _NINE + (
         'ipc_keys = [1234]\n[build]\ncc = "cc"\ncflags = ["-O1"]\nldflags = ["-lm"]\n'
         '[build.variants]\nO2 = ["-O2"]\n[limits]\n'
         + "".join(f"{k} = 7\n" for k in _limit_keys())
         + "[points]\ntest_a = 2\n"
+        + '[visibility]\ntest_a = "after_due_date"\n[tags]\ntest_a = ["pipes", "fork"]\n'
     )
     ex = catalog._load(_exercise(tmp_path, toml, "def test_a(program):\n    pass\n"))
+    assert ex.visibility == {"test_a": "after_due_date"}
+    assert ex.tags == {"test_a": ("pipes", "fork")}
     assert ex.build == catalog.BuildSpec("cc", ("-O1",), ("-lm",), {"O2": ("-O2",)})
     assert ex.limits == catalog.Limits(*([7] * len(_limit_keys())))
     assert (ex.points, ex.ipc_keys, ex.max_score) == ({"test_a": 2.0}, (1234,), 2.0)

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -311,6 +312,30 @@ def test_grade_reference_as_json() -> None:
     assert datetime.timedelta(0) <= now - graded_at < datetime.timedelta(minutes=5)
     listed = json.loads(_grade("--list", "-f", "json").stdout)
     assert data["max_score"] == next(e["points"] for e in listed if e["id"] == "exercise1")
+    _assert_full_catalogue(data, "exercise1")
+
+
+def _assert_full_catalogue(data: dict[str, Any], exercise: str) -> None:
+    """Every check of the exercise is in the catalogue, and has its one result, in order."""
+    names = list(catalog.find(exercise).check_names)
+    assert [c["id"] for c in data["catalogue"]] == [f"{exercise}/{n}" for n in names]
+    assert [c["id"] for c in data["checks"]] == [c["id"] for c in data["catalogue"]]
+    assert data["max_score"] == catalog.find(exercise).max_score
+    assert all(c["source"]["file"] == "checks.py" for c in data["catalogue"])
+
+
+def test_a_submission_that_does_not_compile_has_the_whole_catalogue(tmp_path: Path) -> None:
+    """A real grade: copy.c with a syntax error; every check is skipped, none is lost."""
+    source = (REFERENCE1 / "copy.c").read_text().replace("int fd;", "int fd")
+    (tmp_path / "copy.c").write_text(source)
+    result = _grade("exercise1", tmp_path, "--format", "json")
+    assert result.exit_code == 1, result.output
+    data = json.loads(result.stdout)
+    assert data["status"] == "does not compile"
+    assert any(d["severity"] == "error" and d["file"] == "copy.c"
+               for d in data["build"]["diagnostics"]), data["build"]  # fmt: skip
+    assert {c["outcome"] for c in data["checks"]} == {"skipped"}
+    _assert_full_catalogue(data, "exercise1")
 
 
 def test_a_missing_file_is_a_failed_grade_not_a_usage_error() -> None:
@@ -356,6 +381,7 @@ def test_an_empty_submission_is_a_missing_files_grade(
     assert data["missing_files"] == ["pipe.c"]
     assert data["build"]["ok"] is False
     assert any("expects pipe.c" in p for p in data["problems"]), data["problems"]
+    _assert_full_catalogue(data, "exercise2")
 
 
 def test_out_writes_the_json_report(tmp_path: Path, fake_grade: list[object]) -> None:

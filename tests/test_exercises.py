@@ -124,8 +124,9 @@ def _meets_its_expectation(exercise_id: str, variant: str, report: SubmissionRep
         assert name in outcomes, f"{name} is not a check of {exercise_id}"
         check = outcomes[name]
         assert check.outcome is Outcome.FAILED, f"{name}: {check.outcome.value} {check.message}"
+        said = " ".join([*(a.text for a in check.sandbox), check.message]).lower()
         for word in expect.get("says", []):
-            assert word.lower() in check.message.lower(), f"{name} does not say {word!r}"
+            assert word.lower() in said, f"{name} does not say {word!r}"
         assert check.failure, f"{name} failed without a kind: {check.message}"
     if "kinds" in expect:  # the mistakes the failing checks name: what an overview groups by
         kinds = {outcomes[name].failure for name in expect["fails"]}

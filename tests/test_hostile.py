@@ -24,7 +24,7 @@ import pytest
 from grader import catalog, sandbox, session
 from grader.render import json as json_render
 from grader.render import terminal
-from grader.results import Outcome, SubmissionReport
+from grader.results import CheckResult, Outcome, SubmissionReport
 from grader.submission import discover
 
 HOSTILE = Path(__file__).parent / "hostile"
@@ -276,17 +276,22 @@ def _grade(
     left += [str(p) for p in Path(tempfile.gettempdir()).glob(f"ipcgrade-{os.getpid()}-*")]
     if table is not None:
         check = report.checks[0]
-        said = " ".join([check.message, *(f"warning: {w}" for w in check.warnings)])
+        said = " ".join([_said(check), *(f"warning: {w}" for w in check.warnings)])
         seen = f"{check.outcome.value}: " + " ".join(said.split())[:220]
         table.append((name, "reduced" if reduced else "full", STOPPED_BY[name], seen,
                       f"{took:.1f} s", ", ".join(left) or "none"))  # fmt: skip
     return report, took
 
 
+def _said(check: CheckResult) -> str:
+    """What the student reads first: what the sandbox did, then the check's message."""
+    return " ".join([*(f"{a.text}." for a in check.sandbox), check.message])
+
+
 def _verdict(report: SubmissionReport) -> str:
     check, later = report.checks
     assert later.outcome is Outcome.PASSED, later.message  # the grade goes on unharmed
-    return f"{check.outcome.value}: {check.message} {check.actual or ''}"
+    return f"{check.outcome.value}: {_said(check)} {check.actual or ''}"
 
 
 def _left(table: list[tuple[str, ...]]) -> str:
@@ -295,25 +300,40 @@ def _left(table: list[tuple[str, ...]]) -> str:
 
 @pytest.mark.parametrize("reduced", MODES)
 @pytest.mark.parametrize(
-    ("name", "cause"),
+    ("name", "cause", "reason"),
     [
-        ("fork_bomb", "ran more than 16 processes at once"),
-        ("infinite_loop", "more than 1 s of CPU"),
-        ("ignores_signals", "longer than"),
-        ("stops_its_group", "longer than"),
-        ("memory_hog", "or a child it waited for used up its memory (128 MiB of address space"),
-        ("file_filler", "it wrote a file larger than its limit, 8 MiB (SIGXFSZ)"),
-        ("stdout_flood", "more than 1024 KiB of output"),
-        ("long_line", "more than 1024 KiB of output"),
+        ("fork_bomb", "ran more than 16 processes at once", "processes"),
+        ("infinite_loop", "more than 1 s of CPU", "cpu"),
+        ("ignores_signals", "longer than", "wall"),
+        ("stops_its_group", "longer than", "wall"),
+        (
+            "memory_hog",
+            "or a child it waited for used up its memory (128 MiB of address space",
+            "memory",
+        ),
+        ("file_filler", "it wrote a file larger than its limit, 8 MiB (SIGXFSZ)", "output"),
+        ("stdout_flood", "more than 1024 KiB of output", "output"),
+        ("long_line", "more than 1024 KiB of output", "output"),
     ],
 )
 def test_a_runaway_is_stopped_and_named(
-    tmp_path: Path, hostile_table: list[tuple[str, ...]], name: str, cause: str, reduced: bool
+    tmp_path: Path,
+    hostile_table: list[tuple[str, ...]],
+    name: str,
+    cause: str,
+    reason: str,
+    reduced: bool,
 ) -> None:
     report, took = _grade(tmp_path, name, reduced, hostile_table)
     assert took < BOUND_S
     assert report.checks[0].outcome is Outcome.FAILED
     assert any(c in _verdict(report) for c in cause.split("|")), _verdict(report)
+    # what the sandbox did is its own field, not the check's message
+    actions = report.checks[0].sandbox
+    assert any(a.action == "stopped" and a.reason == reason and cause in a.text
+               for a in actions), actions  # fmt: skip
+    assert all(a.pid is not None and a.program for a in actions), actions
+    assert cause not in report.checks[0].message
     assert ("used up its memory" in _verdict(report)) == (name == "memory_hog"), _verdict(report)
     assert report.exit_code == 1
     assert _left(hostile_table) == "none"

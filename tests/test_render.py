@@ -157,6 +157,39 @@ def test_terminal_shows_every_failing_field() -> None:
         assert text in out
 
 
+def test_terminal_shows_what_the_sandbox_did_first() -> None:
+    """Where the sandbox's words used to be pasted into the message: a student reads the
+    same thing, first, and it is escaped like the rest."""
+    stop = SandboxAction("stopped", "cpu", "the sandbox stopped copy (pid 20): it used more "
+                         "than 5 s of CPU", 20, "copy")  # fmt: skip
+    full = SandboxAction("filled", "tmpfs", f"the grade's /tmp filled up {HOSTILE}")
+    report = _report(_check(Outcome.FAILED, message="your program killed by SIGKILL",
+                            sandbox=(stop, full)))  # fmt: skip
+    out = terminal.render(report)
+    lines = out.splitlines()
+    at = next(i for i, ln in enumerate(lines) if ln.startswith("  FAIL"))
+    body = " ".join(" ".join(ln.split()) for ln in lines[at + 1 : at + 6])
+    assert body.startswith(
+        "the sandbox stopped copy (pid 20): it used more than 5 s of CPU; the grade's /tmp "
+        "filled up"
+    ), body
+    assert "your program killed by SIGKILL" in body
+    assert body.index("filled up") < body.index("your program killed")
+    _assert_inert(out)
+
+
+def test_terminal_shows_a_check_that_did_not_run() -> None:
+    why = "the grade was stopped after 2 s while test_1 ran; this check did not run"
+    report = _report(_check(Outcome.ERROR, 1, message="stopped while this check ran"),
+                     _check(Outcome.NOT_RUN, 2, message=why, hint="never shown"))  # fmt: skip
+    out = terminal.render(report)
+    lines = out.splitlines()
+    at = lines.index("  ----  check 2")
+    assert " ".join(" ".join(ln.split()) for ln in lines[at + 1 : at + 3]).startswith(why)
+    assert "never shown" not in out
+    assert "score 0/2 — 1 error, 1 not run — not passed" in out
+
+
 def test_long_actual_output_is_cut_with_a_marker() -> None:
     long_line = "x" * 5000
     out = terminal.render(_report(_check(Outcome.FAILED, actual=long_line)))

@@ -227,9 +227,19 @@ def test_the_outside_watchdog_ends_a_hung_grade(tmp_path: Path) -> None:
     assert [(c.name, c.outcome) for c in report.checks] == [
         ("test_first", Outcome.PASSED),
         ("test_hangs", Outcome.ERROR),
+        ("test_never_reached", Outcome.NOT_RUN),
     ]
     assert "stopped after 2 s while this check ran" in report.checks[1].message
     assert report.checks[1].title == "never ends"
+    assert report.checks[2].message == (
+        "the grade was stopped after 2 s while test_hangs ran; this check did not run"
+    )
+    # every check of the exercise counts, however far the grade got
+    assert [c.name for c in report.catalogue] == ["test_first", "test_hangs", "test_never_reached"]
+    assert report.max_score == 3
+    assert report.catalogue[0].depends == ("build",)
+    assert report.catalogue[0].source is not None
+    assert report.catalogue[0].source.line == 3
     assert report.exit_code == 3
 
 

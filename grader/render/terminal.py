@@ -68,8 +68,11 @@ def _check(c: CheckResult) -> list[str]:
         for w in c.warnings:
             lines.extend(_para("warning: ", w))
         return lines
-    if c.message:
-        lines.extend(_para("", c.message))
+    # what the sandbox did comes first, as the first words of the failure
+    said = "; ".join(a.text for a in c.sandbox)
+    message = f"{said}. {c.message}" if said and c.message else said or c.message
+    if message:
+        lines.extend(_para("", message))
     if c.outcome in (Outcome.SKIPPED, Outcome.NOT_RUN):
         return lines
     if c.expected is not None:
@@ -139,7 +142,7 @@ def render(report: SubmissionReport, *, verbose: bool = False) -> str:
         out.extend(_check(c))
     counts = report.counts()
     out.append("")
-    summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+    summary = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in counts.items() if n)
     verdict = "all checks passed" if report.passed else "not passed"
     out.append(f"score {report.score:g}/{report.max_score:g} — {summary} — {verdict} "
                f"({report.duration_s:.2f} s)")  # fmt: skip

@@ -13,6 +13,7 @@ from typing import Any
 
 from grader.catalog import Limits
 from grader.process import GUARD_S, Run
+from grader.results import SandboxAction
 from grader.sandbox import inside, slots
 from grader.sandbox.cgroup import read_oom_kills
 from grader.sandbox.detect import TMPFS_MB, Capabilities
@@ -57,22 +58,27 @@ class Sandbox:
         """Advice shown with the check's result that does not fail it."""
         self.warnings.append(text)
 
-    def stops(self) -> list[str]:
-        """What the sandbox stopped, in plain words, for the check's message."""
-        said = [f"the sandbox stopped {r.name} (pid {r.pid}): it {r.stopped_for}"
+    def stops(self) -> list[SandboxAction]:
+        """What the sandbox stopped or killed, each in plain words, for the check's result."""
+        said = [SandboxAction("stopped", _reason(r.stopped_for),
+                              f"the sandbox stopped {r.name} (pid {r.pid}): it {r.stopped_for}",
+                              r.pid, r.name)
                 for r in self.runs if r.stopped_for]  # fmt: skip
-        said += [f"{r.name} (pid {r.pid}) {r.out_of_memory}"
+        said += [SandboxAction("stopped", "memory", f"{r.name} (pid {r.pid}) {r.out_of_memory}",
+                               r.pid, r.name)
                  for r in self.runs if r.out_of_memory and not r.stopped_for]  # fmt: skip
-        said += [f"the grade's {mount} filled up: it holds {TMPFS_MB} MiB (the grader's own "
-                 "files included), and writes past that fail with No space left on device"
+        said += [SandboxAction("filled", "tmpfs",
+                               f"the grade's {mount} filled up: it holds {TMPFS_MB} MiB (the "
+                               "grader's own files included), and writes past that fail with "
+                               "No space left on device")
                  for mount in self._full]  # fmt: skip
         killed = self._oom_kills() - self._oom_before
         if killed > 0:
-            said.append(
+            said.append(SandboxAction("oom-killed", "oom",
                 f"the kernel killed {killed} of its processes for want of memory: a grade "
                 f"may use {self.caps.grade_memory_mb} MiB in all, /tmp and shared memory "
-                "included"
-            )
+                "included",
+            ))  # fmt: skip
         return said
 
     def _oom_kills(self) -> int:
@@ -243,6 +249,16 @@ def _full_tmpfs(caps: Capabilities) -> list[str]:
             if st.f_bavail * st.f_frsize < 256 * 1024:
                 full.append(mount)
     return full
+
+
+def _reason(stopped_for: str) -> str:
+    """Which limit a Run's `stopped_for` (grader/process.py's words) is about."""
+    for words, reason in (("CPU", "cpu"), ("wall-clock", "wall"), ("output", "output"),
+                          ("file larger", "output"), ("system calls", "output"),
+                          ("processes", "processes"), ("memory", "memory")):  # fmt: skip
+        if words in stopped_for:
+            return reason
+    return "wall"
 
 
 def _outliving(runs: Sequence[Run], spare: frozenset[int], grace_s: float = 0.2) -> str:
