@@ -254,13 +254,20 @@ def test_a_grade_that_never_ends_is_stopped_at_its_deadline(
 # --- control-C, a class of every exercise, bad input (the CLI) ---------------------------
 
 
+def _control_c_as_on_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_control_c_keeps_what_is_done_and_says_how_to_resume(tmp_path: Path) -> None:
     klass = _class(tmp_path)
     out = tmp_path / "out"
     argv = [sys.executable, "-m", "grader", "batch", "exercise2", str(klass), "--out", str(out),
             "--jobs", "1"]  # fmt: skip
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "CI": "1"})  # fmt: skip
+                            env={**os.environ, "CI": "1"},
+                            # a shell's background job ignores SIGINT, and Python then keeps
+                            # ignoring it: give the batch control-C as a terminal would
+                            preexec_fn=_control_c_as_on_a_terminal)  # fmt: skip
     try:
         first = wait_until(lambda: list((out / "students").glob("*/report.json")), within_s=60)
         proc.send_signal(signal.SIGINT)
@@ -355,5 +362,6 @@ def test_the_default_output_folder_is_beside_the_class_never_inside(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (tmp_path / "class" / "alice").mkdir(parents=True)
+    (tmp_path / "class" / "alice" / "pipe.c").write_text("int main(void) { return 0; }\n")
     monkeypatch.chdir(tmp_path / "class")  # `grade batch exercise2 .`
     assert batch.plan("exercise2", Path(".")).out == tmp_path / "class-graded"

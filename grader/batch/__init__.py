@@ -276,7 +276,7 @@ def run(
     def done_one(done: Done[tuple[Job, Digests]]) -> None:
         job, wanted = done.key
         report = _report(job, wanted, done)
-        with _shielded():  # a control-C now would keep the report without its pages
+        with _deferred():  # a control-C now would keep the report without its pages
             folder.write_result(job.out, report)
             reports[job] = report
         on_event(Finished(job, report, False, done.seconds, len(reports), total,
@@ -418,6 +418,24 @@ def _shielded() -> Iterator[None]:
     finally:
         for sig, handler in saved:
             signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def _deferred() -> Iterator[None]:
+    """A control-C (or SIGTERM) during the block takes effect right after it, never inside
+    it, and is never lost."""
+    caught: list[int] = []
+    saved = []
+    with contextlib.suppress(ValueError):  # not the main thread: signals are not ours
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            saved.append((sig, signal.signal(sig, lambda signum, frame: caught.append(signum))))
+    try:
+        yield
+    finally:
+        for sig, handler in saved:
+            signal.signal(sig, handler)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def _now() -> str:
