@@ -11,9 +11,11 @@ import csv
 import io
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import click
@@ -365,3 +367,20 @@ def test_the_default_output_folder_is_beside_the_class_never_inside(
     (tmp_path / "class" / "alice" / "pipe.c").write_text("int main(void) { return 0; }\n")
     monkeypatch.chdir(tmp_path / "class")  # `grade batch exercise2 .`
     assert batch.plan("exercise2", Path(".")).out == tmp_path / "class-graded"
+
+
+def test_a_whole_class_archive_is_graded_like_its_folder(tmp_path: Path) -> None:
+    """A Canvas or Moodle download kept as one zip: unpacked, then graded as its folder."""
+    klass = tmp_path / "class"
+    for student, source in [("alice", REPO / "reference" / "exercise2"),
+                            ("frank", VARIANTS / "dup2_wrong_fd")]:  # fmt: skip
+        (klass / student).mkdir(parents=True)
+        (klass / student / "pipe.c").write_bytes((source / "pipe.c").read_bytes())
+    archive = tmp_path / "class.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        for f in sorted(klass.rglob("pipe.c")):
+            z.write(f, f.relative_to(tmp_path).as_posix())
+    shutil.rmtree(klass)
+    the_plan = batch.plan("exercise2", archive)
+    assert the_plan.out == tmp_path / "class-graded"
+    assert sorted(j.student for j in the_plan.jobs) == ["alice", "frank"]

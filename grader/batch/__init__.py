@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import quote
 
-from grader import catalog, classfolder
+from grader import catalog, classfolder, unpack
 from grader import submission as submission_mod
 from grader.batch import folder
 from grader.batch.pool import Done, Pool, Task
@@ -139,7 +139,7 @@ def default_out(class_dir: Path) -> Path:
     """`CLASS_DIR-graded`, beside the class folder: never inside it, where a rerun would
     take it for a student (`grade batch exercise2 .` included)."""
     real = class_dir.resolve()
-    return real.parent / f"{real.name}-graded"
+    return real.parent / f"{unpack.archive_stem(real.name)}-graded"
 
 
 def plan(exercise_name: str, class_dir: Path, out: Path | None = None) -> Plan:
@@ -189,12 +189,13 @@ def _check_class_dir(class_dir: Path) -> None:
             "folder (or archive) per student, for example 'grade batch exercise2 "
             "submissions/'."
         )
-    if not class_dir.is_dir():
+    if not class_dir.is_dir() and not unpack.is_archive(class_dir):
         raise UsageError(
-            f"the class folder '{class_dir}' is a file, not a folder. Give the folder that "
-            "holds the students' submissions (one folder or archive per student)."
+            f"the class folder '{class_dir}' is a file, not a folder nor an archive (.zip, "
+            ".tar.gz, .tgz, .tar). Give the folder that holds the students' submissions "
+            "(one folder or archive per student), or the class's archive."
         )
-    if not os.access(class_dir, os.R_OK | os.X_OK):
+    if not os.access(class_dir, os.R_OK | (os.X_OK if class_dir.is_dir() else 0)):
         raise UsageError(
             f"the class folder '{class_dir}' cannot be read (permission denied). Check "
             "its permissions (chmod u+rx) or run grade as its owner."
