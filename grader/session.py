@@ -166,7 +166,7 @@ def _grade(
     group: sandbox.GradeGroup | None,
 ) -> SubmissionReport:
     start = time.monotonic()
-    graded_at = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    graded_at = now()
     _remove_stale_scratch()
     # a kept folder's name has no pid: no later grade takes it for a dead grader's leftover
     owner = "kept" if options.keep else str(os.getpid())
@@ -175,7 +175,7 @@ def _grade(
         # box/ is all a student program sees; the job, the log and the results stay
         # beside it, out of its reach
         box = scratch / "box"
-        digests = Digests(submission_mod.digest(submission), exercise.digest(_version()))
+        digests = Digests(submission_mod.digest(submission), exercise.digest(version()))
         copy_into(submission, box / "submission")
         if caps.root:
             scratch.chmod(0o711)  # students run as nobody: they may pass, not list
@@ -263,7 +263,7 @@ def _grade(
             problems=submission.problems,
             duration_s=round(time.monotonic() - start, 3),
             kept=str(scratch) if options.keep else None,
-            grader_version=_version(),
+            grader_version=version(),
             graded_at=graded_at,
             student=options.student,
             digests=digests,
@@ -274,7 +274,12 @@ def _grade(
             shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _version() -> str:
+def now() -> str:
+    """The time, as a report says when it was graded: ISO 8601 in UTC."""
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def version() -> str:
     try:
         return importlib.metadata.version("ipcgrade")
     except importlib.metadata.PackageNotFoundError:  # a bare checkout, never installed

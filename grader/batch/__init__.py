@@ -11,16 +11,16 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import datetime
 import os
 import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
-from grader import catalog, classfolder, unpack
+from grader import catalog, classfolder, session, unpack
 from grader import submission as submission_mod
 from grader.batch import folder
 from grader.batch.pool import Done, Pool, Task
@@ -264,8 +264,8 @@ def run(
             "leave it out to run one per core."
         )
     started = time.monotonic()
-    graded_at = _now()
-    version = _version()
+    graded_at = session.now()
+    version = session.version()
     checks = {ex.id: ex.digest(version) for ex in the_plan.exercises}
     reports: dict[Job, SubmissionReport] = {}
     total = len(the_plan.jobs)
@@ -277,7 +277,7 @@ def run(
     def done_one(done: Done[tuple[Job, Digests]]) -> None:
         job, wanted = done.key
         report = _report(job, wanted, done)
-        with _deferred():  # a control-C now would keep the report without its pages
+        with _shielded(defer=True):  # a control-C now would keep the report without its pages
             folder.write_result(job.out, report)
             reports[job] = report
         on_event(Finished(job, report, False, done.seconds, len(reports), total,
@@ -348,8 +348,8 @@ def _broken(job: Job, digests: Digests, error: str) -> SubmissionReport:
             for s in specs
         ),
         isolation=Isolation("reduced", missing=("the grade broke: its isolation is unknown",)),
-        grader_version=_version(),
-        graded_at=_now(),
+        grader_version=session.version(),
+        graded_at=session.now(),
         student=job.student,
         catalogue=specs,
         digests=digests,
@@ -407,43 +407,20 @@ def _digest(job: Job) -> str:
 
 
 @contextlib.contextmanager
-def _shielded() -> Iterator[None]:
-    """No second control-C (or SIGTERM) while the batch stops its grades and writes the
-    summary: both are bounded (pool.GRACE_S), and cut short they would lose what is done."""
-    saved = []
-    with contextlib.suppress(ValueError):  # not the main thread: signals are not ours
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            saved.append((sig, signal.signal(sig, signal.SIG_IGN)))
-    try:
-        yield
-    finally:
-        for sig, handler in saved:
-            signal.signal(sig, handler)
-
-
-@contextlib.contextmanager
-def _deferred() -> Iterator[None]:
-    """A control-C (or SIGTERM) during the block takes effect right after it, never inside
-    it, and is never lost."""
+def _shielded(*, defer: bool = False) -> Iterator[None]:
+    """No control-C (or SIGTERM) inside the block. Ignored while the batch stops its grades
+    and writes the summary (both bounded by pool.GRACE_S; cut short they would lose what is
+    done); with `defer`, taken right after the block instead, never lost."""
     caught: list[int] = []
     saved = []
+    handler: Any = (lambda signum, frame: caught.append(signum)) if defer else signal.SIG_IGN
     with contextlib.suppress(ValueError):  # not the main thread: signals are not ours
         for sig in (signal.SIGINT, signal.SIGTERM):
-            saved.append((sig, signal.signal(sig, lambda signum, frame: caught.append(signum))))
+            saved.append((sig, signal.signal(sig, handler)))
     try:
         yield
     finally:
-        for sig, handler in saved:
-            signal.signal(sig, handler)
+        for sig, old in saved:
+            signal.signal(sig, old)
     if caught:
         raise KeyboardInterrupt
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _version() -> str:
-    from grader.session import _version as version
-
-    return version()
