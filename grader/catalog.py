@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.errors import ExerciseError, UsageError
-from grader.results import VISIBILITIES
+from grader.results import VISIBILITIES, CheckSpec, Location
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -67,20 +67,43 @@ class Exercise:
     def statement(self) -> Path:
         return self.folder / "README.md"
 
-    @property
-    def check_names(self) -> tuple[str, ...]:
-        """The checks in checks.py, in order: its top-level `test_` functions, as pytest
-        collects them (read, not imported: listing runs none of the exercise's code)."""
+    def _check_defs(self) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, ...]:
+        """The top-level `test_` functions of checks.py, in order, as pytest collects them
+        (read, not imported: listing runs none of the exercise's code)."""
         try:
             tree = ast.parse(self.checks.read_text(encoding="utf-8"), filename=str(self.checks))
         except (OSError, SyntaxError, ValueError) as e:
             raise ExerciseError(f"the checks file {self.checks} cannot be read: {e}") from e
         return tuple(
-            node.name
+            node
             for node in tree.body
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
             and node.name.startswith("test")
         )
+
+    @property
+    def check_names(self) -> tuple[str, ...]:
+        """The checks in checks.py, in order."""
+        return tuple(node.name for node in self._check_defs())
+
+    @property
+    def catalogue(self) -> tuple[CheckSpec, ...]:
+        """Every check as read from checks.py, nothing run: for a grade that broke before
+        its worker sent the catalogue pytest collected (which also knows each check's
+        fixtures: `depends` here is "build" when the check asks for it by name)."""
+        return tuple(
+            CheckSpec(
+                id=f"{self.id}/{node.name}",
+                title=check_title(ast.get_docstring(node), node.name),
+                max_points=float(self.points.get(node.name, 1.0)),
+                visibility=self.visibility.get(node.name, "visible"),
+                depends=("build",) if {"build", "programs", "program"} & {
+                    a.arg for a in node.args.args} else (),
+                tags=tuple(self.tags.get(node.name, ())),
+                source=Location("checks.py", node.lineno),
+            )
+            for node in self._check_defs()
+        )  # fmt: skip
 
     @property
     def max_score(self) -> float:
@@ -112,6 +135,14 @@ class Exercise:
         for suffix, flags in self.build.variants.items():
             out += [(src, f"{prog}-{suffix}", flags) for src, prog in self.programs.items()]
         return out
+
+
+def check_title(doc: str | None, name: str) -> str:
+    """A check's title: its docstring's first line, else its name in words."""
+    for line in (doc or "").strip().splitlines():
+        if line.strip():
+            return line.strip()
+    return name.removeprefix("test_").replace("_", " ")
 
 
 def root() -> Path:

@@ -13,7 +13,7 @@ import pytest
 
 from grader import build as build_mod
 from grader import protocol
-from grader.catalog import Exercise
+from grader.catalog import Exercise, check_title
 from grader.outcomes import Failed
 from grader.process import Program
 from grader.results import BuildResult, CheckResult, CheckSpec, Location, Outcome
@@ -41,13 +41,6 @@ class GradeContext:
     @property
     def source(self) -> Path:
         return self.scratch / "submission"
-
-
-def _first_line(doc: str | None, fallback: str) -> str:
-    for line in (doc or "").strip().splitlines():
-        if line.strip():
-            return line.strip()
-    return fallback.removeprefix("test_").replace("_", " ")
 
 
 def _def_line(function: Callable[..., object]) -> int | None:
@@ -145,7 +138,7 @@ class Collector:
         closure = getattr(item, "fixturenames", ())
         return CheckSpec(
             id=f"{ex.id}/{item.name}",
-            title=_first_line(function.__doc__ if function is not None else None, item.name),
+            title=check_title(function.__doc__ if function is not None else None, item.name),
             max_points=float(ex.points.get(item.name, 1.0)),
             visibility=ex.visibility.get(item.name, "visible"),
             depends=("build",) if "build" in closure else (),
@@ -167,13 +160,13 @@ class Collector:
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         function = getattr(item, "function", None)
-        title = _first_line(function.__doc__ if function is not None else None, item.name)
+        title = check_title(function.__doc__ if function is not None else None, item.name)
         self.ctx.emit(protocol.Running(f"{self.ctx.exercise.id}/{item.name}", title))
 
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:
         function = getattr(item, "function", None)
         doc = function.__doc__ if function is not None else None
-        self._item_docs[item.nodeid] = (item.name, _first_line(doc, item.name), item)
+        self._item_docs[item.nodeid] = (item.name, check_title(doc, item.name), item)
 
     def pytest_runtest_logfinish(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
         name, title, item = self._item_docs.pop(nodeid, (location[2], location[2], None))

@@ -32,7 +32,14 @@ from conftest import wait_until
 from grader import catalog, doctor, sandbox, session
 from grader.cli import main
 from grader.errors import SandboxError
-from grader.results import BuildResult, CheckResult, Isolation, Outcome, SubmissionReport
+from grader.results import (
+    BuildResult,
+    CheckResult,
+    CheckSpec,
+    Isolation,
+    Outcome,
+    SubmissionReport,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE1 = REPO / "reference" / "exercise1"
@@ -584,3 +591,10 @@ def test_doctor_exits_1_when_a_tool_is_missing(
     result = _grade("--doctor")
     assert result.exit_code == 1, result.output
     assert "NO  gcc" in result.stdout
+
+
+def test_the_catalogue_read_from_checks_py_is_the_one_pytest_collects() -> None:
+    """What a batch shows for a grade that broke before its worker told its catalogue."""
+    data = json.loads(_grade("exercise1", str(REFERENCE1), "--format", "json").stdout)
+    collected = tuple(CheckSpec.from_dict(c) for c in data["catalogue"])
+    assert catalog.find("exercise1").catalogue == collected

@@ -9,7 +9,6 @@ report whose digests match the submission's files and the exercise's checks.
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import os
 import signal
@@ -32,11 +31,9 @@ from grader.render import html
 from grader.results import (
     BuildResult,
     CheckResult,
-    CheckSpec,
     ClassReport,
     Digests,
     Isolation,
-    Location,
     Outcome,
     SchemaError,
     SubmissionReport,
@@ -226,23 +223,6 @@ def _holds(path: Path, exercise: Exercise) -> bool:
         return False
 
 
-def catalogue(exercise: Exercise) -> tuple[CheckSpec, ...]:
-    """Every check of `exercise`, read from its checks.py, not run: for a grade that broke
-    before its own catalogue was known, and for a class none of whose grades ran."""
-    tree = ast.parse(exercise.checks.read_text(encoding="utf-8"), filename=str(exercise.checks))
-    names = set(exercise.check_names)
-    return tuple(
-        CheckSpec(
-            id=f"{exercise.id}/{node.name}",
-            title=(ast.get_docstring(node) or node.name).strip().splitlines()[0],
-            max_points=float(exercise.points.get(node.name, 1.0)),
-            source=Location("checks.py", node.lineno),
-        )
-        for node in tree.body
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in names
-    )
-
-
 def run(
     the_plan: Plan,
     jobs: int,
@@ -335,7 +315,7 @@ def _report(job: Job, wanted: Digests, done: Done[tuple[Job, Digests]]) -> Submi
 
 def _broken(job: Job, digests: Digests, error: str) -> SubmissionReport:
     """A grade the grader broke on: every check not run, 0 points, `error` saying why."""
-    specs = catalogue(job.exercise)
+    specs = job.exercise.catalogue
     why = "the grade broke before this check ran: the grader's fault, not the student's"
     return SubmissionReport(
         exercise=job.exercise.id,
@@ -376,7 +356,7 @@ def _finish(
             exercise=ex.id,
             name=ex.name,
             title=ex.title,
-            catalogue=next((r.catalogue for _, r in mine if r.catalogue), ()) or catalogue(ex),
+            catalogue=next((r.catalogue for _, r in mine if r.catalogue), ()) or ex.catalogue,
             reports=tuple(r for _, r in mine),
             layout=the_plan.layout,
             graded_at=graded_at,
