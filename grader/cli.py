@@ -18,7 +18,7 @@ import click
 
 from grader import catalog, session
 from grader.errors import ExerciseError, ExitCode, GraderError, UsageError
-from grader.render import RENDERERS, inert, terminal
+from grader.render import FORMATS, Options, inert
 from grader.submission import discover
 
 if TYPE_CHECKING:
@@ -39,7 +39,20 @@ def _list(fmt: str) -> str:
     return "\n".join("  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3] for r in rows)
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+class _Ordered(click.Command):
+    """A command that remembers the order of its options on the command line: each --out
+    belongs to the --format before it."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        _, _, order = self.make_parser(ctx).parse_args(args=list(args))
+        ctx.meta["ipcgrade.order"] = [p.name for p in order]
+        return super().parse_args(ctx, args)
+
+
+_FORMAT_HELP = "; ".join(f"{name}: {f.help}" for name, f in FORMATS.items())
+
+
+@click.command(cls=_Ordered, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("exercise", required=False)
 @click.argument("submission", required=False, type=click.Path(path_type=Path, readable=False))
 @click.option(
@@ -49,11 +62,15 @@ def _list(fmt: str) -> str:
     help="List the exercises and the files each expects (as JSON with --format json).",
 )
 @click.option(
-    "--format", "-f", "fmt", type=click.Choice(sorted(RENDERERS)), default="terminal",
-    show_default=True, help="How to write the report.",
+    "--format", "-f", "fmts", type=click.Choice(list(FORMATS)), multiple=True, metavar="NAME",
+    help="How to write the report [default: terminal]; give several, each followed by its "
+    f"own --out FILE. {_FORMAT_HELP}.",
 )  # fmt: skip
-@click.option("--out", "-o", type=click.Path(path_type=Path), metavar="FILE",
-              help="Write the report to FILE instead of the terminal.")  # fmt: skip
+@click.option("--out", "-o", "outs", type=click.Path(path_type=Path), metavar="FILE",
+              multiple=True, help="Write the report of the --format before it to FILE "
+              "instead of the terminal.")  # fmt: skip
+@click.option("--tap-version", type=click.Choice(["13", "14"]), default="14", show_default=True,
+              help="The TAP version of --format tap (13 for Perl's prove).")  # fmt: skip
 @click.option("--show", is_flag=True, help="Print EXERCISE's statement (what to write).")
 @click.option("--doctor", is_flag=True, help="Show what this machine offers the sandbox; "
               "exit 1 if it cannot give full isolation or lacks a tool.")  # fmt: skip
@@ -66,8 +83,9 @@ def grade(
     exercise: str | None,
     submission: Path | None,
     list_: bool,
-    fmt: str,
-    out: Path | None,
+    fmts: tuple[str, ...],
+    outs: tuple[Path, ...],
+    tap_version: str,
     show: bool,
     doctor: bool,
     keep: bool,
@@ -83,6 +101,8 @@ def grade(
 
     To grade a whole class: grade batch EXERCISE CLASS_DIR (see grade batch --help).
     """
+    targets = _targets(click.get_current_context().meta.get("ipcgrade.order", []), fmts, outs)
+    fmt, out = targets[0]
     if list_:
         _deliver(_list(fmt) + "\n", out)
         return ExitCode.PASSED
@@ -107,12 +127,86 @@ def grade(
             ) from e
         return ExitCode.PASSED
     sub = discover(submission if submission is not None else Path.cwd(), ex)
-    with _report_file(out) as dest:  # opened before grading: a bad path wastes no grade
+    options = Options(verbose=verbose, tap_version=int(tap_version))
+    with contextlib.ExitStack() as stack:
+        # every file opened before grading: a bad path wastes no grade
+        dests = [stack.enter_context(_report_file(o)) for _, o in targets]
+        appends = _appends(targets)
         report = session.grade(ex, sub, session.GradeOptions(keep=keep, debug=debug))
-        verbose_terminal = verbose and fmt == "terminal"
-        text = terminal.render(report, verbose=True) if verbose_terminal else RENDERERS[fmt](report)
-        _write(text, dest, out)
+        texts = [FORMATS[f].render(report, options) for f, _ in targets]
+        added = [(var, path, fn(report, options)) for var, path, fn in appends]
+        for (_, o), dest, text in zip(targets, dests, texts, strict=True):
+            _write(text, dest, o)
+        for var, path, text in added:
+            _append(var, path, text)
     return report.exit_code
+
+
+def _targets(
+    order: list[str], fmts: tuple[str, ...], outs: tuple[Path, ...]
+) -> list[tuple[str, Path | None]]:
+    """Each --format with the --out that follows it (None: the terminal). One of each, in
+    either order, pair up; with several formats each --out follows its --format."""
+    if len(fmts) <= 1 and len(outs) <= 1:
+        return [(fmts[0] if fmts else "terminal", outs[0] if outs else None)]
+    pairs: list[list[Any]] = [[f, None] for f in fmts]
+    f_at = o_at = -1
+    for name in order:
+        if name == "fmts":
+            f_at += 1
+        elif name == "outs":
+            o_at += 1
+            if f_at < 0:
+                raise UsageError(
+                    f"--out {outs[o_at]} comes before any --format: with several formats, "
+                    "give each --out right after its --format, as in "
+                    "'--format junit --out junit.xml --format json --out report.json'."
+                )
+            if pairs[f_at][1] is not None:
+                raise UsageError(
+                    f"--format {pairs[f_at][0]} has two --out files ({pairs[f_at][1]} and "
+                    f"{outs[o_at]}): give each --format one --out, right after it."
+                )
+            pairs[f_at][1] = outs[o_at]
+    shown = [f for f, o in pairs if o is None]
+    if len(shown) > 1:
+        raise UsageError(
+            f"the formats {', '.join(shown)} would all write to the terminal: give every "
+            "--format but one an --out FILE after it."
+        )
+    files = [Path(o).absolute() for _, o in pairs if o is not None]
+    twice = sorted({str(p) for p in files if files.count(p) > 1})
+    if twice:
+        raise UsageError(
+            f"two formats would write to the same file ({', '.join(twice)}): give each "
+            "--format its own --out FILE."
+        )
+    return [(f, o) for f, o in pairs]
+
+
+def _appends(targets: list[tuple[str, Path | None]]) -> list[tuple[str, Path, Any]]:
+    """The CI runner's files (GITHUB_STEP_SUMMARY, ...) the formats append to, where the
+    variable is set; checked before grading, like --out."""
+    found = []
+    for f, _ in targets:
+        for var, fn in FORMATS[f].appends:
+            if os.environ.get(var):
+                path = Path(os.environ[var])
+                if path.is_dir() or not path.parent.is_dir():
+                    raise UsageError(
+                        f"${var} is '{path}', which is not a file this runner can append to: "
+                        f"unset it, or point it at a file in a folder that exists."
+                    )
+                found.append((var, path, fn))
+    return found
+
+
+def _append(var: str, path: Path, text: str) -> None:
+    try:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as e:
+        raise UsageError(f"cannot append to ${var} ('{path}'): {e.strerror}.") from e
 
 
 def _deliver(text: str, out: Path | None) -> None:
@@ -315,6 +409,32 @@ class _Progress:
         print(done, file=self.stream, flush=True)
 
 
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("platform", type=click.Choice(["gradescope", "prairielearn", "autolab"]))
+@click.argument("exercise")
+@click.option("--out", "-o", type=click.Path(path_type=Path), metavar="DIR",
+              help="Write the package into DIR.")  # fmt: skip
+def package_command(platform: str, exercise: str, out: Path | None) -> int:
+    """Write PLATFORM's autograder for EXERCISE (stub: issue 12)."""
+    raise UsageError("grade package is not written yet.")
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("folders", nargs=-1, type=click.Path(path_type=Path, readable=False))
+@click.option("--out", "-o", type=click.Path(path_type=Path), metavar="DIR",
+              help="Write the merged class into DIR.")  # fmt: skip
+def merge_command(folders: tuple[Path, ...], out: Path | None) -> int:
+    """Merge the folders of `grade batch --shard` into one class (stub: issue 12)."""
+    raise UsageError("grade merge is not written yet.")
+
+
+SUBCOMMANDS: dict[str, click.Command] = {
+    "batch": batch_command,
+    "package": package_command,
+    "merge": merge_command,
+}
+
+
 def _terminated(signum: int, frame: object) -> None:
     raise KeyboardInterrupt  # unwinds the grade: its scratch folder and sandbox go
 
@@ -325,10 +445,12 @@ def main(argv: list[str] | None = None) -> None:
         signal.signal(signal.SIGTERM, _terminated)
     args = list(argv if argv is not None else sys.argv[1:])
     debug = "--debug" in args
-    # `grade batch ...` is a command of its own; anything else is `grade EXERCISE ...` (no
-    # exercise is called "batch"), so `grade exercise2` needs no subcommand name
-    command, prog = (batch_command, "grade batch") if args[:1] == ["batch"] else (grade, "grade")
-    if command is batch_command:
+    # `grade batch|package|merge ...` are commands of their own; anything else is `grade
+    # EXERCISE ...` (no exercise has those names), so `grade exercise2` needs no subcommand
+    command: click.Command = grade
+    prog = "grade"
+    if args[:1] and args[0] in SUBCOMMANDS:
+        command, prog = SUBCOMMANDS[args[0]], f"grade {args[0]}"
         args = args[1:]
     try:
         code = command.main(args=args, prog_name=prog, standalone_mode=False)

@@ -598,3 +598,35 @@ def test_the_catalogue_read_from_checks_py_is_the_one_pytest_collects() -> None:
     data = json.loads(_grade("exercise1", str(REFERENCE1), "--format", "json").stdout)
     collected = tuple(CheckSpec.from_dict(c) for c in data["catalogue"])
     assert catalog.find("exercise1").catalogue == collected
+
+
+# --- several formats at once ------------------------------------------------------------
+
+
+def test_each_out_follows_its_format_and_one_format_may_use_the_terminal(tmp_path: Path) -> None:
+    out = tmp_path / "report.json"
+    result = _grade("exercise1", REFERENCE1, "--format", "terminal", "--format", "json",
+                    "--out", out, "--format", "html", "--out", tmp_path / "r.html")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["schema"] == 2
+    assert (tmp_path / "r.html").read_text().lower().startswith("<!doctype html>")
+    assert "exercise1" in result.stdout and "{" not in result.stdout  # the terminal's report
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--format", "json", "--format", "html"], ["json, html", "terminal", "--out"]),
+        (["--out", "a.json", "--format", "json", "--format", "html"], ["before any --format"]),
+        (["--format", "json", "--out", "a", "--out", "b", "--format", "html"], ["two --out"]),
+        (["--format", "json", "--out", "a", "--format", "html", "--out", "a"], ["same file"]),
+    ],
+    ids=["two-on-the-terminal", "out-first", "two-outs", "same-file"],
+)
+def test_formats_and_outs_that_do_not_pair_are_refused_before_grading(
+    argv: list[str], words: list[str], tmp_path: Path
+) -> None:
+    os.chdir(tmp_path)  # relative --out files land here, if ever written
+    result = _grade("exercise1", REFERENCE1, *argv)
+    _assert_short_usage_error(result, *words)
+    assert list(tmp_path.iterdir()) == []

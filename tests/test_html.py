@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from grader import catalog, cli
-from grader.render import RENDERERS, diagram, html
+from grader.render import FORMATS, Options, diagram, html
 from grader.results import (
     BuildResult,
     CheckResult,
@@ -609,7 +609,7 @@ def test_no_template_marks_anything_safe() -> None:
 
 
 def test_html_is_a_format_of_the_cli(tmp_path: Path) -> None:
-    assert RENDERERS["html"] is html.render
+    assert FORMATS["html"].render(student_report(), Options()) == html.render(student_report())
     out = tmp_path / "report.html"
     argv = ["exercise1", str(REPO / "reference" / "exercise1"), "--format", "html", "--out",
             str(out)]  # fmt: skip
