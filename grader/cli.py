@@ -127,7 +127,8 @@ def grade(
             ) from e
         return ExitCode.PASSED
     sub = discover(submission if submission is not None else Path.cwd(), ex)
-    options = Options(verbose=verbose, tap_version=int(tap_version))
+    options = Options(verbose=verbose, tap_version=int(tap_version),
+                      workspace=os.environ.get("GITHUB_WORKSPACE") or None)  # fmt: skip
     with contextlib.ExitStack() as stack:
         # every file opened before grading: a bad path wastes no grade
         dests = [stack.enter_context(_report_file(o)) for _, o in targets]

@@ -28,6 +28,7 @@ class Options:
 
     verbose: bool = False  # terminal: list the sandbox's layers
     tap_version: int = 14  # tap: 14, or 13 for consumers that reject 14 (Perl's prove)
+    workspace: str | None = None  # github: the repository's root ($GITHUB_WORKSPACE)
 
 
 Render = Callable[[SubmissionReport, Options], str]
@@ -61,9 +62,9 @@ FORMATS: dict[str, Format] = {
     "prairielearn": Format(lambda r, o: prairielearn.render(r), "PrairieLearn's results.json"),
     "autolab": Format(lambda r, o: autolab.render(r), "Autolab's feedback and autoresult lines"),
     "github": Format(
-        lambda r, o: github.render(r),
+        lambda r, o: github.render(r, workspace=o.workspace),
         "GitHub Actions: annotations and log; the summary to $GITHUB_STEP_SUMMARY",
-        appends=(("GITHUB_STEP_SUMMARY", lambda r, o: github.summary(r)),),
+        appends=(("GITHUB_STEP_SUMMARY", lambda r, o: github.summary(r, workspace=o.workspace)),),
     ),
     "classroom": Format(
         lambda r, o: classroom.render(r),
