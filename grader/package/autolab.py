@@ -26,8 +26,10 @@ def build(exercise: Exercise, wheel: Path | None) -> Package:
         AUTOLAB_LAST_RESORT=common.last_resort(exercise, "autolab"),
     )
     return Package(
-        (PackageFile("autograde-Makefile", makefile.encode()),
-         PackageFile("autograde.tar", buffer.getvalue())),  # fmt: skip
+        (
+            PackageFile("autograde-Makefile", makefile.encode()),
+            PackageFile("autograde.tar", buffer.getvalue()),
+        ),
         "Upload autograde-Makefile and autograde.tar as the assessment's autograder; name "
         "the handin file handin.c (one C file) or handin.tar/handin.zip; the scores' "
         f"problems are {', '.join(common.autolab_keys(exercise))}. An image with ipcgrade "

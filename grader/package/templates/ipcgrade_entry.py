@@ -12,6 +12,7 @@ folder); IPCGRADE_TIMEOUT_S overrides the package's timeout.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -96,10 +97,8 @@ def run_grade(argv: list[str], timeout_s: float) -> tuple[int | None, str]:
         out, err = proc.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
         for sig, wait_s in ((signal.SIGTERM, 10.0), (signal.SIGKILL, None)):
-            try:
+            with contextlib.suppress(OSError):  # it ended on its own meanwhile
                 os.killpg(proc.pid, sig)
-            except OSError:
-                pass
             try:
                 out, err = proc.communicate(timeout=wait_s)
                 break
