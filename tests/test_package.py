@@ -69,6 +69,12 @@ def wheel(folder: Path) -> Path:
     start = time.monotonic()
     built = common.build_wheel(folder / "wheel")
     TIMINGS["wheel build"] = time.monotonic() - start
+    with zipfile.ZipFile(built) as z:  # the templates ship as package data
+        names = set(z.namelist())
+    templates = ROOT / "grader/package/templates"
+    for t in templates.iterdir():
+        if t.is_file():
+            assert f"grader/package/templates/{t.name}" in names
     return built
 
 
@@ -314,3 +320,16 @@ def test_package_with_a_bad_wheel_is_a_usage_error(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "--wheel" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_container_without_user_namespaces_says_its_layers() -> None:
+    """What a grade in a platform's container gets: reduced, and whether students have a
+    uid of their own (as root) or run as the grader's user (listed as missing)."""
+    done = subprocess.run([*GRADE, "--doctor"], env=_env(), capture_output=True, text=True,
+                          check=False)  # fmt: skip
+    assert "isolation of every grade on this machine: reduced" in done.stdout
+    assert "missing: no user namespaces (IPCGRADE_NO_USERNS is set)" in done.stdout
+    if os.geteuid() == 0:
+        assert "layer: student programs run as uid" in done.stdout
+    else:
+        assert "missing: student programs run as this user" in done.stdout
