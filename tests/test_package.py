@@ -275,6 +275,15 @@ def test_entrypoint_replaces_an_invalid_result(fake_root: Path) -> None:
     assert "missing or invalid" in results["message"]
 
 
+def test_entrypoint_replaces_a_prairielearn_result_over_1_mib(fake_root: Path) -> None:
+    big = {"gradable": True, "score": 1, "output": "x" * (1 << 20)}
+    fake = _fake_grade(fake_root, f"import json\njson.dump({big!r}, open(sys.argv[-1], 'w'))")
+    assert ipcgrade_entry.main(["prairielearn", "--grade", fake]) == 0
+    results = _results(fake_root)
+    assert results["gradable"] is False
+    assert (fake_root / "grade/results/results.json").stat().st_size < 4096
+
+
 def test_entrypoint_stops_a_grade_past_its_timeout(
     fake_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -343,3 +352,15 @@ def test_a_container_without_user_namespaces_says_its_layers() -> None:
         assert "layer: student programs run as uid" in done.stdout
     else:
         assert "missing: student programs run as this user" in done.stdout
+
+
+def test_package_builds_the_wheel_from_the_checkout(tmp_path: Path) -> None:
+    argv = [*GRADE, "package", "autolab", "pipe", "--out", str(tmp_path / "al")]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    with tarfile.open(tmp_path / "al/autograde.tar") as t:
+        wheels = [n for n in t.getnames() if n.startswith("ipcgrade/ipcgrade-")]
+        settings = json.load(t.extractfile("ipcgrade/" + common.CONFIG))  # type: ignore[arg-type]
+    assert len(wheels) == 1
+    assert wheels[0].endswith(".whl")
+    assert settings["exercise"] == "exercise2"

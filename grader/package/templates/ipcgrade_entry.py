@@ -29,6 +29,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 CONFIG = HERE / "ipcgrade-package.json"
 TAIL = 4000  # characters of the grader's own messages kept in a failure's result
+PRAIRIELEARN_MAX = 1 << 20  # bytes: PrairieLearn ignores a larger results.json
 
 
 def _paths(platform: str, root: Path) -> tuple[Path, Path | None]:
@@ -51,6 +52,8 @@ def valid(platform: str, text: str) -> bool:
     except ValueError:
         return False
     if not isinstance(data, dict):
+        return False
+    if platform == "prairielearn" and len(text.encode("utf-8")) > PRAIRIELEARN_MAX:
         return False
     if platform == "gradescope":
         return isinstance(data.get("score"), (int, float)) or isinstance(data.get("tests"), list)
