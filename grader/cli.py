@@ -414,10 +414,39 @@ class _Progress:
 @click.argument("platform", type=click.Choice(["gradescope", "prairielearn", "autolab"]))
 @click.argument("exercise")
 @click.option("--out", "-o", type=click.Path(path_type=Path), metavar="DIR",
-              help="Write the package into DIR.")  # fmt: skip
-def package_command(platform: str, exercise: str, out: Path | None) -> int:
-    """Write PLATFORM's autograder for EXERCISE (stub: issue 12)."""
-    raise UsageError("grade package is not written yet.")
+              help="Write the package into DIR (made if missing).  [default: "
+              "ipcgrade-PLATFORM-EXERCISE in the current folder]")  # fmt: skip
+@click.option("--wheel", type=click.Path(path_type=Path), metavar="FILE",
+              help="Put this ipcgrade wheel in the package instead of building one from "
+              "the checkout.")  # fmt: skip
+def package_command(platform: str, exercise: str, out: Path | None, wheel: Path | None) -> int:
+    """Write PLATFORM's autograder for EXERCISE: it installs ipcgrade in the platform's
+    container and grades each submission there, always leaving the platform a result.
+
+    gradescope: autograder.zip (setup.sh, run_autograder). prairielearn: a Dockerfile, its
+    entrypoint `run` and the info.json settings. autolab: autograde-Makefile and
+    autograde.tar.
+    """
+    from grader import package
+
+    ex = catalog.find(exercise)
+    built = package.BUILDERS[platform](ex, wheel)
+    dest = out if out is not None else Path(f"ipcgrade-{platform}-{ex.id}")
+    if dest.exists() and not dest.is_dir():
+        raise UsageError(f"--out {dest} is a file: give --out a folder for the package.")
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+        for f in built.files:
+            path = dest / f.name
+            path.write_bytes(f.data)
+            path.chmod(0o755 if f.executable else 0o644)
+    except OSError as e:
+        raise UsageError(f"cannot write the package into '{dest}': {e.strerror}.") from e
+    click.echo(f"{platform} autograder for {ex.id} written to {dest}:", err=True)
+    for f in built.files:
+        click.echo(f"  {dest / f.name}", err=True)
+    click.echo(built.next_steps, err=True)
+    return ExitCode.PASSED
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
