@@ -9,8 +9,8 @@ them); the total stays the sum of the tests' points. Text fields are plain text 
 shows them in <pre>, ANSI colours read): control characters are shown as `\\x1b`, never sent.
 
 PrairieLearn's grader host refuses a results file over 1 MiB (apps/grader-host/src/index.ts:
-`Buffer.byteLength(data) > 1024 * 1024`): outputs are cut, the largest first, each with a
-note, until the whole file is under it.
+`Buffer.byteLength(data) > 1024 * 1024`): the largest outputs and messages are cut, each to
+the same length and ending with a note, until the whole file is under it.
 """
 
 from __future__ import annotations
@@ -105,18 +105,28 @@ def _cut(text: str, size: int) -> str:
 
 
 def fit(doc: dict[str, Any], limit: int = LIMIT) -> dict[str, Any]:
-    """`doc` with its outputs cut, the largest first, until its file is under `limit`."""
+    """`doc` with its outputs cut until its file is under `limit`: the largest first, all
+    cut to one length, so every long output keeps as much of its start as the others."""
     fields: list[tuple[dict[str, Any], str]] = [(doc, "output")]
     fields += [(t, key) for t in doc["tests"] for key in ("output", "message")]
-    while (excess := _size(doc) - limit + 1) > 0:
-        where, name = max(fields, key=lambda f: len(json.dumps(f[0][f[1]])))
-        text = where[name]
-        have = len(json.dumps(text))
-        if have <= len(json.dumps(CUT)) + 2:
-            raise ValueError("the PrairieLearn results cannot be cut under 1 MiB")
-        if text.endswith(CUT):
-            text = text[: -len(CUT)]
-        where[name] = _cut(text, max(len(json.dumps(CUT)) + 2, have - excess))
+    size = _size(doc)
+    if size < limit:
+        return doc
+    lengths = [len(json.dumps(where[key])) for where, key in fields]
+    room = limit - 1 - (size - sum(lengths))  # for the fields' JSON strings
+    least = len(json.dumps(CUT)) + 2
+    lo, hi = least, max(lengths)
+    if sum(min(n, least) for n in lengths) > room:
+        raise ValueError("the PrairieLearn results cannot be cut under 1 MiB")
+    while lo < hi:  # the longest length every field can keep
+        mid = (lo + hi + 1) // 2
+        if sum(min(n, mid) for n in lengths) <= room:
+            lo = mid
+        else:
+            hi = mid - 1
+    for (where, key), n in zip(fields, lengths, strict=True):
+        if n > lo:
+            where[key] = _cut(where[key], lo)
     return doc
 
 
