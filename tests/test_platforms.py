@@ -460,3 +460,12 @@ def test_markdown_table_pads_short_rows() -> None:
     )
     cells = [t for t in tokens if t.type in ("th_open", "td_open")]
     assert len(cells) == 9
+
+
+def test_gradescope_shows_the_students_line_where_the_mistake_is() -> None:
+    doc = json.loads(gradescope.render(student_report("alice", SCRIPT)))
+    hang = next(t for t in doc["tests"] if t["extra_data"]["id"].endswith("end_of_file"))
+    assert "Where: pipe.c, line 3" in hang["output"]
+    tokens = MarkdownIt("commonmark").parse(hang["output"])
+    fences = [t.content for t in tokens if t.type == "fence"]
+    assert f"   3 |   pipe(fd); /* {SCRIPT} */\n" in fences

@@ -24,7 +24,20 @@ MAX_ROWS = 60  # of one evidence table
 MAX_BLOCK = 20_000  # characters of one block of raw output
 
 
-def _test_output(result: CheckResult) -> str:
+def _where(report: SubmissionReport, result: CheckResult) -> list[str]:
+    """Where in the student's source the mistake is, with that line when the file is known."""
+    if result.location is None:
+        return []
+    loc = result.location
+    out = [f"Where: {markdown.escape(loc.file, limit=200)}, line {loc.line}\n"]
+    src = next((f for f in report.sources if f.file == loc.file), None)
+    lines = src.text.split("\n") if src else []
+    if 0 < loc.line <= len(lines):
+        out.append(markdown.code_block(f"{loc.line:>4} | {lines[loc.line - 1]}", limit=400))
+    return out
+
+
+def _test_output(report: SubmissionReport, result: CheckResult) -> str:
     """One check's finding as Markdown."""
     out: list[str] = []
     word = platform.WORDS[result.outcome]
@@ -40,6 +53,7 @@ def _test_output(result: CheckResult) -> str:
         if result.lecture:
             lecture = markdown.escape(result.lecture, limit=200)
             out.append(f"Lecture: see the section “{lecture}”.\n")
+        out += _where(report, result)
     if result.expected is not None:
         out += ["Expected:\n", markdown.code_block(result.expected, limit=MAX_BLOCK)]
     if result.actual is not None:
@@ -57,7 +71,9 @@ def _test_output(result: CheckResult) -> str:
     return "\n".join(out)
 
 
-def _test(spec: CheckSpec, result: CheckResult, number: str) -> dict[str, Any]:
+def _test(
+    report: SubmissionReport, spec: CheckSpec, result: CheckResult, number: str
+) -> dict[str, Any]:
     return {
         "name": platform.inert(spec.title, 300),
         "name_format": "text",
@@ -65,7 +81,7 @@ def _test(spec: CheckSpec, result: CheckResult, number: str) -> dict[str, Any]:
         "score": result.points,
         "max_score": spec.max_points,
         "status": "passed" if result.outcome is Outcome.PASSED else "failed",
-        "output": _test_output(result),
+        "output": _test_output(report, result),
         "output_format": "md",
         "tags": [platform.inert(t, 100) for t in spec.tags],
         "visibility": spec.visibility if spec.visibility in platform.HIDDEN else "visible",
@@ -131,7 +147,7 @@ def results(report: SubmissionReport) -> dict[str, Any]:
                 "graded_at": report.graded_at,
             }
         ),
-        "tests": [_test(s, c, f"{major}.{i}") for i, (s, c) in enumerate(pairs, 1)],
+        "tests": [_test(report, s, c, f"{major}.{i}") for i, (s, c) in enumerate(pairs, 1)],
     }
 
 

@@ -137,6 +137,8 @@ def said(result: CheckResult) -> str:
         parts.append(f"What to do: {inert(result.hint, 2000)}")
     if result.lecture and result.outcome is not Outcome.PASSED:
         parts.append(f"Lecture: see the section “{inert(result.lecture, 200)}”.")
+    if result.location and result.outcome is not Outcome.PASSED:
+        parts.append(f"Where: {inert(result.location.file, 200)}, line {result.location.line}.")
     return "\n".join(parts)
 
 
