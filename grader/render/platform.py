@@ -73,9 +73,10 @@ def state(report: SubmissionReport) -> str:
             + ", not your program: those checks score 0 for now; tell your instructor."
         )
     if report.missing_files:
-        found = f" (found: {', '.join(report.found_files)})" if report.found_files else ""
+        found = ", ".join(inert(f, 200) for f in report.found_files[:20])
+        found = f" (found: {found})" if found else ""
         return (
-            f"Not graded: {', '.join(report.missing_files)} "
+            f"Not graded: {', '.join(inert(f, 200) for f in report.missing_files)} "
             f"{'is' if len(report.missing_files) == 1 else 'are'} missing from your "
             f"submission{found}. Submit the file under that exact name."
         )
