@@ -1,0 +1,70 @@
+"""Student text as Markdown that stays text: escaped inline, fenced blocks, tables.
+
+Control characters are shown as `\\x1b` (grader.render.inert) before anything else, so NUL,
+ANSI sequences and bidi overrides never reach a Markdown renderer. Inline, every character
+that Markdown or HTML reads as syntax is escaped: `& < >` as HTML entities (a `<script>`
+stays text even for a renderer that lets inline HTML through) and the punctuation of
+Markdown with a backslash (and a first `-`, `+`, `=` or `1.`, which would start a list);
+a newline, which would end a table row or a paragraph, is shown as `↵`. A code block's
+fence is longer than any run of backticks in its text, so the text cannot close it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+_PUNCT = re.compile(r"([\\`*_\[\]#|~])")
+_LEADING = re.compile(r"^(\s*)([-+=]|\d+(?=[.)]))")  # a list, a heading's underline
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_HTML = re.compile(r"[&<>]")
+_TICKS = re.compile(r"`+")
+
+
+def _inert(text: str, limit: int | None) -> str:
+    from grader.render import inert  # late: grader.render imports the renderers
+
+    return inert(text, len(text) if limit is None else limit)
+
+
+def escape(text: str, *, limit: int | None = None) -> str:
+    """`text` as inline Markdown that shows exactly as written, on one line; `limit` cuts
+    it (characters) with a visible marker."""
+    shown = _inert(str(text), limit)
+    shown = _HTML.sub(lambda m: _ENTITIES[m.group()], shown)
+    shown = _PUNCT.sub(r"\\\1", shown)
+    shown = _LEADING.sub(lambda m: m.group(1) + _lead(m.group(2)), shown)
+    return " ↵ ".join(shown.split("\n"))
+
+
+def _lead(mark: str) -> str:
+    """A mark that would start a list or a heading at the start of a line, made text."""
+    if mark.isdigit():
+        return mark + "\\"  # "1." stays text as "1\."
+    return "\\" + mark
+
+
+def code_block(text: str, *, limit: int | None = None) -> str:
+    """`text` in a fenced code block no line of it can close, ending with a newline."""
+    shown = _inert(str(text), limit)
+    longest = max((len(m.group()) for m in _TICKS.finditer(shown)), default=0)
+    fence = "`" * max(3, longest + 1)
+    if not shown.endswith("\n"):
+        shown += "\n"
+    return f"{fence}\n{shown}{fence}\n"
+
+
+def table(columns: Sequence[str], rows: Sequence[Sequence[str]], *,
+          limit: int | None = None) -> str:  # fmt: skip
+    """A GitHub-flavoured table, every cell escaped (`limit`: characters per cell); rows
+    shorter than the header are padded, longer ones get blank header cells."""
+    width = max([len(columns), *(len(r) for r in rows)], default=0)
+    if width == 0:
+        return ""
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [escape(c, limit=limit) for c in cells] + [""] * (width - len(cells))
+        return "| " + " | ".join(c or " " for c in padded) + " |"
+
+    out = [line(columns), "|" + "---|" * width, *(line(r) for r in rows)]
+    return "\n".join(out) + "\n"
