@@ -9,8 +9,8 @@ xmlschema and junitparser are test extras: missing, these tests skip, except und
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -65,11 +65,13 @@ def _expected_counts(r: SubmissionReport) -> dict[str, int]:
     build_failed = not r.build.ok and not r.missing_files
     return {
         "tests": len(shown) + not_run + 1 + bool(r.missing_files) + bool(r.error),
-        "failures": sum(c.outcome is Outcome.FAILED for c in shown) + build_failed
+        "failures": sum(c.outcome is Outcome.FAILED for c in shown)
+        + build_failed
         + bool(r.missing_files),
         "errors": sum(c.outcome is Outcome.ERROR for c in shown) + bool(r.error),
         "skipped": sum(c.outcome in (Outcome.SKIPPED, Outcome.NOT_RUN) for c in shown)
-        + not_run + bool(r.missing_files),
+        + not_run
+        + bool(r.missing_files),
     }
 
 
@@ -93,7 +95,9 @@ def test_strict_validates_and_junitparser_counts_as_the_report(
                    if isinstance(res, junitparser.Failure)) == want["failures"]  # fmt: skip
 
 
-def test_gitlab_adds_file_and_line_which_strict_forbids(schema: Any, hang: SubmissionReport) -> None:
+def test_gitlab_adds_file_and_line_which_strict_forbids(
+    schema: Any, hang: SubmissionReport
+) -> None:
     xml = junit.render(hang, gitlab=True)
     assert not schema.is_valid(xml)
     case = ET.fromstring(xml).find(".//testcase[@name='test_grep_sees_end_of_file']")
@@ -202,3 +206,10 @@ def test_the_cli_writes_junit_and_tap_and_exits_1(tmp_path: Path) -> None:
     assert ET.parse(x).getroot().find(".//testcase[@name='test_grep_sees_end_of_file']/failure") \
         is not None  # fmt: skip
     assert y.read_text(encoding="utf-8").startswith("TAP version 14\n")
+
+
+def test_a_string_no_renderer_step_cleaned_is_still_made_legal_xml() -> None:
+    # the student's id comes from a folder name in a batch: it reaches the XML as it is
+    xml = junit.render(student_report(student="bob\x00\x01\ufffe"))
+    props = {p.get("name"): p.get("value") for p in ET.fromstring(xml).iter("property")}
+    assert props["student"] == "bob\\x00\\x01\\ufffe"

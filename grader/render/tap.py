@@ -102,6 +102,7 @@ def render(report: SubmissionReport, *, version: int = 14, instructor: bool = Fa
         out.append(f"# {n_hidden} hidden checks, worth {num(hidden_points)} points, are not "
                    "shown: your instructor's report has them")  # fmt: skip
     scored = [c for c in shown if c.max_points is not None]
-    out.append(f"# score {num(sum(c.points or 0.0 for c in scored))}/"
-               f"{num(sum(c.max_points or 0.0 for c in scored))}, status: {report.status}")  # fmt: skip
+    points = num(sum(c.points or 0.0 for c in scored))
+    out.append(f"# score {points}/{num(sum(c.max_points or 0.0 for c in scored))}, "
+               f"status: {report.status}")  # fmt: skip
     return "\n".join(out) + "\n"
