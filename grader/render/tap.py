@@ -61,8 +61,11 @@ def _diagnostic(case: Case) -> dict[str, Any]:
         d["at"] = at
     if case.failure:
         d["failure"] = case.failure
-    details = _block(case.details)
-    if details and details.strip() != case.message:
+    rest = case.details.split("\n")
+    if rest and " ".join(rest[0].split()) == case.message:
+        rest = rest[1:]  # the message itself, said above
+    details = _block("\n".join(rest))
+    if details:
         d["details"] = details
     if case.evidence:
         d["evidence"] = _block(case.evidence)
