@@ -279,9 +279,21 @@ def _report_file(out: Path | None) -> Iterator[TextIO | None]:
 @click.option("--jobs", "-j", type=int, metavar="N",
               help="Run N grades at once.  [default: one per core]")  # fmt: skip
 @click.option("--force", is_flag=True, help="Regrade every submission, reusing no result.")
+@click.option(
+    "--shard",
+    metavar="K/N",
+    help="Grade only the K-th of N slices of the class "
+    "(by a hash of each student's id); join the N folders with 'grade merge'.",
+)
 @click.option("--debug", is_flag=True, help="Show internals and tracebacks.")
 def batch_command(
-    exercise: str, class_dir: Path, out: Path | None, jobs: int | None, force: bool, debug: bool
+    exercise: str,
+    class_dir: Path,
+    out: Path | None,
+    jobs: int | None,
+    force: bool,
+    shard: str | None,
+    debug: bool,
 ) -> int:
     """Grade EXERCISE (or all) in every student's submission in CLASS_DIR.
 
@@ -292,12 +304,16 @@ def batch_command(
     index.html (the instructor's page) and report-student.html; then DIR/grades.csv and
     the overview DIR/index.html. A rerun reuses every result whose submission and checks
     are unchanged; control-C stops, keeps what is done, and the same command resumes.
+    With --shard K/N, only that slice of the students is graded (all of a student's
+    exercises in one shard): run the N shards (on N machines), then 'grade merge'.
 
     Exit status: 0 every submission graded (whatever the students scored), 2 bad usage,
     3 the grader broke on some submission (the rest is written), 130 interrupted.
     """
     from grader import batch
+    from grader.batch import shard as shard_mod
 
+    the_shard = shard_mod.parse(shard) if shard is not None else None
     given_jobs = jobs
     jobs = batch.default_jobs() if jobs is None else jobs
     if jobs < 1:
@@ -305,13 +321,14 @@ def batch_command(
             f"--jobs must be 1 or more (got {jobs}): it is how many grades run at once; "
             "leave it out to run one per core."
         )
-    the_plan = batch.plan(exercise, class_dir, out)
+    the_plan = batch.plan(exercise, class_dir, out, the_shard)
     with _Progress(len(the_plan.jobs), sys.stderr) as shown:
         summary = batch.run(the_plan, jobs, force=force, on_event=shown.event)
     shown.summary(summary)
     if summary.interrupted:
         again = ["grade", "batch", exercise, str(class_dir), *(["--out", str(out)] if out else []),
-                 *(["--jobs", str(jobs)] if given_jobs is not None else [])]  # fmt: skip
+                 *(["--jobs", str(jobs)] if given_jobs is not None else []),
+                 *(["--shard", str(the_shard)] if the_shard else [])]  # fmt: skip
         click.echo(
             f"grade: interrupted: {summary.done} of {len(the_plan.jobs)} submissions are done "
             f"and kept in {the_plan.out}. To resume, run the same command again"
@@ -452,10 +469,56 @@ def package_command(platform: str, exercise: str, out: Path | None, wheel: Path 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("folders", nargs=-1, type=click.Path(path_type=Path, readable=False))
 @click.option("--out", "-o", type=click.Path(path_type=Path), metavar="DIR",
-              help="Write the merged class into DIR.")  # fmt: skip
-def merge_command(folders: tuple[Path, ...], out: Path | None) -> int:
-    """Merge the folders of `grade batch --shard` into one class (stub: issue 12)."""
-    raise UsageError("grade merge is not written yet.")
+              help="Write the merged class into DIR (made if missing).  [default: merged, "
+              "beside the first FOLDER]")  # fmt: skip
+@click.option("--summary", type=click.Path(path_type=Path), metavar="FILE",
+              help="Also append the class as a Markdown table to FILE, for example "
+              '"$GITHUB_STEP_SUMMARY".')  # fmt: skip
+def merge_command(folders: tuple[Path, ...], out: Path | None, summary: Path | None) -> int:
+    """Join the output folders of 'grade batch --shard K/N' into one class.
+
+    Writes into DIR what one unsharded batch writes: students/ID/ (report.json, index.html,
+    report-student.html), grades.csv and the overview index.html (per exercise, and the
+    index of exercises, for all). Nothing is regraded; merging again gives the same files.
+    A student in two folders is an error naming both. Exit status: 0 merged, 2 bad usage.
+    """
+    from grader.batch import merge
+    from grader.render import class_summary
+
+    if not folders:
+        raise UsageError(
+            "no folder to merge: give the output folders of every shard, for example "
+            "'grade merge shard-1 shard-2 shard-3 --out class-report'."
+        )
+    if out is None:
+        out = folders[0].absolute().parent / "merged"
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"cannot merge into '{out}': it is a file. Give --out a folder.")
+    if summary is not None and (summary.is_dir() or not summary.absolute().parent.is_dir()):
+        raise UsageError(
+            f"cannot append the summary to '{summary}': give --summary a file in a folder "
+            "that exists."
+        )
+    merged = merge.merge(folders, out)
+    if merged.missing:
+        click.echo(
+            f"grade: warning: no folder of shard {', '.join(merged.missing)} was given: the "
+            "merged class lacks those students. Merge again with every shard's folder.",
+            err=True,
+        )
+    if summary is not None:
+        try:
+            with open(summary, "a", encoding="utf-8") as f:
+                f.write(class_summary.render(merged.classes, merged.missing))
+        except OSError as e:
+            raise UsageError(f"cannot append the summary to '{summary}': {e.strerror}.") from e
+    students = len({r.student for k in merged.classes for r in k.reports})
+    click.echo(
+        f"merged {students} students from {merged.folders} folders into {out}; open "
+        f"{merged.overview}",
+        err=True,
+    )
+    return ExitCode.PASSED
 
 
 SUBCOMMANDS: dict[str, click.Command] = {

@@ -4,7 +4,8 @@ plan() finds what to grade (and refuses bad input before anything runs); run() g
 through a pool of grade processes (batch/pool.py), writes each student's report and pages
 into the output folder (batch/folder.py) as each grade ends, and each exercise's grade
 sheet and overview at the end, or after control-C with what was done. A rerun reuses every
-report whose digests match the submission's files and the exercise's checks.
+report whose digests match the submission's files and the exercise's checks. With a shard
+(batch/shard.py), only that slice of the class is graded; batch/merge.py joins the shards.
 """
 
 from __future__ import annotations
@@ -17,17 +18,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from grader import catalog, classfolder, session, unpack
 from grader import submission as submission_mod
 from grader.batch import folder
 from grader.batch.pool import Done, Pool, Task
+from grader.batch.shard import Shard
 from grader.catalog import Exercise
 from grader.errors import ExitCode, GraderError, UsageError
-from grader.render import classes as classes_render
-from grader.render import csv as csv_render
-from grader.render import html
 from grader.results import (
     BuildResult,
     CheckResult,
@@ -63,6 +61,7 @@ class Plan:
     layout: str
     every_exercise: bool  # `grade batch all`: one folder per exercise under OUT
     problems: tuple[str, ...] = ()  # what the class folder held that is no submission
+    shard: Shard | None = None  # `--shard K/N`: only the students of that slice
 
     def folder(self, exercise: Exercise) -> Path:
         """Where `exercise`'s overview, grade sheet and students go."""
@@ -139,11 +138,14 @@ def default_out(class_dir: Path) -> Path:
     return real.parent / f"{unpack.archive_stem(real.name)}-graded"
 
 
-def plan(exercise_name: str, class_dir: Path, out: Path | None = None) -> Plan:
+def plan(
+    exercise_name: str, class_dir: Path, out: Path | None = None, shard: Shard | None = None
+) -> Plan:
     """Find the submissions in `class_dir` and what to grade in each.
 
     `exercise_name` is an exercise (its id or short name), or "all": every exercise any of
-    whose files is in a student's submission, for that student.
+    whose files is in a student's submission, for that student. With `shard`, only the
+    students of that slice (who may be none: the shard then writes an empty class).
 
     Raises:
         UsageError: an unknown exercise; `class_dir` missing, not a folder, or holding no
@@ -166,17 +168,20 @@ def plan(exercise_name: str, class_dir: Path, out: Path | None = None) -> Plan:
         Job(ex, entry.student, entry.path,
             folder.student_folder(out / ex.id if every else out, entry.student))
         for entry in found.entries
+        if shard is None or shard.holds(entry.student)
         for ex in exercises
         if not every or _holds(entry.path, ex)
     ]  # fmt: skip
-    if not jobs:
+    if not jobs and shard is None:
         raise UsageError(
             f"no student in '{class_dir}' has a file of any exercise (for example "
             f"{', '.join(exercises[0].files)}, in {exercises[0].id}/ or at the top of the "
             "student's folder); 'grade --list' shows the files each exercise expects."
         )
     graded = tuple(ex for ex in exercises if any(j.exercise is ex for j in jobs))
-    return Plan(graded, tuple(jobs), out, found.layout, every, found.problems)
+    if not every:
+        graded = exercises  # an empty shard still has its (empty) sheet and overview
+    return Plan(graded, tuple(jobs), out, found.layout, every, found.problems, shard)
 
 
 def _check_class_dir(class_dir: Path) -> None:
@@ -347,12 +352,13 @@ def _finish(
     graded_at: str,
     version: str,
 ) -> Summary:
-    """Write each exercise's grade sheet and overview (and, for `all`, the top index)."""
+    """Write each exercise's grade sheet and overview (and, for `all`, the top index), and
+    the folder's manifest."""
     klasses = []
     for ex in the_plan.exercises:
         mine = sorted(((j, r) for j, r in reports.items() if j.exercise is ex),
                       key=lambda jr: jr[0].student)  # fmt: skip
-        klass = ClassReport(
+        klasses.append(ClassReport(
             exercise=ex.id,
             name=ex.name,
             title=ex.title,
@@ -361,15 +367,15 @@ def _finish(
             layout=the_plan.layout,
             graded_at=graded_at,
             grader_version=version,
-        )
-        base = the_plan.folder(ex)
-        folder.write(base / folder.GRADES, csv_render.render(klass))
-        links = {j.student: folder.link(j.out, base) for j, _ in mine}
-        folder.write(base / folder.INSTRUCTOR_PAGE, html.overview(klass, links))
-        klasses.append(klass)
-    if the_plan.every_exercise:
-        links = {k.exercise: f"{quote(k.exercise)}/{folder.INSTRUCTOR_PAGE}" for k in klasses}
-        folder.write(the_plan.overview, classes_render.render(tuple(klasses), links))
+        ))  # fmt: skip
+    folder.write_classes(the_plan.out, klasses, the_plan.every_exercise)
+    folder.write_manifest(
+        the_plan.out,
+        None if the_plan.shard is None else str(the_plan.shard),
+        the_plan.layout,
+        the_plan.every_exercise,
+        [j.out / folder.REPORT for j in the_plan.jobs],
+    )
     statuses: dict[str, int] = {}
     for r in reports.values():
         statuses[r.status] = statuses.get(r.status, 0) + 1

@@ -4,27 +4,36 @@ students/<id>/report.json          the report, schema 2, written when the grade 
 students/<id>/index.html           the instructor's page: hidden checks shown
 students/<id>/report-student.html  the student's page: hidden checks not detailed
 grades.csv, index.html             the grade sheet and the overview, at the end
+batch.json                         what the folder holds: its shard, layout and reports
+
+With `grade batch all`, each exercise has these in a folder of its own, EXERCISE/, and
+index.html at the top lists the exercises. write_classes() writes the sheets and overviews
+from the reports alone: `grade batch` and `grade merge` share it.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from grader import sandbox
 from grader.errors import UsageError
+from grader.render import classes as classes_render
+from grader.render import csv as csv_render
 from grader.render import html
 from grader.render import json as json_render
-from grader.results import Digests, SchemaError, SubmissionReport
+from grader.results import ClassReport, Digests, SchemaError, SubmissionReport
 
 STUDENTS = "students"
 REPORT = "report.json"
 INSTRUCTOR_PAGE = "index.html"
 STUDENT_PAGE = "report-student.html"
 GRADES = "grades.csv"
+MANIFEST = "batch.json"
 
 
 def student_folder(base: Path, student: str) -> Path:
@@ -81,6 +90,33 @@ def write_pages(folder: Path, report: SubmissionReport, always: bool = False) ->
         path = folder / name
         if always or not path.is_file():
             write(path, html.render(report, instructor=instructor))
+
+
+def write_classes(out: Path, classes: Sequence[ClassReport], every_exercise: bool) -> None:
+    """Each class's grade sheet and overview (in OUT/EXERCISE/ when `every_exercise`, with
+    the index of the exercises at the top), linking the pages of its students' folders."""
+    for klass in classes:
+        base = out / klass.exercise if every_exercise else out
+        write(base / GRADES, csv_render.render(klass))
+        links = {r.student: link(student_folder(base, r.student), base) for r in klass.reports}
+        write(base / INSTRUCTOR_PAGE, html.overview(klass, links))
+    if every_exercise:
+        links = {k.exercise: f"{quote(k.exercise)}/{INSTRUCTOR_PAGE}" for k in classes}
+        write(out / INSTRUCTOR_PAGE, classes_render.render(tuple(classes), links))
+
+
+def write_manifest(
+    out: Path, shard: str | None, layout: str, every_exercise: bool, reports: Sequence[Path]
+) -> None:
+    """batch.json: which shard this folder is ("K/N", or None), how the class folder was laid
+    out, and the reports it should hold (relative paths), so a merge knows them all."""
+    data = {
+        "shard": shard,
+        "layout": layout,
+        "every_exercise": every_exercise,
+        "reports": sorted(p.relative_to(out).as_posix() for p in reports),
+    }
+    write(out / MANIFEST, json.dumps(data, indent=2, ensure_ascii=True) + "\n")
 
 
 def write(path: Path, text: str) -> None:
