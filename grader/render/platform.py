@@ -1,4 +1,5 @@
-"""What the grading platforms' formats share: every check of the catalogue with its result,
+"""What the formats share: every check of the catalogue with its result (the page, GitHub's
+and the grading platforms' formats read them the same way),
 hidden checks, the grade's state in words, and student text made inert inside JSON."""
 
 from __future__ import annotations
