@@ -55,6 +55,11 @@ def exercise_number(report: SubmissionReport) -> str:
     return m.group(1) if m else "1"
 
 
+def heading(report: SubmissionReport) -> str:
+    """ "exercise2 `pipe`: its title", raw: the caller escapes it for its format."""
+    return f"{report.exercise} `{report.name}`: {report.title}" if report.name else report.title
+
+
 def num(x: float) -> str:
     return f"{x:g}"
 
