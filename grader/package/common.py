@@ -42,6 +42,11 @@ def template(name: str, **values: str) -> str:
     return text
 
 
+def from_template(name: str, *, executable: bool = False, **values: str) -> PackageFile:
+    """The package's file `name`: its template filled in."""
+    return PackageFile(name, template(name, **values).encode(), executable=executable)
+
+
 def build_wheel(dest: Path) -> Path:
     """ipcgrade's wheel, built from the source checkout this grader runs from."""
     source = catalog.root()
@@ -101,8 +106,8 @@ def config(exercise: Exercise, platform: str, autolab_keys: tuple[str, ...] = ()
 def shared(exercise: Exercise, platform: str, wheel: PackageFile) -> list[PackageFile]:
     """The files every package holds: setup.sh, the entrypoint, its settings, the wheel."""
     return [
-        PackageFile("setup.sh", template("setup.sh").encode(), executable=True),
-        PackageFile(ENTRY, template(ENTRY).encode()),
+        from_template("setup.sh", executable=True),
+        from_template(ENTRY),
         config(exercise, platform, autolab_keys(exercise) if platform == "autolab" else ()),
         wheel,
     ]

@@ -16,12 +16,10 @@ ZIP = "autograder.zip"
 def build(exercise: Exercise, wheel: Path | None) -> Package:
     files = [
         *common.shared(exercise, "gradescope", common.wheel_file(wheel)),
-        PackageFile(
+        common.from_template(
             "run_autograder",
-            common.template(
-                "run_autograder", GRADESCOPE_LAST_RESORT=common.last_resort(exercise, "gradescope")
-            ).encode(),
             executable=True,
+            GRADESCOPE_LAST_RESORT=common.last_resort(exercise, "gradescope"),
         ),
     ]
     buffer = io.BytesIO()

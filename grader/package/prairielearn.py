@@ -28,13 +28,11 @@ def info_json(exercise: Exercise) -> str:
 def build(exercise: Exercise, wheel: Path | None) -> Package:
     files = (
         *common.shared(exercise, "prairielearn", common.wheel_file(wheel)),
-        PackageFile("Dockerfile", common.template("Dockerfile", EXERCISE=exercise.id).encode()),
-        PackageFile(
+        common.from_template("Dockerfile", EXERCISE=exercise.id),
+        common.from_template(
             "run",
-            common.template(
-                "run", PRAIRIELEARN_LAST_RESORT=common.last_resort(exercise, "prairielearn")
-            ).encode(),
             executable=True,
+            PRAIRIELEARN_LAST_RESORT=common.last_resort(exercise, "prairielearn"),
         ),
         PackageFile("info-externalGradingOptions.json", info_json(exercise).encode()),
     )

@@ -94,7 +94,7 @@ def feedback(report: SubmissionReport) -> dict[str, Any]:
 def _readable(report: SubmissionReport) -> str:
     """The report as plain text, for Autolab's raw output: visible checks only."""
     pairs = platform.checks(report)
-    head = f"{report.exercise} `{report.name}`: {report.title}" if report.name else report.title
+    head = platform.heading(report)
     out = [f"ipcgrade · {platform.inert(head, 300)}"]
     wrong = platform.state(report)
     if wrong:

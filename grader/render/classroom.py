@@ -16,7 +16,7 @@ import base64
 import json
 from typing import Any
 
-from grader.render import github, terminal
+from grader.render import github, platform, terminal
 from grader.results import Outcome, SubmissionReport
 
 _STATUS = {Outcome.PASSED: "pass", Outcome.ERROR: "error"}  # any other outcome: "fail"
@@ -29,8 +29,8 @@ def _number(x: float) -> float | int:
 def result(report: SubmissionReport) -> dict[str, Any]:
     """The grader result as a dict: one test per check of the catalogue, in its order."""
     tests = []
-    for spec, c in github.pairs(report):
-        hidden = spec.visibility in github.HIDDEN
+    for spec, c in platform.checks(report):
+        hidden = platform.hidden(spec)
         message = "" if c.outcome is Outcome.PASSED or hidden else github.said(c)
         if c.hint and not hidden and c.outcome is not Outcome.PASSED:
             message += f" What to do: {c.hint}"
@@ -72,6 +72,6 @@ def render(report: SubmissionReport, *, token: str | None = None) -> str:
     with the status and points the result holds (the result itself goes to $GITHUB_OUTPUT).
     """
     r = result(report)
-    line = (f"classroom result: {r['status']}, {github.points(report.score)}/{r['max_score']} "
+    line = (f"classroom result: {r['status']}, {platform.num(report.score)}/{r['max_score']} "
             f"points over {len(r['tests'])} tests (the step output 'result')")  # fmt: skip
     return github.quiet(terminal.render(report), token) + line + "\n"

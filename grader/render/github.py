@@ -9,21 +9,18 @@ and `::TOKEN::`, inside which the runner processes no command, with a fresh rand
 
 from __future__ import annotations
 
-import html
 import os
-import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from grader.render import terminal
-from grader.results import CheckResult, CheckSpec, Evidence, Outcome, SubmissionReport
+from grader.render import markdown, platform, terminal
+from grader.results import CheckResult, Evidence, Outcome, SubmissionReport
 
 MAX_ANNOTATIONS = 10  # GitHub shows 10 error (and 10 warning) annotations per step
 SUMMARY_LIMIT = 1024 * 1024  # bytes: the runner refuses a step summary over 1 MiB
 _BLOCK = 20_000  # characters of one output block in the summary
-HIDDEN = ("hidden", "after_due_date")
 _MARK = {
     Outcome.PASSED: "✅ passed",
     Outcome.FAILED: "❌ failed",
@@ -69,12 +66,6 @@ class Annotation:
         return f"{self.file}:{self.line}" if self.line else self.file
 
 
-def _inert(text: str, limit: int) -> str:
-    from grader.render import inert
-
-    return inert(text, limit)
-
-
 def _path(report: SubmissionReport, file: str, workspace: str | None) -> str | None:
     """`file` of the submission as a path from the repository's root; None when outside it.
     A relative submission is taken from the current folder, as the command line gave it."""
@@ -107,16 +98,16 @@ def annotate(report: SubmissionReport, workspace: str | None = None) -> list[Ann
         kind = {"error": "error", "fatal error": "error", "warning": "warning"}.get(d.severity)
         if kind is None:
             continue
-        out.append(_at(kind, f"{d.severity} (the compiler)", _inert(d.text, 1000),
+        out.append(_at(kind, f"{d.severity} (the compiler)", platform.inert(d.text, 1000),
                        _path(report, d.file, workspace), d.line, d.column))  # fmt: skip
-    for spec, c in pairs(report):
-        if c.outcome is not Outcome.FAILED or c.location is None or spec.visibility in HIDDEN:
+    for spec, c in platform.checks(report):
+        if c.outcome is not Outcome.FAILED or c.location is None or platform.hidden(spec):
             continue
         text = " ".join(said(c).split())
         if c.hint:
             text += f"\nWhat to do: {' '.join(c.hint.split())}"
         loc = c.location
-        out.append(_at("error", _inert(c.title, 200), _inert(text, 1000),
+        out.append(_at("error", platform.inert(c.title, 200), platform.inert(text, 1000),
                        _path(report, loc.file, workspace), loc.line, loc.column))  # fmt: skip
     return out
 
@@ -161,61 +152,20 @@ def render(
     return out
 
 
-# --- Markdown, for the step summary (to fold into grader/render/markdown.py) --------------
-
-# ASCII punctuation that Markdown, GFM or GitHub (autolinks, @mentions, :emoji:, $math$) reads
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]()#+\-.!|~:@$])")
-
-
-def _md(text: str, limit: int = 2000) -> str:
-    """Student text as inline Markdown: one line, no markup, no entity, no autolink."""
-    text = " ".join(_inert(text, limit).split())
-    # no backslash before & < >: an escaped & would show the entity's name
-    return html.escape(_MD_SPECIAL.sub(r"\\\1", text), quote=False)
-
-
-def _tag(text: str, limit: int = 300) -> str:
-    """Student text inside a raw HTML block (<summary>): entities only, one line."""
-    return html.escape(" ".join(_inert(text, limit).split()), quote=True)
-
-
-def _code(text: str, limit: int = _BLOCK) -> str:
-    """A fenced code block longer than any backtick run inside, so nothing closes it."""
-    body = _inert(text, limit).rstrip("\n") or "(nothing)"
-    run = max((len(m) for m in re.findall(r"`+", body)), default=0)
-    fence = "`" * max(3, run + 1)
-    return f"{fence}text\n{body}\n{fence}"
-
-
-def _table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    n = max([len(columns), *(len(r) for r in rows)])
-    head = (*columns, *("",) * (n - len(columns)))
-    lines = ["| " + " | ".join(_md(c, 200) or " " for c in head) + " |",
-             "|" + "---|" * n]  # fmt: skip
-    for r in rows:
-        cells = (*r, *("",) * (n - len(r)))
-        lines.append("| " + " | ".join(_md(c, 300) for c in cells) + " |")
-    return "\n".join(lines)
-
-
 # --- the step summary ------------------------------------------------------------------
 
 
-def pairs(report: SubmissionReport) -> list[tuple[CheckSpec, CheckResult]]:
-    """Every check of the catalogue in its order, with its result (not run if it has none)."""
-    results = {c.id: c for c in report.checks}
-    catalogue = report.catalogue or tuple(
-        CheckSpec(c.id, c.title, c.max_points) for c in report.checks
-    )
-    out = []
-    for spec in catalogue:
-        result = results.pop(spec.id, None) or CheckResult(
-            spec.id, spec.title, Outcome.NOT_RUN, "the grade ended before it ran",
-            max_points=spec.max_points,
-        )  # fmt: skip
-        out.append((spec, result))
-    out += [(CheckSpec(c.id, c.title, c.max_points), c) for c in results.values()]
-    return out
+def _md(text: str, limit: int = 2000) -> str:
+    """Student text as inline Markdown on one line, its white space folded."""
+    return markdown.escape(text, limit=limit, collapse=True, github=True)
+
+
+def _code(text: str) -> str:
+    return markdown.code_block(text.rstrip("\n") or "(nothing)", limit=_BLOCK, info="text")
+
+
+def _table(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    return markdown.table(columns, rows, limit=300, collapse=True, github=True)
 
 
 def _evidence(ev: Evidence) -> str:
@@ -232,7 +182,8 @@ def _evidence(ev: Evidence) -> str:
 def _details(c: CheckResult) -> tuple[str, str]:
     """A failure folded: its head (message, hint) and its evidence, apart so it can be cut."""
     what = said(c)
-    head = [f"<details><summary>{_MARK[c.outcome]}: <b>{_tag(c.title, 200)}</b></summary>", ""]
+    title = markdown.tag(c.title, limit=200)
+    head = [f"<details><summary>{_MARK[c.outcome]}: <b>{title}</b></summary>", ""]
     if what:
         head += [_md(what), ""]
     if c.hint:
@@ -250,25 +201,21 @@ def _details(c: CheckResult) -> tuple[str, str]:
     return "\n".join(head), "\n".join(body)
 
 
-def points(x: float) -> str:
-    return f"{x:g}"
-
-
 def summary(
     report: SubmissionReport, *, workspace: str | None = None, limit: int = SUMMARY_LIMIT
 ) -> str:
     """The Markdown for $GITHUB_STEP_SUMMARY: score and status, a table of the visible
     checks, each failure folded with its evidence, the annotations past MAX_ANNOTATIONS;
     under `limit` bytes, evidence cut with a note where it would not fit."""
-    every = pairs(report)
-    shown = [(s, c) for s, c in every if s.visibility not in HIDDEN]
-    hidden = [s for s, _ in every if s.visibility in HIDDEN]
+    every = platform.checks(report)
+    shown = [(s, c) for s, c in every if not platform.hidden(s)]
+    hidden = [s for s, _ in every if platform.hidden(s)]
     verdict = "all checks passed" if report.passed else report.status
     if report.status == "graded" and not report.passed:
         verdict = "not passed"
     head = [
-        f"## {_md(report.exercise, 100)} {_md(report.name, 100)}: "
-        f"{points(report.score)}/{points(report.max_score)} points, {_md(verdict, 100)}",
+        f"## {_md(report.exercise, 100)} {_md(report.name, 100)}: {platform.num(report.score)}"
+        f"/{platform.num(report.max_score)} points, {_md(verdict, 100)}",
         "",
     ]
     if report.error:
@@ -277,11 +224,11 @@ def summary(
         head += [f"**Missing files:** {_md(', '.join(report.missing_files))}", ""]
     if not report.build.ok and not report.missing_files:
         head += ["**The build failed:**", "", _code(report.build.log or "(no output)"), ""]
-    rows = [(_MARK[c.outcome], c.title, f"{points(c.points)}/{points(s.max_points)}")
+    rows = [(_MARK[c.outcome], c.title, f"{platform.num(c.points)}/{platform.num(s.max_points)}")
             for s, c in shown]  # fmt: skip
     head += [_table(("outcome", "check", "points"), rows), ""]
     if hidden:
-        worth = points(sum(s.max_points for s in hidden))
+        worth = platform.num(sum(s.max_points for s in hidden))
         head += [f"*{len(hidden)} hidden checks, worth {worth} points, are not shown.*", ""]
     found = annotate(report, workspace)
     tail = []

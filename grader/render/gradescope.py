@@ -91,7 +91,7 @@ def _test(
 
 def _output(report: SubmissionReport, pairs: list[tuple[CheckSpec, CheckResult]]) -> str:
     """The submission's summary as Markdown: what is wrong first, then the score."""
-    head = f"{report.exercise} `{report.name}`: {report.title}" if report.name else report.title
+    head = platform.heading(report)
     out = [f"**ipcgrade** · {markdown.escape(head, limit=300)}\n"]
     wrong = platform.state(report)
     if wrong:

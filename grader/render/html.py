@@ -30,7 +30,7 @@ from pygments.token import STANDARD_TYPES, _TokenType
 from pygments.util import ClassNotFound
 
 from grader import catalog
-from grader.render import diagram
+from grader.render import diagram, platform
 from grader.results import (
     CheckResult,
     CheckSpec,
@@ -41,7 +41,6 @@ from grader.results import (
     SubmissionReport,
 )
 
-HIDDEN = ("hidden", "after_due_date")
 MAX_ROWS = 60  # of one evidence table
 MAX_DIFF_LINES = 300
 MAX_LINE = 400  # characters of one line of output or source
@@ -300,30 +299,13 @@ class CheckView:
     source: Window | None  # where the mistake is, when the check says
 
 
-def _checks(report: SubmissionReport) -> list[tuple[CheckSpec, CheckResult]]:
-    """Every check of the catalogue in its order, with its result (not run if it has none)."""
-    results = {c.id: c for c in report.checks}
-    catalogue = report.catalogue or tuple(
-        CheckSpec(c.id, c.title, c.max_points) for c in report.checks
-    )
-    out = []
-    for spec in catalogue:
-        result = results.pop(spec.id, None) or CheckResult(
-            spec.id, spec.title, Outcome.NOT_RUN, message="the grade ended before it ran",
-            max_points=spec.max_points,
-        )  # fmt: skip
-        out.append((spec, result))
-    out += [(CheckSpec(c.id, c.title, c.max_points), c) for c in results.values()]
-    return out
-
-
 def _view(spec: CheckSpec, c: CheckResult, report: SubmissionReport) -> CheckView:
     d = None
     if c.expected is not None and c.actual is not None:
         d = diff(c.expected, c.actual)
     src = window(report.sources, c.location.file, c.location.line, c.location.column) \
         if c.location else None  # fmt: skip
-    return CheckView(spec, c, spec.visibility in HIDDEN,
+    return CheckView(spec, c, platform.hidden(spec),
                      tuple(_evidence(e, c) for e in c.evidence), d, src)  # fmt: skip
 
 
@@ -339,9 +321,9 @@ class DiagnosticView:
 
 def context(report: SubmissionReport, *, instructor: bool = False) -> dict[str, Any]:
     """What the student's page shows, as values for report.html.j2."""
-    pairs = _checks(report)
-    hidden = [(s, c) for s, c in pairs if s.visibility in HIDDEN]
-    shown = pairs if instructor else [(s, c) for s, c in pairs if s.visibility not in HIDDEN]
+    pairs = platform.checks(report)
+    hidden = [(s, c) for s, c in pairs if platform.hidden(s)]
+    shown = pairs if instructor else [(s, c) for s, c in pairs if not platform.hidden(s)]
     diags = tuple(
         DiagnosticView(
             d.file,

@@ -1,4 +1,5 @@
-"""What the grading platforms' formats share: every check of the catalogue with its result,
+"""What the formats share: every check of the catalogue with its result (the page, GitHub's
+and the grading platforms' formats read them the same way),
 hidden checks, the grade's state in words, and student text made inert inside JSON."""
 
 from __future__ import annotations
@@ -52,6 +53,11 @@ def exercise_number(report: SubmissionReport) -> str:
     """ "2" for exercise2: the first part of a check's number ("2.3")."""
     m = re.search(r"(\d+)$", report.exercise)
     return m.group(1) if m else "1"
+
+
+def heading(report: SubmissionReport) -> str:
+    """ "exercise2 `pipe`: its title", raw: the caller escapes it for its format."""
+    return f"{report.exercise} `{report.name}`: {report.title}" if report.name else report.title
 
 
 def num(x: float) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import textwrap
 
+from grader.render import platform
 from grader.results import CheckResult, Evidence, Isolation, Outcome, SubmissionReport
 
 _MARK = {
@@ -116,7 +117,7 @@ def _isolation(iso: Isolation, verbose: bool) -> list[str]:
 
 def render(report: SubmissionReport, *, verbose: bool = False) -> str:
     """The report; `verbose` adds the sandbox's layers, and what is missing of them."""
-    head = f"{report.exercise} `{report.name}`: {report.title}" if report.name else report.title
+    head = platform.heading(report)
     out = [f"ipcgrade · {_inert(head, 200)}",
            f"submission: {_inert(report.submission, 300)}"]  # fmt: skip
     out.extend(_isolation(report.isolation, verbose))
