@@ -97,3 +97,15 @@ def tmp_path() -> Iterator[Path]:
     path.chmod(0o711)
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pipe_hang() -> Any:
+    """One real grade of exercise2's classic hang (the parent keeps the pipe's write end),
+    shared by every format's tests: a SubmissionReport."""
+    from grader import catalog, session
+    from grader.submission import discover
+
+    ex = catalog.find("exercise2")
+    where = Path(__file__).parent / "submissions" / "exercise2" / "parent_keeps_write_end"
+    return session.grade(ex, discover(where, ex), session.GradeOptions())

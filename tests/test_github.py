@@ -36,7 +36,6 @@ from test_html import (
     student_report,
 )
 
-from grader import catalog, session
 from grader.cli import main
 from grader.render import FORMATS, Options, classroom, github, terminal
 from grader.results import (
@@ -48,7 +47,6 @@ from grader.results import (
     Outcome,
     SubmissionReport,
 )
-from grader.submission import discover
 
 REPO = Path(__file__).resolve().parent.parent
 HANG = REPO / "tests" / "submissions" / "exercise2" / "parent_keeps_write_end"
@@ -391,10 +389,9 @@ def test_the_classroom_log_guards_student_output_and_names_the_result() -> None:
 # --- a real grade: the pipe hang --------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def hang() -> SubmissionReport:
-    ex = catalog.find("exercise2")
-    return session.grade(ex, discover(HANG, ex), session.GradeOptions())
+@pytest.fixture
+def hang(pipe_hang: SubmissionReport) -> SubmissionReport:
+    return pipe_hang  # graded once for every format (conftest)
 
 
 def test_the_pipe_hang_is_annotated_at_the_parents_pipe_call(hang: SubmissionReport) -> None:

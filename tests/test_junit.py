@@ -20,10 +20,9 @@ import pytest
 from click.testing import CliRunner
 from test_html import CONTROL, HIDDEN_TITLES, IMG, SCRIPT, build_failure_report, student_report
 
-from grader import catalog, cli, session
+from grader import cli
 from grader.render import junit
 from grader.results import Outcome, SubmissionReport
-from grader.submission import discover
 
 REPO = Path(__file__).resolve().parent.parent
 XSD = Path(__file__).parent / "schemas" / "junit-10.xsd"
@@ -45,10 +44,9 @@ def schema() -> Any:
     return _need("xmlschema").XMLSchema(str(XSD))
 
 
-@pytest.fixture(scope="module")
-def hang() -> SubmissionReport:
-    ex = catalog.find("exercise2")
-    return session.grade(ex, discover(HANG, ex), session.GradeOptions())
+@pytest.fixture
+def hang(pipe_hang: SubmissionReport) -> SubmissionReport:
+    return pipe_hang  # graded once for every format (conftest)
 
 
 def _reports(hang: SubmissionReport) -> list[SubmissionReport]:

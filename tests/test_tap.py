@@ -22,10 +22,8 @@ import pytest
 import yaml
 from test_html import CONTROL, HIDDEN_TITLES, IMG, SCRIPT, build_failure_report, student_report
 
-from grader import catalog, session
 from grader.render import tap
 from grader.results import Outcome, SubmissionReport
-from grader.submission import discover
 
 REPO = Path(__file__).resolve().parent.parent
 HANG = REPO / "tests" / "submissions" / "exercise2" / "parent_keeps_write_end"
@@ -57,10 +55,9 @@ def prove() -> str:
     return _tool(shutil.which("prove") or "/usr/bin/prove", "Perl's prove")
 
 
-@pytest.fixture(scope="module")
-def hang() -> SubmissionReport:
-    ex = catalog.find("exercise2")
-    return session.grade(ex, discover(HANG, ex), session.GradeOptions())
+@pytest.fixture
+def hang(pipe_hang: SubmissionReport) -> SubmissionReport:
+    return pipe_hang  # graded once for every format (conftest)
 
 
 def _hostile() -> list[SubmissionReport]:

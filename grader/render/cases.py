@@ -11,9 +11,9 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from grader.render import platform
 from grader.results import CheckResult, CheckSpec, Evidence, Location, Outcome, SubmissionReport
 
-HIDDEN = ("hidden", "after_due_date")
 MAX_ROWS = 40
 # beyond what inert() escapes: characters a CI log or an XML/YAML consumer chokes on
 _ODD = re.compile("[\u2028\u2029\ufeff\ufffe\uffff]")
@@ -46,23 +46,6 @@ class Case:
     max_points: float | None = None
     failure: str = ""  # the mistake's slug
     duration_s: float = 0.0
-
-
-def _pairs(report: SubmissionReport) -> list[tuple[CheckSpec, CheckResult]]:
-    """Every check of the catalogue in its order, with its result (not run if none)."""
-    results = {c.id: c for c in report.checks}
-    catalogue = report.catalogue or tuple(
-        CheckSpec(c.id, c.title, c.max_points) for c in report.checks
-    )
-    out = []
-    for spec in catalogue:
-        result = results.pop(spec.id, None) or CheckResult(
-            spec.id, spec.title, Outcome.NOT_RUN, message="the grade ended before it ran",
-            max_points=spec.max_points,
-        )  # fmt: skip
-        out.append((spec, result))
-    out += [(CheckSpec(c.id, c.title, c.max_points), c) for c in results.values()]
-    return out
 
 
 def table(ev: Evidence) -> str:
@@ -153,15 +136,15 @@ def cases(report: SubmissionReport, *, instructor: bool = False) -> list[Case]:
         out.append(Case("grade", "the grade ran to its end", Outcome.ERROR,
                         line(report.error, 1000), shown(report.error, 4000),
                         failure="grader-error"))  # fmt: skip
-    for spec, c in _pairs(report):
-        if instructor or spec.visibility not in HIDDEN:
+    for spec, c in platform.checks(report):
+        if instructor or not platform.hidden(spec):
             out.append(_check(spec, c))
     return out
 
 
 def hidden(report: SubmissionReport) -> tuple[int, float]:
     """How many checks a student does not see, and their points."""
-    specs = [s for s, _ in _pairs(report) if s.visibility in HIDDEN]
+    specs = [s for s, _ in platform.checks(report) if platform.hidden(s)]
     return len(specs), sum(s.max_points for s in specs)
 
 
