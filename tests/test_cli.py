@@ -625,9 +625,9 @@ def test_each_out_follows_its_format_and_one_format_may_use_the_terminal(tmp_pat
     ids=["two-on-the-terminal", "out-first", "two-outs", "same-file"],
 )
 def test_formats_and_outs_that_do_not_pair_are_refused_before_grading(
-    argv: list[str], words: list[str], tmp_path: Path
+    argv: list[str], words: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    os.chdir(tmp_path)  # relative --out files land here, if ever written
+    monkeypatch.chdir(tmp_path)  # relative --out files land here, if ever written
     result = _grade("exercise1", REFERENCE1, *argv)
     _assert_short_usage_error(result, *words)
     assert list(tmp_path.iterdir()) == []
