@@ -99,7 +99,9 @@ def grade(
     failed (missing files and build failures too), 2 bad usage, 3 the grader broke, 130
     interrupted (control-C or SIGTERM).
 
-    To grade a whole class: grade batch EXERCISE CLASS_DIR (see grade batch --help).
+    To grade a whole class: grade batch EXERCISE CLASS_DIR, sliced over machines with
+    --shard K/N and joined with grade merge; an autograder for Gradescope, PrairieLearn or
+    Autolab: grade package PLATFORM EXERCISE (each has its --help).
     """
     targets = _targets(click.get_current_context().meta.get("ipcgrade.order", []), fmts, outs)
     fmt, out = targets[0]
