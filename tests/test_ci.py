@@ -50,10 +50,15 @@ _STUBS = {
 
 # the stub `grade` writes, to its --out file, what .ci/run looks for in a real report
 _GRADE_STUB = """
+    status=0
     while [ $# -gt 0 ]; do
-      if [ "$1" = --out ]; then echo '"schema": 2 Content-Security-Policy' > "$2"; fi
+      case "$1" in *parent_keeps_write_end*) status=1 ;; esac
+      if [ "$1" = --out ]; then
+        echo '"schema": 2 Content-Security-Policy <testsuites "tests"' > "$2"
+      fi
       shift
-    done"""
+    done
+    exit $status"""
 
 
 def _ci_run(tmp_path: Path, *, user_before: bool = False, **env: str) -> tuple[int, str, bool]:
