@@ -50,16 +50,7 @@ class Case:
 
 def table(ev: Evidence) -> str:
     """One piece of evidence as a plain text table, no trailing spaces, no blank line."""
-    lines = [line(ev.title, 200) + ":"]
-    if ev.rows:
-        rows = [tuple(line(c, 160) for c in r) for r in ev.rows[:MAX_ROWS]]
-        grid = [tuple(line(c, 60) for c in ev.columns), *rows] if ev.columns else rows
-        n = max(len(r) for r in grid)
-        widths = [max((len(r[i]) for r in grid if i < len(r)), default=0) for i in range(n)]
-        for row in grid:
-            lines.append(("  " + "  ".join(c.ljust(widths[i]) for i, c in enumerate(row))).rstrip())
-        if len(ev.rows) > MAX_ROWS:
-            lines.append(f"  … [{len(ev.rows) - MAX_ROWS} more rows cut]")
+    lines = platform.grid(ev, max_rows=MAX_ROWS, cell=line, widths=(60, 160))
     if ev.text:
         lines += ["  " + ln.rstrip() for ln in shown(ev.text, 3000).splitlines() if ln.strip()]
     return "\n".join(lines)

@@ -5,7 +5,7 @@ hidden checks, the grade's state in words, and student text made inert inside JS
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from grader.results import CheckResult, CheckSpec, Evidence, Outcome, SubmissionReport
@@ -107,18 +107,32 @@ def hidden_note(pairs: list[tuple[CheckSpec, CheckResult]]) -> str:
     )
 
 
-def text_table(ev: Evidence, max_rows: int = 60) -> list[str]:
-    """An evidence table as aligned plain-text lines, each cell inert."""
-    lines = [inert(ev.title, 200) + ":"]
+def grid(
+    ev: Evidence,
+    *,
+    max_rows: int = 60,
+    cell: Callable[[str, int], str] | None = None,
+    widths: tuple[int, int] = (200, 400),
+) -> list[str]:
+    """An evidence's title and rows as aligned plain-text lines, each cell made shown by
+    `cell` (inert by default) within `widths` (header, body) characters."""
+    show = cell or inert
+    lines = [show(ev.title, 200) + ":"]
     if ev.rows:
-        rows = [tuple(inert(c, 400) for c in r) for r in ev.rows[:max_rows]]
-        table = [tuple(inert(c, 200) for c in ev.columns), *rows] if ev.columns else rows
+        rows = [tuple(show(c, widths[1]) for c in r) for r in ev.rows[:max_rows]]
+        table = [tuple(show(c, widths[0]) for c in ev.columns), *rows] if ev.columns else rows
         n = max(len(r) for r in table)
-        widths = [max((len(r[i]) for r in table if i < len(r)), default=0) for i in range(n)]
+        sizes = [max((len(r[i]) for r in table if i < len(r)), default=0) for i in range(n)]
         for row in table:
-            lines.append("  " + "  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip())
+            lines.append(("  " + "  ".join(c.ljust(sizes[i]) for i, c in enumerate(row))).rstrip())
         if len(ev.rows) > max_rows:
             lines.append(f"  … [{len(ev.rows) - max_rows} more rows cut]")
+    return lines
+
+
+def text_table(ev: Evidence, max_rows: int = 60) -> list[str]:
+    """An evidence table as aligned plain-text lines, each cell inert."""
+    lines = grid(ev, max_rows=max_rows)
     if ev.text:
         lines.extend("  " + ln for ln in inert(ev.text).splitlines())
     return lines
