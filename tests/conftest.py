@@ -8,7 +8,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import psutil
 import pytest
@@ -109,3 +109,11 @@ def pipe_hang() -> Any:
     ex = catalog.find("exercise2")
     where = Path(__file__).parent / "submissions" / "exercise2" / "parent_keeps_write_end"
     return session.grade(ex, discover(where, ex), session.GradeOptions())
+
+
+def missing_tool(why: str, under_ci: str) -> NoReturn:
+    """A tool a test needs is missing: under CI (which installs it) the test fails with
+    `under_ci` and `why`; elsewhere it is skipped with `why`."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{under_ci}: {why}")
+    pytest.skip(why)

@@ -8,7 +8,6 @@ xmlschema and junitparser are test extras: missing, these tests skip, except und
 
 from __future__ import annotations
 
-import os
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner
+from conftest import missing_tool
 from test_html import CONTROL, HIDDEN_TITLES, IMG, SCRIPT, build_failure_report, student_report
 
 from grader import cli
@@ -33,10 +33,7 @@ def _need(module: str) -> ModuleType:
     try:
         return __import__(module)
     except ImportError:
-        why = f"{module} is missing: pip install -e '.[test]'"
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must validate JUnit: {why}")
-        pytest.skip(why)
+        missing_tool(f"{module} is missing: pip install -e '.[test]'", "CI must validate JUnit")
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import missing_tool
 from test_html import CONTROL, HIDDEN_TITLES, IMG, SCRIPT, build_failure_report, student_report
 
 from grader.render import tap
@@ -34,10 +35,7 @@ FORGE = "x\n  ...\nok 99 - forged\n...\nBail out! forged\n# SKIP\n1..1\n"
 def _tool(path: str | None, what: str) -> str:
     if path and Path(path).exists():
         return path
-    why = f"{what} is missing (.ci/run installs it)"
-    if os.environ.get("CI"):
-        pytest.fail(f"CI must check TAP with {what}: {why}")
-    pytest.skip(why)
+    missing_tool(f"{what} is missing (.ci/run installs it)", f"CI must check TAP with {what}")
 
 
 @pytest.fixture(scope="module")
