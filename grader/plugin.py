@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from grader import build as build_mod
-from grader import protocol
+from grader import needs, protocol
 from grader.catalog import Exercise, check_title
 from grader.outcomes import Failed
 from grader.process import Program
@@ -72,25 +71,10 @@ class Collector:
 
     @pytest.fixture(scope="session")
     def build(self) -> BuildResult:
-        """The submission built once per grade; a failure makes every program skip."""
-        ctx = self.ctx
-        if ctx.build_result is None:
-            if ctx.missing:
-                ctx.build_result = BuildResult(
-                    ok=False, kind="missing",
-                    errors=tuple(f"{m} is missing" for m in ctx.missing),
-                )  # fmt: skip
-            else:
-                box = Sandbox(ctx.scratch / "build-log", ctx.exercise.limits, ctx.caps,
-                              home=ctx.source)  # fmt: skip
-                try:
-                    ctx.build_result = build_mod.compile(
-                        ctx.source, ctx.exercise, box, makefile=ctx.makefile
-                    )
-                finally:
-                    box.cleanup()
-            ctx.emit(protocol.Built(ctx.build_result))
-        return ctx.build_result
+        """The submission as the worker built it before any check ran; a failure makes
+        every program skip."""
+        assert self.ctx.build_result is not None, "the worker builds before the checks"
+        return self.ctx.build_result
 
     @pytest.fixture
     def sandbox(self, request: pytest.FixtureRequest) -> Iterator[Sandbox]:
@@ -114,8 +98,8 @@ class Collector:
             verb = {"link": "link", "make": "build with your Makefile"}.get(build.kind, "compile")
             pytest.skip(f"needs {files} to {verb}")
         return {
-            name: Program(name, self.ctx.source / name, sandbox)
-            for _, name, _ in ex.builds
+            name: Program(name, self.ctx.source / name, sandbox, source_file=c_file)
+            for c_file, name, _ in ex.builds
             if (self.ctx.source / name).is_file()  # a variant that could not be built
         }
 
@@ -162,6 +146,9 @@ class Collector:
         function = getattr(item, "function", None)
         title = check_title(function.__doc__ if function is not None else None, item.name)
         self.ctx.emit(protocol.Running(f"{self.ctx.exercise.id}/{item.name}", title))
+        lacking = needs.missing(function)
+        if lacking:
+            pytest.skip(needs.reason(lacking))
 
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:
         function = getattr(item, "function", None)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from grader import foreground
+from grader import source as source_mod
 from grader.catalog import Limits
 from grader.inspection import blocking
 from grader.inspection.tree import ProcessGone, stat_fields
@@ -411,6 +412,48 @@ class Run:
         return self._exit.describe() if self._exit is not None else "did not end"
 
     @property
+    def succeeded(self) -> bool:
+        """It ended with exit status 0."""
+        return self._exit is not None and self._exit.code == 0
+
+    def reported_failure(self) -> str | None:
+        """None if it reported an error the way a command should (a message on stderr and
+        a non-zero exit status); else why not, for a message: "it did not end", "it was
+        killed by SIGSEGV", "its exit status was 0 (success)", "it printed no error message
+        on standard error"."""
+        if self._exit is None:
+            return "it did not end"
+        if self._exit.signal is not None:
+            return f"it was {self._exit.describe()}"
+        if self._exit.code == 0:
+            return "its exit status was 0 (success)"
+        if not self.stderr.strip():
+            return "it printed no error message on standard error"
+        return None
+
+    def idle(self, seconds: float) -> bool:
+        """Let it run for `seconds` (less if it ends meanwhile): a measured pause, for a
+        check that watches what a program does over time. True if it still runs."""
+        self.wait_for(exit=True, within_s=seconds)
+        return self._exit is None
+
+    def busy_s(self, window_s: float, pid: int | None = None) -> float | None:
+        """How long the program (or `pid`, one of its processes) was running or ready to run
+        over the next `window_s` seconds: close to the window for a process that spins,
+        close to 0 for one asleep in a blocking call. Counted from /proc/PID/schedstat, so a
+        busy machine does not shrink it as it shrinks CPU time. The window ends early if the
+        program ends. None if the process was gone when measured."""
+        from grader.inspection.tree import runnable_s
+
+        watched = self.pid if pid is None else pid
+        try:
+            before = runnable_s(watched)
+            self.idle(window_s)
+            return runnable_s(watched) - before
+        except ProcessGone:
+            return None
+
+    @property
     def stdout(self) -> bytes:
         return bytes(self._out.data)
 
@@ -641,10 +684,20 @@ def _in_state(pid: int, state: str, other: Callable[[], object] | None) -> Calla
 class Program:
     """A built student program, ready to start in the check's sandbox."""
 
-    def __init__(self, name: str, path: Path, sandbox: Sandbox) -> None:
+    def __init__(self, name: str, path: Path, sandbox: Sandbox, source_file: str = "") -> None:
         self.name = name
         self.path = path
         self.sandbox = sandbox
+        self.source_file = source_file or f"{name}.c"  # the C file it is built from
+
+    @property
+    def source(self) -> source_mod.Source:
+        """The student's C source this program is built from (empty if unreadable)."""
+        try:
+            text = (self.path.parent / self.source_file).read_text(errors="replace")
+        except OSError:
+            text = ""
+        return source_mod.Source(self.source_file, text)
 
     def start(self, *args: str, **kwargs: Any) -> Run:
         return self.sandbox.start([f"./{self.name}", *args], executable=str(self.path),

@@ -10,6 +10,12 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from grader.catalog import Exercise
+    from grader.results import BuildResult
+    from grader.sandbox import Capabilities
 
 BOOT = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
@@ -33,9 +39,33 @@ def _pytest_args(checks: Path, scratch: Path, debug: bool) -> list[str]:
     ]  # fmt: skip
 
 
+def build(
+    exercise: Exercise,
+    caps: Capabilities,
+    scratch: Path,
+    *,
+    missing: tuple[str, ...] = (),
+    makefile: bool = False,
+) -> BuildResult:
+    """The grade's first phase: the submission (in `scratch`/submission) built once,
+    before any check runs; with files missing, nothing is compiled."""
+    from grader import build as build_mod
+    from grader.results import BuildResult
+    from grader.sandbox import Sandbox
+
+    if missing:
+        return BuildResult(ok=False, kind="missing",
+                           errors=tuple(f"{m} is missing" for m in missing))  # fmt: skip
+    source = scratch / "submission"
+    box = Sandbox(scratch / "build-log", exercise.limits, caps, home=source)
+    try:
+        return build_mod.compile(source, exercise, box, makefile=makefile)
+    finally:
+        box.cleanup()
+
+
 def main(argv: list[str]) -> None:
     from grader import catalog, protocol, sandbox
-    from grader.results import BuildResult
 
     job = protocol.Job.from_json(Path(argv[0]).read_text())
     caps = job.caps
@@ -75,18 +105,19 @@ def main(argv: list[str]) -> None:
     from grader.plugin import Collector, GradeContext
 
     exercise = catalog._load(Path(job.exercise_folder))
+    built = build(exercise, caps, scratch, missing=job.missing, makefile=job.makefile)
+    emit(protocol.Built(built))
     ctx = GradeContext(
         exercise=exercise,
         caps=caps,
         scratch=scratch,
         missing=job.missing,
         makefile=job.makefile,
+        build_result=built,
         emit=emit,
     )
     collector = Collector(ctx)
     code = pytest.main(_pytest_args(exercise.checks, scratch, job.debug), plugins=[collector])
-    if ctx.build_result is None:  # no check asked for it
-        emit(protocol.Built(BuildResult(ok=False, kind="missing")))
     emit(protocol.Done(int(code)))
     os.close(out)
     sys.stdout.flush()

@@ -15,7 +15,7 @@ from grader import catalog, protocol, sandbox
 from grader.plugin import Collector, GradeContext
 from grader.results import CheckResult, Location, Outcome, Ref
 from grader.session import in_catalogue
-from grader.worker import _pytest_args
+from grader.worker import _pytest_args, build
 
 CHECKS = '''
 import pytest
@@ -85,9 +85,12 @@ def graded(tmp_path: Path) -> tuple[GradeContext, list[protocol.Event]]:
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     events: list[protocol.Event] = []
-    # a missing file: the build fixture says so without compiling anything
-    ctx = GradeContext(exercise=exercise, caps=sandbox.detect(), scratch=scratch,
-                       missing=("nine.c",), emit=events.append)  # fmt: skip
+    # a missing file: the build phase says so without compiling anything
+    caps = sandbox.detect()
+    built = build(exercise, caps, scratch, missing=("nine.c",))
+    assert (built.ok, built.kind) == (False, "missing")
+    ctx = GradeContext(exercise=exercise, caps=caps, scratch=scratch, missing=("nine.c",),
+                       build_result=built, emit=events.append)  # fmt: skip
     args = _pytest_args(exercise.checks, scratch, debug=False)
     code = pytest.main(args, plugins=[Collector(ctx)])
     assert code == pytest.ExitCode.TESTS_FAILED
@@ -125,7 +128,7 @@ def test_the_catalogue_is_told_before_any_check_runs(
     # then each check: running, checked, in order
     kinds = [type(e).__name__ for e in events[1:]]
     assert kinds.count("Running") == kinds.count("Checked") == 6
-    assert "Built" in kinds  # asked for by test_uses_the_program
+    assert "Built" not in kinds  # the worker built before pytest ran: not a check's doing
 
 
 def test_a_pass_earns_its_points(graded: tuple[GradeContext, list[protocol.Event]]) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from grader.inspection import ipc, memory, sockets
+from grader.inspection import blocking, ipc, memory, sockets
 from grader.inspection.fds import FdEntry, fds
 from grader.inspection.pipes import Pipe, PipeEnd
 from grader.inspection.pipes import pipes as _join_pipes
@@ -19,6 +19,7 @@ from grader.inspection.tree import (
     in_session,
     process,
     runnable_s,
+    still_running,
     tree,
 )
 
@@ -31,6 +32,7 @@ __all__ = [
     "SignalMasks",
     "Snapshot",
     "all_processes",
+    "blocking",
     "fds",
     "in_session",
     "ipc",
@@ -40,6 +42,7 @@ __all__ = [
     "signal_masks",
     "snapshot",
     "sockets",
+    "still_running",
     "tree",
 ]
 

@@ -119,6 +119,16 @@ def signal_if(pid: int, sig: int, ours: Callable[[int], bool]) -> bool:
     return False
 
 
+def still_running(proc: ProcessInfo) -> bool:
+    """Is the process seen as `proc` still running: the same process (its pid not given
+    to another since), and not a zombie?"""
+    try:
+        now = process(proc.pid)
+    except ProcessGone:
+        return False
+    return now.started == proc.started and not now.is_zombie
+
+
 def runnable_s(pid: int) -> float:
     """Seconds the process has spent running or ready to run (waiting for a CPU).
 

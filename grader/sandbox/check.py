@@ -111,12 +111,18 @@ class Sandbox:
         """Start `argv` as a student process: own session, rlimits, scrubbed environment.
 
         Args:
-            trace: system calls to record with strace (`run.calls()` reads them).
+            trace: system calls to record with strace (`run.calls()` reads them); where
+                strace is not installed, the program runs untraced (a check that cannot
+                judge without the calls says so with `@needs("strace")`).
             failing_execs: paths (as a program spells them: "/bin/cat", "/usr/bin/cat")
                 whose exec fails with ENOENT, by strace from outside; only where
                 `traces_from_outside`, and without `trace` (else ValueError). `run.calls()`
                 then shows those execs, and only them.
         """
+        from grader import trace as tracing
+
+        if trace and not failing_execs and tracing.available() is None:
+            trace = ()  # without strace it runs untraced: `run.calls()` is empty
         if failing_execs and (not self.traces_from_outside or kwargs.get("pty")):
             raise ValueError("failing_execs needs strace attached from outside, as root")
         if failing_execs and trace:  # strace's -P would keep only the calls naming them
@@ -124,8 +130,6 @@ class Sandbox:
         if failing_execs:
             trace = (*trace, "execve")
         import shlex
-
-        from grader import trace as tracing
 
         lim = limits or self.limits
         # the log shows the command as the student would type it, not the wrapping below
@@ -136,8 +140,6 @@ class Sandbox:
         # outside: the tracer and its trace are out of their reach
         from_outside = bool(trace) and os.geteuid() == 0 and not kwargs.get("pty", False)
         if from_outside:
-            if tracing.available() is None:
-                raise FileNotFoundError(tracing.MISSING)
             argv = tracing.stopped_before_exec(argv, kwargs.pop("executable", None))
         elif trace:  # strace as the program's parent, running as the student
             traces = self.workdir.parent / f".{self.workdir.name}-traces"
