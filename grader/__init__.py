@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from grader import evidence, inspection, source, trace
 from grader.build import not_built
-from grader.needs import needs
 from grader.outcomes import Failed, Mismatch
+from grader.prerequisites import needs
 from grader.process import Exit, Program, Run, Waited
 from grader.results import BuildResult, Evidence, Location, Ref
 from grader.sandbox import SAFE_PATH, Sandbox

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from grader import needs, protocol
+from grader import prerequisites, protocol
 from grader.catalog import Exercise, check_title
 from grader.outcomes import Failed
 from grader.process import Program
@@ -146,9 +146,9 @@ class Collector:
         function = getattr(item, "function", None)
         title = check_title(function.__doc__ if function is not None else None, item.name)
         self.ctx.emit(protocol.Running(f"{self.ctx.exercise.id}/{item.name}", title))
-        lacking = needs.missing(function)
+        lacking = prerequisites.missing(function)
         if lacking:
-            pytest.skip(needs.reason(lacking))
+            pytest.skip(prerequisites.reason(lacking))
 
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:
         function = getattr(item, "function", None)
