@@ -24,9 +24,11 @@ from grader import evidence, inspection, source, trace
 from grader.build import not_built
 from grader.outcomes import Failed, Mismatch
 from grader.prerequisites import needs
-from grader.process import Exit, Program, Run, Waited
+from grader.process import Run
+from grader.reaping import Exit
 from grader.results import BuildResult, Evidence, Location, Ref
-from grader.sandbox import SAFE_PATH, Sandbox
+from grader.sandbox import SAFE_PATH, Program, Sandbox
+from grader.waiting import Waited
 
 if TYPE_CHECKING:
     from grader.plugin import GradeContext as Grade

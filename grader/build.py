@@ -8,6 +8,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from grader import stops
 from grader.catalog import Exercise
 from grader.results import BuildResult, Diagnostic
 from grader.sandbox import Sandbox
@@ -64,7 +65,7 @@ def _run(argv: list[str], cwd: Path, sandbox: Sandbox) -> tuple[int | None, str]
     run.finish(BUILD_WALL_S)
     log = (run.text("stdout") + run.text("stderr")).strip()
     if run.stopped_for:
-        log += f"\n(the build was stopped: it {run.stopped_for})"
+        log += stops.build_stopped(run.stopped_for)
     code = run.exit.code if run.exit is not None else None
     return code, log
 

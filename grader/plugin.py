@@ -14,9 +14,8 @@ import pytest
 from grader import prerequisites, protocol
 from grader.catalog import Exercise, check_title
 from grader.outcomes import Failed
-from grader.process import Program
 from grader.results import BuildResult, CheckResult, CheckSpec, Location, Outcome
-from grader.sandbox import Capabilities, Sandbox
+from grader.sandbox import Capabilities, Program, Sandbox
 
 _LOG_KEY = pytest.StashKey[Sandbox]()
 

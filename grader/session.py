@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import grader
-from grader import catalog, protocol, sandbox
+from grader import catalog, protocol, sandbox, worker
 from grader import submission as submission_mod
 from grader.catalog import Exercise
 from grader.errors import ExerciseError, SandboxError
@@ -30,6 +30,7 @@ from grader.results import (
     SourceFile,
     SubmissionReport,
 )
+from grader.sandbox import cgroup, host, inside, slots
 from grader.submission import Submission, copy_into
 
 
@@ -120,7 +121,7 @@ def grade(exercise: Exercise, submission: Submission, options: GradeOptions) -> 
     shares_uid = not caps.userns and not caps.root  # students run as this very user
     with (
         _turn(exercise, caps),
-        sandbox.out_of_reach(shares_uid),
+        host.out_of_reach(shares_uid),
         _confinement(exercise, caps) as (caps, group),
     ):
         try:
@@ -133,20 +134,20 @@ def grade(exercise: Exercise, submission: Submission, options: GradeOptions) -> 
 @contextlib.contextmanager
 def _confinement(
     exercise: Exercise, caps: sandbox.Capabilities
-) -> Iterator[tuple[sandbox.Capabilities, sandbox.GradeGroup | None]]:
+) -> Iterator[tuple[sandbox.Capabilities, cgroup.GradeGroup | None]]:
     """As root: the grade's own student uid (a slot) and its control group."""
     if not caps.root:
         yield caps, None
         return
-    with sandbox.slots.student_uid() as uid:
+    with slots.student_uid() as uid:
         caps = replace(caps, student_uid=uid)
         group = None
-        where, why_not = sandbox.cgroup.find()
+        where, why_not = cgroup.find()
         if where is not None:
-            sandbox.cgroup.remove_stale(where)
+            cgroup.remove_stale(where)
             limits = exercise.limits
             try:
-                group = sandbox.GradeGroup(where, limits.grade_memory_mb, limits.grade_tasks)
+                group = cgroup.GradeGroup(where, limits.grade_memory_mb, limits.grade_tasks)
             except OSError as e:
                 why_not = f"could not make the grade's cgroup: {e}"
         if group is not None:
@@ -163,7 +164,7 @@ def _grade(
     submission: Submission,
     options: GradeOptions,
     caps: sandbox.Capabilities,
-    group: sandbox.GradeGroup | None,
+    group: cgroup.GradeGroup | None,
 ) -> SubmissionReport:
     start = time.monotonic()
     graded_at = now()
@@ -191,21 +192,21 @@ def _grade(
             makefile=submission.makefile,
             keep=tuple(_keep_paths(exercise)),
             hide=tuple(_hide_paths(submission)),
-            own_root=os.environ.get(sandbox.inside.NO_PIVOT_ENV, "") in ("", "0"),
-            by_remounts=os.environ.get(sandbox.inside.NO_SETATTR_ENV, "") not in ("", "0"),
+            own_root=os.environ.get(inside.NO_PIVOT_ENV, "") in ("", "0"),
+            by_remounts=os.environ.get(inside.NO_SETATTR_ENV, "") not in ("", "0"),
             debug=options.debug,
             keep_scratch=options.keep,
         )
         job_path = scratch / "job.json"
         job_path.write_text(job.to_json())
         try:
-            exit_ = sandbox.run_worker(
-                job_path, caps, exercise.limits.grade_s, scratch / "worker.log",
-                Path(grader.__file__), result_fd, group,
+            exit_ = host.run_worker(
+                worker.command(job_path), caps, exercise.limits.grade_s,
+                scratch / "worker.log", result_fd, group,
             )  # fmt: skip
         finally:
             os.close(result_fd)
-        stream = read_results(sandbox.read_private(result_path) or "")
+        stream = read_results(host.read_private(result_path) or "")
         tail = "\n".join(exit_.log.strip().splitlines()[-15:])
         checks = stream.checks
         stopped = ""

@@ -252,7 +252,7 @@ def _tracer(pid: int) -> int:
 
 def _state(pid: int) -> str:
     """The process's state letter ("T" stopped, "t" stopped by its tracer), "" once gone."""
-    from grader.inspection.tree import stat_fields
+    from grader.pids import stat_fields
 
     fields = stat_fields(pid)
     return fields[0].decode() if fields else ""

@@ -1,8 +1,9 @@
 """Inside the sandbox: the grade's worker runs the exercise's checks with pytest.
 
-Started by `sandbox.run_worker()` as `python -c BOOT JOB`; it is the init of the grade's PID
-namespace (when there is one), sets up its file system view, runs pytest with our plugin,
-and streams its results to the host, an event per line (grader.protocol).
+Started by `sandbox.host.run_worker(command(job))` as `python -c BOOT JOB`; it is the init of
+the grade's PID namespace (when there is one), sets up its file system view, builds the
+submission, runs pytest with our plugin, and streams its results to the host, an event per
+line (grader.protocol).
 """
 
 from __future__ import annotations
@@ -21,6 +22,17 @@ BOOT = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
     "from grader.worker import main; main(sys.argv[2:])"
 )
+
+
+def command(job: Path) -> list[str]:
+    """The worker's command line for the grade described by `job`: this very Python, with
+    the path to the grader given on the command line, for `sandbox.host.run_worker()`.
+
+    -I: no script folder (the worker runs in a student-writable one), no user site, no
+    PYTHON* variables.
+    """
+    package = Path(__file__).resolve().parent.parent
+    return [sys.executable, "-I", "-c", BOOT, str(package), str(job)]
 
 
 def _pytest_args(checks: Path, scratch: Path, debug: bool) -> list[str]:

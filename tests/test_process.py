@@ -10,7 +10,7 @@ import pytest
 
 from grader import inspection, sandbox
 from grader.catalog import Limits
-from grader.process import Exit
+from grader.reaping import Exit
 
 
 @pytest.fixture

@@ -22,6 +22,8 @@ from grader import catalog, sandbox, session
 from grader.catalog import Limits
 from grader.errors import SandboxError
 from grader.results import Outcome
+from grader.sandbox import cgroup, host, slots
+from grader.sandbox.detect import _libc
 from grader.submission import discover
 
 PROBE = Path(__file__).parent / "probe"
@@ -71,7 +73,7 @@ def subreaper() -> Iterator[None]:
     """As the worker is: orphans come back to this process."""
     sandbox.become_subreaper()
     yield
-    sandbox._libc.prctl(36, 0, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER off again
+    _libc.prctl(36, 0, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER off again
 
 
 @pytest.mark.usefixtures("subreaper")
@@ -142,7 +144,7 @@ def test_cleanup_kills_escaped_daemons(tmp_path: Path) -> None:
         wait_until(lambda: len(_sleepers()) >= 2)
     finally:
         b.cleanup()
-        sandbox._libc.prctl(36, 0, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER off again
+        _libc.prctl(36, 0, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER off again
     assert _sleepers() == []
 
 
@@ -310,16 +312,16 @@ root_only = pytest.mark.skipif(os.geteuid() != 0, reason="slots and cgroups are 
 
 @root_only
 def test_parallel_grades_get_uids_of_their_own() -> None:
-    with sandbox.slots.student_uid() as first, sandbox.slots.student_uid() as second:
+    with slots.student_uid() as first, slots.student_uid() as second:
         assert first != second
-        assert min(first, second) >= sandbox.slots.SLOT_UID_BASE
+        assert min(first, second) >= slots.SLOT_UID_BASE
 
 
 @root_only
 def test_a_slot_is_swept_of_what_its_uid_left(tmp_path: Path) -> None:
     import sysv_ipc
 
-    with sandbox.slots.student_uid() as uid:
+    with slots.student_uid() as uid:
         left = Path("/dev/shm") / f"ipcgrade-test-{uid}"
         left.write_text("x")
         os.chown(left, uid, uid)
@@ -328,7 +330,7 @@ def test_a_slot_is_swept_of_what_its_uid_left(tmp_path: Path) -> None:
         daemon = psutil.Popen(["sleep", "30"], user=uid, cwd=tmp_path)
         try:
             queue.uid = uid
-            sandbox.slots.sweep(uid)
+            slots.sweep(uid)
             assert not left.exists()
             with pytest.raises(sysv_ipc.ExistentialError):
                 sysv_ipc.MessageQueue(queue.key)
@@ -344,13 +346,13 @@ def test_a_slot_is_swept_of_what_its_uid_left(tmp_path: Path) -> None:
 
 @root_only
 def test_a_grades_cgroup_holds_its_processes_and_goes(tmp_path: Path) -> None:
-    where, why_not = sandbox.cgroup.find()
+    where, why_not = cgroup.find()
     if where is None:
         pytest.skip(f"no cgroups: {why_not}")
-    group = sandbox.GradeGroup(where, memory_mb=64, tasks=32)
+    group = cgroup.GradeGroup(where, memory_mb=64, tasks=32)
     fds = group.open("students")
     try:
-        child = psutil.Popen(["sleep", "30"], preexec_fn=lambda: sandbox.cgroup.join(fds))
+        child = psutil.Popen(["sleep", "30"], preexec_fn=lambda: cgroup.join(fds))
         assert child.pid in group.pids()
         assert group.holds(child.pid)
         assert not group.holds(os.getpid())
@@ -398,7 +400,7 @@ def test_what_a_killed_grader_left_is_removed_by_the_next_grade(tmp_path: Path) 
     )
     grader_ = subprocess.Popen([sys.executable, "-c", script, str(folder), str(sub)])
     scratch = Path(tempfile.gettempdir())
-    where, _ = sandbox.cgroup.find()
+    where, _ = cgroup.find()
 
     def left() -> list[Path]:
         found = list(scratch.glob(f"ipcgrade-{grader_.pid}-*"))
@@ -419,11 +421,11 @@ def test_cleanup_waits_to_reap_what_is_still_dying() -> None:
     """A killed process dies a little later; the worker must reap it before it exits, or it
     goes to the machine's init and stays a zombie for as long as that init takes (seen in
     CI: five fork-bomb zombies a second after their grade)."""
-    from grader.sandbox.check import _children, _reap_orphans
+    from grader.sandbox.reaper import children, reap_orphans
 
-    before = _children()
+    before = children()
     late = subprocess.Popen(["sleep", "0.3"])  # the child still running when cleanup starts
-    _reap_orphans(before)
+    reap_orphans(before)
     assert not Path(f"/proc/{late.pid}").exists()  # dead and reaped, not a zombie
     late.returncode = -1  # reaped above: Popen has nothing left to wait for
 
@@ -444,23 +446,6 @@ def test_a_student_program_cannot_forge_its_own_trace(box: sandbox.Sandbox) -> N
     assert "done" in run.text(), run.text()
     assert any(c.name == "write" for c in calls), calls  # it was traced
     assert not [c for c in calls if c.name == "forged_call"], run.text()
-
-
-def test_a_pid_is_signalled_only_while_it_is_still_ours() -> None:
-    """The cgroup's and the slot's sweeps kill pids they read a moment before: the pid is
-    pinned (pidfd) and checked again, so a number given meanwhile to another process is not
-    signalled."""
-    from grader.inspection.tree import signal_if
-
-    child = subprocess.Popen(["sleep", "30"])
-    try:
-        assert not signal_if(child.pid, signal.SIGKILL, lambda pid: False)  # no longer ours
-        assert not child.poll()  # still running
-        assert signal_if(child.pid, signal.SIGKILL, lambda pid: pid == child.pid)
-        assert child.wait(10) == -signal.SIGKILL
-    finally:
-        child.kill()
-        child.wait()
 
 
 def test_cleanup_leaves_the_exit_status_of_children_it_did_not_start(tmp_path: Path) -> None:
@@ -485,7 +470,7 @@ def test_cleanup_kills_and_reaps_what_forks_while_it_kills(tmp_path: Path) -> No
         wait_until(lambda: len(_sleepers()) >= 50)
         box.cleanup()
     finally:
-        sandbox._libc.prctl(36, 0, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER off again
+        _libc.prctl(36, 0, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER off again
     assert psutil.Process().children() == []
 
 
@@ -542,13 +527,13 @@ def test_the_grader_is_not_dumpable_while_students_share_its_uid() -> None:
     reach of other processes of its uid; as it was, after."""
 
     def dumpable() -> int:
-        return int(sandbox._libc.prctl(3, 0, 0, 0, 0))  # PR_GET_DUMPABLE
+        return int(_libc.prctl(3, 0, 0, 0, 0))  # PR_GET_DUMPABLE
 
     assert dumpable() == 1
-    with sandbox.out_of_reach(True):
+    with host.out_of_reach(True):
         assert dumpable() == 0
     assert dumpable() == 1
-    with sandbox.out_of_reach(False):
+    with host.out_of_reach(False):
         assert dumpable() == 1
 
 
@@ -624,22 +609,6 @@ def test_cleanup_leaves_a_running_child_it_did_not_start(tmp_path: Path) -> None
     finally:
         earlier.kill()
         earlier.wait()
-
-
-def test_a_spared_pid_given_to_another_process_is_not_spared() -> None:
-    """The worker's children from before a check are spared by pid and start time: the
-    same number, once given to another process (a student's daemon), is not spared."""
-    from grader.sandbox.check import _start_times, _unchanged
-
-    child = subprocess.Popen(["sleep", "60"])
-    try:
-        seen = _start_times(frozenset([child.pid]))
-        assert _unchanged(seen) == {child.pid}
-        assert _unchanged({child.pid: b"1"}) == frozenset()  # another process, same number
-    finally:
-        child.kill()
-        child.wait()
-    assert _unchanged(seen) == frozenset()  # gone
 
 
 def test_an_interrupted_start_leaves_the_uid_map_thread_quiet() -> None:

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from grader import catalog, sandbox, session
+from grader import catalog, session
 from grader.batch import folder
 from grader.errors import GraderError, UsageError
 from grader.results import ClassReport, SchemaError, SubmissionReport
+from grader.sandbox import host
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def _read(path: Path) -> _Folder:
             f"'{path}' is not a folder: give the output folders of 'grade batch --shard' "
             "(each holds batch.json and students/)."
         )
-    text = sandbox.read_private(path / folder.MANIFEST)
+    text = host.read_private(path / folder.MANIFEST)
     if text is None:
         every = not (path / folder.STUDENTS).is_dir()
         pattern = f"*/{folder.STUDENTS}/*/{folder.REPORT}" if every else (
@@ -156,7 +157,7 @@ def _manifest(path: Path, text: str) -> dict[str, Any]:
 
 
 def _load(path: Path) -> SubmissionReport:
-    text = sandbox.read_private(path)
+    text = host.read_private(path)
     if text is None:
         raise UsageError(
             f"the report '{path}' is missing: that shard's batch was interrupted, or its "

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 import grader
-from grader import sandbox
+from grader.sandbox import host
 
 K = TypeVar("K")
 GRACE_S = 10.0  # what a grade stopped with SIGTERM has to remove its sandbox
@@ -162,11 +162,11 @@ class Pool(Generic[K]):
     def _end(self, r: _Running[K]) -> None:
         returncode = r.proc.wait()
         self._forget(r)
-        said = (sandbox.read_private(r.errors) or "").strip()
+        said = (host.read_private(r.errors) or "").strip()
         done = Done(
             key=r.task.key,
             returncode=returncode,
-            report=sandbox.read_private(r.result),
+            report=host.read_private(r.result),
             said=said.removeprefix("grade: ")[-_SAID:],
             overtime=r.stopping is not None,
             seconds=round(time.monotonic() - r.started, 3),

@@ -17,7 +17,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from grader.inspection.fds import FdEntry, fds
-from grader.inspection.tree import ProcessGone, stat_fields
+from grader.inspection.tree import ProcessGone
+from grader.pids import stat_fields
 
 _FD_READS = {"read", "readv", "pread64", "preadv", "preadv2"}
 _FD_WRITES = {"write", "writev", "pwrite64", "pwritev", "pwritev2"}

@@ -7,7 +7,8 @@ import re
 import stat
 from dataclasses import dataclass
 
-from grader.inspection.tree import ProcessGone, stat_fields
+from grader.inspection.tree import ProcessGone
+from grader.pids import stat_fields
 
 _INODE_TARGET = re.compile(r"(pipe|socket):\[(\d+)\]")
 _TTY = re.compile(r"/dev/(pts/\d+|tty\w*|console|ptmx)")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import psutil
@@ -72,51 +72,6 @@ def process(pid: int) -> ProcessInfo:
         raise ProcessGone(pid) from e
     except psutil.AccessDenied as e:
         raise ProcessGone(pid, "cannot be read (permission denied)") from e
-
-
-def stat_fields(pid: int) -> list[bytes] | None:
-    """The fields of /proc/PID/stat after the command name: [0] is the state, [17] the
-    number of threads, [19] the start time in clock ticks (proc(5), fields 3 on). None when
-    the process is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return None
-    return stat[stat.rindex(b")") + 2 :].split()
-
-
-def signal_if(pid: int, sig: int, ours: Callable[[int], bool]) -> bool:
-    """Send `sig` to `pid` if `ours(pid)` still holds once the process is pinned.
-
-    A pid read a moment ago (from a cgroup's list, from /proc) may have been given to a new
-    process since: the pid is pinned with a pidfd first, then checked, and the signal goes
-    through the pidfd, which never reaches another process. Without pidfds (Linux before
-    5.3), checked then signalled. True if sent.
-    """
-    import signal
-
-    try:
-        fd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return False
-    except OSError:  # no pidfds: the old way
-        try:
-            if ours(pid):
-                os.kill(pid, sig)
-                return True
-        except OSError:
-            pass
-        return False
-    try:
-        if ours(pid):
-            signal.pidfd_send_signal(fd, sig)
-            return True
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-    return False
 
 
 def still_running(proc: ProcessInfo) -> bool:

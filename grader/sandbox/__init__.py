@@ -1,37 +1,21 @@
-"""Limits, namespaces and guaranteed cleanup around student code.
+"""Limits, namespaces and guaranteed cleanup around student code: the inside.
 
-Two sides. On the host, `run_worker()` starts the grade's worker (the pytest run) inside
-fresh user, PID, IPC, network and mount namespaces made by util-linux's `unshare`, with a
-scrubbed environment and a wall-clock watchdog that lives outside and kills the whole
-namespace. Inside, `enter()` lays out the worker's view of the file system (size-capped
-tmpfs on /tmp and /dev/shm, the scratch folder at /tmp/grade, the user's files out of view,
-the rest read-only), and `preexec()` runs in each student process before exec: its own
-session, rlimits, no capabilities. Where user namespaces are missing, the same calls give a
-reduced isolation and say so.
+This facade is what runs inside a grade: the check's `Sandbox` and its `Program`s (student
+processes under rlimits, in a session of their own, with no capabilities, all killed at the
+end), `enter()` (the worker's view of the file system: size-capped tmpfs on /tmp and
+/dev/shm, the scratch folder at /tmp/grade, the user's files out of view, the rest
+read-only) and `preexec()`. Where user namespaces are missing, the same calls give a reduced
+isolation and say so (`detect()`).
+
+The host side, which starts the grade's worker in fresh namespaces under a wall-clock
+watchdog (`grader.sandbox.host`), its uid slots and cgroups (`slots`, `cgroup`), is imported
+by name, by the session only.
 """
 
 from __future__ import annotations
 
-from grader.sandbox import cgroup, inside, slots
-from grader.sandbox.cgroup import GradeGroup
-from grader.sandbox.check import Sandbox, remove_ipc_objects
-from grader.sandbox.detect import (
-    NO_USERNS_ENV,
-    NOBODY,
-    SAFE_PATH,
-    TMPFS_MB,
-    Capabilities,
-    _libc,
-    detect,
-)
-from grader.sandbox.host import (
-    WorkerExit,
-    out_of_reach,
-    read_private,
-    run_worker,
-    worker_argv,
-    worker_env,
-)
+from grader.sandbox.box import Program, Sandbox, remove_ipc_objects
+from grader.sandbox.detect import NO_USERNS_ENV, NOBODY, SAFE_PATH, TMPFS_MB, Capabilities, detect
 from grader.sandbox.inside import (
     INSIDE_SCRATCH,
     IPC_LIMITS,
@@ -49,24 +33,14 @@ __all__ = [
     "SAFE_PATH",
     "TMPFS_MB",
     "Capabilities",
-    "GradeGroup",
+    "Program",
     "Sandbox",
-    "WorkerExit",
-    "_libc",
     "become_subreaper",
-    "cgroup",
     "detect",
     "enter",
     "hand_to_students",
-    "inside",
-    "out_of_reach",
     "preexec",
     "protect_worker",
-    "read_private",
     "remove_ipc_objects",
-    "run_worker",
-    "slots",
     "student_env",
-    "worker_argv",
-    "worker_env",
 ]

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.inspection.tree import signal_if
+from grader.pids import signal_if
 
 _CONTROLLERS = ("memory", "pids")
 _counter = itertools.count()

@@ -8,14 +8,13 @@ import shutil
 import signal
 import stat
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.process import wait_exit
+from grader.pids import wait_exit
 from grader.sandbox import cgroup
 from grader.sandbox.cgroup import GradeGroup
 from grader.sandbox.detect import (
@@ -43,18 +42,15 @@ def worker_env() -> dict[str, str]:
     return {"PATH": SAFE_PATH, "LANG": "C.UTF-8", "HOME": "/nonexistent"}
 
 
-def worker_argv(job: Path, caps: Capabilities, package: Path) -> list[str]:
-    from grader.worker import BOOT
-
-    # -I: no script folder (the worker runs in a student-writable one), no user site, no
-    # PYTHON* variables: the path to grader is given on the command line
-    python = [sys.executable, "-I", "-c", BOOT, str(package.resolve().parent.parent), str(job)]
+def worker_argv(command: list[str], caps: Capabilities) -> list[str]:
+    """The worker's `command` (the caller's: the sandbox knows nothing of what it runs),
+    in fresh namespaces where there are user namespaces."""
     if caps.userns:
         unshare = shutil.which("unshare") or "unshare"
         if caps.root:  # the user namespace is made, and mapped, by run_worker()
-            return [unshare, *_UNSHARE[2:], "--", *python]
-        return [unshare, *_UNSHARE, "--", *python]
-    return python
+            return [unshare, *_UNSHARE[2:], "--", *command]
+        return [unshare, *_UNSHARE, "--", *command]
+    return list(command)
 
 
 _CLONE_NEWUSER = 0x10000000
@@ -115,17 +111,17 @@ class _UserNamespace:
 
 
 def run_worker(
-    job: Path,
+    command: list[str],
     caps: Capabilities,
     timeout_s: float,
     log_path: Path,
-    package: Path,
     result_fd: int,
     group: GradeGroup | None = None,
 ) -> WorkerExit:
     """Run the grade's worker and wait for it, killing the whole sandbox at `timeout_s`.
 
     Args:
+        command: the worker's command line (grader.worker.command()).
         group: the grade's control group, joined by the worker before it starts anything;
             whatever is still in it at the end is killed (daemons without namespaces too).
     """
@@ -150,7 +146,7 @@ def run_worker(
     with open(log_path, "wb") as log:
         try:
             proc = subprocess.Popen(
-                worker_argv(job, caps, package),
+                worker_argv(command, caps),
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -19,7 +19,7 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
-from grader.inspection.tree import signal_if
+from grader.pids import signal_if
 
 # Outside the ranges systemd hands out (regular users up to 60000, homed, DynamicUser 61184-
 # 65519, containers 524288-1879048191) and below 2^31 (no signedness surprises).

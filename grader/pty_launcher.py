@@ -1,8 +1,14 @@
-"""A program on a terminal as a shell runs it: its own foreground process group."""
+"""Start a program on a terminal of its own (a pty), as a shell runs it: the foreground
+process group of that terminal, under a small launcher that leads the session."""
 
 from __future__ import annotations
 
+import sys
 import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 POLL_S = 0.005
 
@@ -63,3 +69,50 @@ def child_of(leader: int, argv0: str, within_s: float = 5.0) -> int:
             return leader
         time.sleep(POLL_S)  # sleep: a fork then exec, a few milliseconds
     return leader
+
+
+@dataclass(frozen=True)
+class OnTerminal:
+    """A program started on a terminal: the launcher (the session leader), the program
+    itself, the terminal's master side, and pexpect's handle (to close it)."""
+
+    leader: int
+    pid: int
+    fd: int
+    child: Any
+
+
+def start(
+    argv: Sequence[str],
+    *,
+    executable: str | None,
+    cwd: Path,
+    env: Mapping[str, str],
+    preexec_fn: Callable[[], None],
+    run_as: int | None,
+    preexec_fds: Sequence[int],
+) -> OnTerminal:
+    """Start `argv` on a fresh 24x80 terminal, under the launcher, as uid `run_as`."""
+    import pexpect
+    import ptyprocess  # type: ignore[import-untyped]
+
+    keep = tuple(preexec_fds)
+
+    class _Spawn(pexpect.spawn):  # type: ignore[misc]
+        def _spawnpty(self, args: list[str], **kwargs: Any) -> Any:
+            # the descriptors preexec_fn writes to (a cgroup's procs file) stay open
+            return ptyprocess.PtyProcess.spawn(args, pass_fds=keep, **kwargs)
+
+    program = executable or argv[0]
+    uid = "-" if run_as is None else str(run_as)
+    child = _Spawn(
+        sys.executable,
+        ["-I", "-S", "-c", LAUNCHER, uid, program, *argv],
+        cwd=str(cwd),
+        env=dict(env),
+        preexec_fn=preexec_fn,
+        dimensions=(24, 80),
+        echo=False,
+    )
+    leader = int(child.pid)
+    return OnTerminal(leader, child_of(leader, argv[0]), int(child.child_fd), child)

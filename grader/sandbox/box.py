@@ -1,20 +1,24 @@
-"""One check's processes: started in a fresh folder, all killed and cleaned up after."""
+"""A check's sandbox and the programs it starts there: a fresh folder, student processes
+started under the grade's limits, all killed and cleaned up after."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import shutil
-import signal
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from grader import pids, source, stops
+from grader import trace as tracing
 from grader.catalog import Limits
-from grader.process import GUARD_S, Run
+from grader.launch import Launch
+from grader.process import Run
+from grader.reaping import GUARD_S
 from grader.results import SandboxAction
-from grader.sandbox import inside, slots
+from grader.sandbox import inside, reaper, slots
 from grader.sandbox.cgroup import read_oom_kills
 from grader.sandbox.detect import TMPFS_MB, Capabilities
 from grader.sandbox.student import hand_to_students, preexec, student_env
@@ -38,8 +42,8 @@ class Sandbox:
         # the check's; only what is new is removed after it
         as_the_user = not caps.userns and caps.student_uid is None
         self._ipc_before = _sysv_ids() if as_the_user else frozenset()
-        self._processes_before = _descendants()
-        self._children_before = _start_times(_children())  # pid: start time
+        self._processes_before = reaper.descendants()
+        self._children_before = pids.start_times(reaper.children())  # pid: start time
         self._counted = (0.0, 0)  # (when, how many): the guard's last count
         # RLIMIT_NPROC counts threads: those of the uid's other processes, and, where
         # students share the worker's uid (not root), the worker's own, one more per run
@@ -60,26 +64,8 @@ class Sandbox:
 
     def stops(self) -> list[SandboxAction]:
         """What the sandbox stopped or killed, each in plain words, for the check's result."""
-        said = [SandboxAction("stopped", _reason(r.stopped_for),
-                              f"the sandbox stopped {r.name} (pid {r.pid}): it {r.stopped_for}",
-                              r.pid, r.name)
-                for r in self.runs if r.stopped_for]  # fmt: skip
-        said += [SandboxAction("stopped", "memory", f"{r.name} (pid {r.pid}) {r.out_of_memory}",
-                               r.pid, r.name)
-                 for r in self.runs if r.out_of_memory and not r.stopped_for]  # fmt: skip
-        said += [SandboxAction("filled", "tmpfs",
-                               f"the grade's {mount} filled up: it holds {TMPFS_MB} MiB (the "
-                               "grader's own files included), and writes past that fail with "
-                               "No space left on device")
-                 for mount in self._full]  # fmt: skip
         killed = self._oom_kills() - self._oom_before
-        if killed > 0:
-            said.append(SandboxAction("oom-killed", "oom",
-                f"the kernel killed {killed} of its processes for want of memory: a grade "
-                f"may use {self.caps.grade_memory_mb} MiB in all, /tmp and shared memory "
-                "included",
-            ))  # fmt: skip
-        return said
+        return stops.actions(self.runs, self._full, TMPFS_MB, killed, self.caps.grade_memory_mb)
 
     def _oom_kills(self) -> int:
         return read_oom_kills(Path(self.caps.oom_file)) if self.caps.oom_file else 0
@@ -89,8 +75,6 @@ class Sandbox:
         """Does strace attach to programs from outside here (the grader is root, of its
         namespace or not, and strace is installed)? Then a traced program's pid is the
         program's own, not strace's, and `start(failing_execs=...)` can make its exec fail."""
-        from grader import trace as tracing
-
         return os.geteuid() == 0 and tracing.available() is not None
 
     def path(self, name: str) -> Path:
@@ -119,8 +103,6 @@ class Sandbox:
                 `traces_from_outside`, and without `trace` (else ValueError). `run.calls()`
                 then shows those execs, and only them.
         """
-        from grader import trace as tracing
-
         if trace and not failing_execs and tracing.available() is None:
             trace = ()  # without strace it runs untraced: `run.calls()` is empty
         if failing_execs and (not self.traces_from_outside or kwargs.get("pty")):
@@ -148,8 +130,8 @@ class Sandbox:
             trace_path = traces / f"{len(self.runs)}.strace"
             argv = tracing.wrap(argv, kwargs.pop("executable", None), trace_path, trace)
         hand_to_students(self.workdir, self.caps)  # files the check wrote there, too
-        run = Run(
-            argv,
+        run = Run(Launch(
+            tuple(argv),
             cwd=cwd or self.workdir,
             env=student_env(self.home, env),
             preexec_fn=preexec(
@@ -167,9 +149,9 @@ class Sandbox:
             wall_s=lim.wall_s,
             guard=self._process_guard(lim.processes),
             preexec_fds=self.caps.cgroup_fds,
+            trace_path=trace_path,
             **kwargs,
-        )
-        run.trace_path = trace_path
+        ))  # fmt: skip
         run.company = lambda: any(
             other is not run and other.alive and not other.bystander for other in self.runs
         )
@@ -191,9 +173,9 @@ class Sandbox:
         def guard() -> str:
             now = time.monotonic()
             if now - self._counted[0] >= GUARD_S:
-                self._counted = (now, _descendants())
+                self._counted = (now, reaper.descendants())
             if self._counted[1] - before > limit:
-                return f"ran more than {limit} processes at once"
+                return stops.too_many_processes(limit)
             return ""
 
         return guard
@@ -203,7 +185,7 @@ class Sandbox:
         the System V objects and shared-memory files the check made."""
         self._full = [m for m in _full_tmpfs(self.caps) if m not in self._full_before]
         try:
-            outlived = _outliving(self.runs, _unchanged(self._children_before))
+            outlived = reaper.outliving(self.runs, pids.unchanged(self._children_before))
         except Exception as e:  # naming them is advice: the kills below must happen
             outlived = ""
             self.note(f"could not look for processes left running: {e!r}")
@@ -211,14 +193,14 @@ class Sandbox:
             self.warn(outlived)
         for run in self.runs:
             run.kill_group()
-        spare = _unchanged(self._children_before)  # not a number since given to another
-        _kill_stragglers(spare)
+        spare = pids.unchanged(self._children_before)  # not a number since given to another
+        reaper.kill_stragglers(spare)
         # what escaped first (it may hold the runs' output open), each run's own processes
         # then, by their Run, which reaps them and reads the last of their output
-        _reap_orphans(spare | _owned(self.runs))
+        reaper.reap_orphans(spare | reaper.owned(self.runs))
         for run in self.runs:
             run.close()
-        _reap_orphans(spare)
+        reaper.reap_orphans(spare)
         if self.caps.userns:  # the grade's own IPC namespace and /dev/shm: all of it
             remove_ipc_objects(self.caps)
             slots.remove_shared_files(self.uid, ("/dev/shm",))
@@ -253,151 +235,6 @@ def _full_tmpfs(caps: Capabilities) -> list[str]:
     return full
 
 
-def _reason(stopped_for: str) -> str:
-    """Which limit a Run's `stopped_for` (grader/process.py's words) is about."""
-    for words, reason in (("CPU", "cpu"), ("wall-clock", "wall"), ("output", "output"),
-                          ("file larger", "output"), ("system calls", "output"),
-                          ("processes", "processes"), ("memory", "memory")):  # fmt: skip
-        if words in stopped_for:
-            return reason
-    return "wall"
-
-
-def _outliving(runs: Sequence[Run], spare: frozenset[int], grace_s: float = 0.2) -> str:
-    """Name the processes still running once every program of the check has ended by
-    itself (a child never waited for, a daemon), after a moment's grace: "" if none, or if
-    the grader ended a program itself (its children may then be cut short by design)."""
-    import psutil
-
-    if not runs or not all(run.ended_by_itself for run in runs):
-        return ""
-    ours = _owned(runs)
-
-    def live() -> list[psutil.Process]:
-        alive = []
-        for p in _escaped(spare):
-            with contextlib.suppress(psutil.Error):
-                if p.pid not in ours and p.status() != psutil.STATUS_ZOMBIE:
-                    alive.append(p)
-        return alive
-
-    left = live()
-    deadline = time.monotonic() + grace_s
-    while left and time.monotonic() < deadline:  # wait for their ends, not a fixed time
-        _await_an_end([p.pid for p in left], deadline - time.monotonic())
-        left = live()
-    if not left:
-        return ""
-    sessions = {run.leader or run.pid for run in runs}
-    named = []
-    for p in left:  # those that died meanwhile drop out, from the names and the count
-        with contextlib.suppress(psutil.Error, OSError):
-            own = os.getsid(p.pid) not in sessions
-            named.append(f"{p.name()} (pid {p.pid}{', in a session of its own' if own else ''})")
-    if not named:
-        return ""
-    more = f" and {len(named) - 5} more" if len(named) > 5 else ""
-    ended = " and ".join(sorted({run.name for run in runs}))
-    if len(named) == 1:
-        what = f"{named[0]} was still running after {ended} ended: the grader killed it"
-    else:
-        what = (f"{len(named)} processes were still running after {ended} ended "
-                f"({', '.join(named[:5])}{more}): the grader killed them")  # fmt: skip
-    return f"{what}. A program should wait() for every child it starts, so that none outlives it"
-
-
-def _owned(runs: Sequence[Run]) -> set[int]:
-    """The pids the check's runs own: each program, its terminal's launcher, its tracer."""
-    owned = {pid for run in runs for pid in (run.pid, run.leader) if pid}
-    return owned | {run.tracer.proc.pid for run in runs if run.tracer is not None}
-
-
-def _escaped(spare: frozenset[int]) -> list[Any]:
-    """The worker's descendants (psutil.Process), but the children it had before the check
-    (`spare`) and theirs."""
-    import psutil
-
-    found = []
-    with contextlib.suppress(psutil.Error):
-        for child in psutil.Process().children():
-            if child.pid not in spare:
-                with contextlib.suppress(psutil.Error):
-                    found += [child, *child.children(recursive=True)]
-    return found
-
-
-def _await_an_end(pids: Sequence[int], timeout_s: float) -> None:
-    """Block until one of `pids` has ended (its pidfd turns readable), at most `timeout_s`."""
-    import select
-
-    ending = select.poll()
-    fds: list[int] = []
-    try:
-        for pid in pids:
-            with contextlib.suppress(OSError):
-                fds.append(os.pidfd_open(pid))
-                ending.register(fds[-1], select.POLLIN)
-        ending.poll(max(0.0, timeout_s) * 1000)
-    finally:
-        for fd in fds:
-            os.close(fd)
-
-
-def _kill_stragglers(spare: frozenset[int] = frozenset()) -> None:
-    """Kill what escaped its process group (setsid, double fork): the worker's descendants,
-    but the children it had before the check (`spare`) and theirs."""
-    import psutil
-
-    victims = _escaped(spare)
-    for sig in (signal.SIGSTOP, signal.SIGKILL):
-        for p in victims:
-            with contextlib.suppress(psutil.Error):
-                p.send_signal(sig)
-
-
-def _reap_orphans(spare: frozenset[int] = frozenset(), within_s: float = 2.0) -> None:
-    """Kill and reap every child of the worker but `spare` (the children it had before the
-    check): what the check started, and what escaped and was adopted by the worker (it is
-    their init or subreaper), forked since the stragglers were killed included. Each is
-    waited for until it has died: one left unreaped would go to the machine's init when the
-    worker exits, and stay a zombie for as long as that init takes to reap it. Children are
-    reaped by pid, never with waitpid(-1): a spared child's exit status stays its owner's."""
-    import psutil
-
-    from grader.inspection.tree import signal_if, stat_fields
-
-    me = os.getpid()
-
-    def mine(pid: int) -> bool:
-        fields = stat_fields(pid)
-        return fields is not None and len(fields) > 1 and int(fields[1]) == me
-
-    deadline = time.monotonic() + within_s
-    while time.monotonic() < deadline:
-        try:
-            children = [c.pid for c in psutil.Process().children() if c.pid not in spare]
-        except psutil.Error:
-            return
-        if not children:
-            return
-        dying = []
-        reaped_some = False
-        for pid in children:
-            signal_if(pid, signal.SIGKILL, mine)
-            try:
-                reaped, _ = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                continue  # not ours any more
-            if reaped:
-                reaped_some = True
-                continue
-            dying.append(pid)
-        if reaped_some and not dying:
-            continue  # look again at once: the dead may have left orphans to the worker
-        # a grandchild may be handed to the worker meanwhile: rescan every 50 ms
-        _await_an_end(dying, min(deadline - time.monotonic(), 0.05))
-
-
 def remove_ipc_objects(caps: Capabilities) -> None:
     """Remove every System V object of the grade's own IPC namespace (inside it only:
     outside a grade, the objects are the machine's)."""
@@ -420,40 +257,38 @@ _WORKER_HEADROOM = 256  # threads the worker may add while a check runs (3 per p
 
 def _tasks_of(uid: int) -> int:
     """How many tasks (threads) the processes of `uid` have: what RLIMIT_NPROC counts."""
-    from grader.inspection.tree import stat_fields
-
-    fields = (stat_fields(pid) for pid in slots.processes_of(uid))
+    fields = (pids.stat_fields(pid) for pid in slots.processes_of(uid))
     return sum(int(f[17]) for f in fields if f is not None and len(f) > 17)
 
 
-def _children() -> frozenset[int]:
-    import psutil
+class Program:
+    """A built student program, ready to start in the check's sandbox."""
 
-    try:
-        return frozenset(c.pid for c in psutil.Process().children())
-    except psutil.Error:
-        return frozenset()
+    def __init__(self, name: str, path: Path, sandbox: Sandbox, source_file: str = "") -> None:
+        self.name = name
+        self.path = path
+        self.sandbox = sandbox
+        self.source_file = source_file or f"{name}.c"  # the C file it is built from
 
+    @property
+    def source(self) -> source.Source:
+        """The student's C source this program is built from (empty if unreadable)."""
+        try:
+            text = (self.path.parent / self.source_file).read_text(errors="replace")
+        except OSError:
+            text = ""
+        return source.Source(self.source_file, text)
 
-def _start_times(pids: frozenset[int]) -> dict[int, bytes | None]:
-    from grader.inspection.tree import stat_fields
+    def start(self, *args: str, **kwargs: Any) -> Run:
+        return self.sandbox.start([f"./{self.name}", *args], executable=str(self.path),
+                                  name=self.name, **kwargs)  # fmt: skip
 
-    return {pid: (fields[19] if (fields := stat_fields(pid)) else None) for pid in pids}
-
-
-def _unchanged(started: dict[int, bytes | None]) -> frozenset[int]:
-    """The pids whose process is still the one seen (same start time): a pid that has been
-    given to another process since (a student's, say) is not spared."""
-    now = _start_times(frozenset(started))
-    return frozenset(pid for pid, when in started.items() if when is not None and now[pid] == when)
-
-
-def _descendants() -> int:
-    """How many processes descend from this one, zombies included (they count against
-    RLIMIT_NPROC too)."""
-    import psutil
-
-    try:
-        return len(psutil.Process().children(recursive=True))
-    except psutil.Error:
-        return 0
+    def run(self, *args: str, input: bytes | None = None, within_s: float | None = None,
+            **kwargs: Any) -> Run:  # fmt: skip
+        """Start, feed `input` (then end-of-file), and wait until the program ends."""
+        run = self.start(*args, stdin="pipe" if input is not None else "null", **kwargs)
+        if input is not None:
+            run.send(input)
+            run.close_stdin()
+        run.finish(within_s if within_s is not None else self.sandbox.limits.wall_s)
+        return run
