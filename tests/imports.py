@@ -61,6 +61,9 @@ class Graph:
     modules: dict[str, Module]
     edges: tuple[Edge, ...]
 
+    def __repr__(self) -> str:
+        return f"Graph({len(self.modules)} modules, {len(self.edges)} imports)"
+
     def deps(self) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {name: set() for name in self.modules}
         for e in self.edges:
@@ -225,6 +228,11 @@ class Parts:
     owns: dict[str, tuple[str, ...]]  # part -> the paths (a "/" at the end: a folder) it is
     arrows: frozenset[tuple[str, str]]
     never: dict[tuple[str, str], str]  # (from, to) -> why
+    only: dict[str, tuple[tuple[str, ...], str]]  # a file -> the files that may import it, why
+    leaves: dict[str, str]  # a file that imports nothing of its package -> why
+
+    def __repr__(self) -> str:
+        return f"Parts({', '.join(self.owns)})"
 
     @classmethod
     def load(cls, path: Path = ARCHITECTURE) -> Parts:
@@ -233,6 +241,8 @@ class Parts:
             owns={name: tuple(part["is"]) for name, part in data["parts"].items()},
             arrows=frozenset((a, b) for a, b in data["arrows"]),
             never={(a, b): why for a, b, why in data["never"]},
+            only={path: (tuple(by), why) for path, by, why in data.get("only", [])},
+            leaves=dict(data.get("leaves", [])),
         )
 
     def claims(self, path: str) -> list[tuple[str, str]]:
@@ -259,6 +269,25 @@ def part_edges(graph: Graph, parts: Parts) -> dict[tuple[str, str], list[Edge]]:
         if a and b and a != b:
             out[(a, b)].append(e)
     return dict(sorted(out.items()))
+
+
+def only_breaches(graph: Graph, parts: Parts) -> list[str]:
+    """Imports of a module that the architecture's `only` keeps for other importers."""
+    path_of = {m.name: m.path for m in graph.modules.values()}
+    return [
+        f"{e.where}: {e.source} imports {e.target} ({parts.only[path_of[e.target]][1]})"
+        for e in graph.edges
+        if path_of[e.target] in parts.only and e.path not in parts.only[path_of[e.target]][0]
+    ]
+
+
+def leaf_breaches(graph: Graph, parts: Parts) -> list[str]:
+    """Imports made by a module the architecture says is a leaf, of its own package."""
+    return [
+        f"{e.where}: {e.source} imports {e.target} ({parts.leaves[e.path]})"
+        for e in graph.edges
+        if e.path in parts.leaves and e.target.split(".")[0] == e.source.split(".")[0]
+    ]
 
 
 def _verdict(pair: tuple[str, str], parts: Parts) -> str:
@@ -334,6 +363,10 @@ def print_graph(root: Path, graph: Graph, parts: Parts | None) -> None:
         print(f"{pair[0]} -> {pair[1]}: {_verdict(pair, parts)}")
         for e in edges:
             print(f"    {e.where}  {e.source} -> {e.target}{_mark({e.kind})}")
+    kept = only_breaches(graph, parts) + leaf_breaches(graph, parts)
+    print(f"\n# imports of modules kept for others, or made by leaves: {len(kept)}")
+    for line in kept:
+        print(line)
     lost = unplaced(graph, parts)
     print(f"\n# modules of grader/ in no part: {len(lost)}")
     for path in lost:
