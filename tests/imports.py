@@ -1,7 +1,8 @@
 """Every import of the harness and its checks, as a graph of modules and of architecture parts.
 
-    python tests/imports.py           the module graph, its cycles, the edges between parts
-    python tests/imports.py --parts   the graph of parts, each edge as an arrow, a never or neither
+    python tests/imports.py           each module's imports, the cycles, what breaks the design
+    python tests/imports.py --parts   the parts and the imports between them
+    python tests/imports.py --root DIR --architecture FILE   another checkout, another design
 
 Read with `ast` alone, nothing is imported: top-level imports, those under
 `if TYPE_CHECKING:` (marked `[typing]`) and those inside a function (`[function]`) all count,
@@ -107,21 +108,22 @@ def _imports(tree: ast.Module) -> list[tuple[ast.Import | ast.ImportFrom, str]]:
     """Each import statement with its kind: at import time, for the type checker, or in a call."""
     found: list[tuple[ast.Import | ast.ImportFrom, str]] = []
 
-    def walk(node: ast.AST, kind: str) -> None:
+    def visit(node: ast.AST, kind: str) -> None:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            found.append((node, kind))
+            return
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            kind = TYPING if kind == TYPING else FUNCTION
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            for stmt in node.body:
+                visit(stmt, TYPING)
+            for stmt in node.orelse:
+                visit(stmt, kind)
+            return
         for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.Import | ast.ImportFrom):
-                found.append((child, kind))
-            elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
-                walk(child, TYPING if kind == TYPING else FUNCTION)
-            elif isinstance(child, ast.If) and _is_type_checking(child.test):
-                for stmt in child.body:
-                    walk(ast.Module(body=[stmt], type_ignores=[]), TYPING)
-                for stmt in child.orelse:
-                    walk(ast.Module(body=[stmt], type_ignores=[]), kind)
-            else:
-                walk(child, kind)
+            visit(child, kind)
 
-    walk(tree, TOP)
+    visit(tree, TOP)
     return found
 
 
@@ -348,7 +350,7 @@ def print_graph(root: Path, graph: Graph, parts: Parts | None) -> None:
     print("#   [typing]: only under `if TYPE_CHECKING:`; [function]: only inside a function")
     for name in sorted(graph.modules):
         deps = sorted(t for s, t in kinds if s == name)
-        print(f"{name} -> " + ", ".join(t + _mark(kinds[(name, t)]) for t in deps))
+        print(f"{name} ->", ", ".join(t + _mark(kinds[(name, t)]) for t in deps) or "nothing")
     found = cycles(graph)
     print(f"\n# import cycles: {len(found)}")
     for component in found:
@@ -365,8 +367,8 @@ def print_graph(root: Path, graph: Graph, parts: Parts | None) -> None:
             print(f"    {e.where}  {e.source} -> {e.target}{_mark({e.kind})}")
     kept = only_breaches(graph, parts) + leaf_breaches(graph, parts)
     print(f"\n# imports of modules kept for others, or made by leaves: {len(kept)}")
-    for line in kept:
-        print(line)
+    for said in kept:
+        print(said)
     lost = unplaced(graph, parts)
     print(f"\n# modules of grader/ in no part: {len(lost)}")
     for path in lost:
@@ -384,14 +386,17 @@ def print_graph(root: Path, graph: Graph, parts: Parts | None) -> None:
 
 
 def print_parts(graph: Graph, parts: Parts) -> None:
-    by_source: dict[str, list[str]] = defaultdict(list)
+    order = list(parts.owns)  # as docs/architecture.json lists them: the CLI first
     edges = part_edges(graph, parts)
-    for (a, b), es in edges.items():
-        flag = "" if (a, b) in parts.arrows else " NEVER" if (a, b) in parts.never else " NO ARROW"
-        by_source[a].append(f"{b} ({len(es)}{flag})")
     print("# parts: part -> the parts it imports (how many imports; NO ARROW or NEVER if so)")
-    for name in sorted(parts.owns):
-        print(f"{name} -> " + ", ".join(by_source.get(name, [])))
+    for a in order:
+        said = []
+        for b in sorted((b for x, b in edges if x == a), key=order.index):
+            flag = (
+                "" if (a, b) in parts.arrows else " NEVER" if (a, b) in parts.never else " NO ARROW"
+            )
+            said.append(f"{b} ({len(edges[(a, b)])}{flag})")
+        print(f"{a} ->", ", ".join(said) or "nothing")
     unused = sorted(parts.arrows - set(edges))
     print("\n# arrows no import draws: " + (", ".join(f"{a} -> {b}" for a, b in unused) or "none"))
 
@@ -418,4 +423,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # `... | head`: the reader has what it wanted
+        sys.exit(0)
