@@ -11,6 +11,7 @@ check's), `warns` (words of a warning), `build` (the build's failure kind), `mis
 
 from __future__ import annotations
 
+import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -196,6 +197,18 @@ def test_one_variant_is_marked_for_reduced_isolation(exercise: catalog.Exercise)
     )
 
 
+def test_the_readme_documents_every_key_of_expect_toml() -> None:
+    """The README's table of expect.toml keys is the set this meta-test reads."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Adding an exercise\n", 1)[1].split("\n## ", 1)[0]
+    table = section.split("`expect.toml`'s keys", 1)[1]
+    documented = re.findall(r"^\| `([a-z_]+)` \|", table, flags=re.MULTILINE)
+    assert sorted(documented) == sorted(EXPECT_KEYS)
+    source = Path(__file__).read_text(encoding="utf-8")
+    for key in EXPECT_KEYS:  # each is read, not only listed
+        assert re.search(rf"""\.get\("{key}"|\["{key}"\]|"{key}" (not )?in expect""", source), key
+
+
 def test_an_exercise_with_no_or_two_reduced_variants_is_told_what_to_do(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -221,9 +234,13 @@ def test_an_exercise_with_no_or_two_reduced_variants_is_told_what_to_do(
     [v for ex in EXERCISES for v in _variants(ex.id)],
     ids=lambda v: v.parent.name + "/" + v.name,
 )
-def test_an_expect_toml_has_only_known_keys(variant: Path) -> None:
-    """A misspelt key (`say = [...]`) would be silently ignored: it is refused."""
-    unknown = sorted(set(_expect(variant)) - set(EXPECT_KEYS))
+def test_an_expect_toml_says_its_mistake_with_known_keys(variant: Path) -> None:
+    """A misspelt key (`say = [...]`) would be silently ignored: it is refused; and the
+    mistake is said in words, with the checks it fails."""
+    expect = _expect(variant)
+    assert str(expect.get("mistake", "")).strip(), f"{variant / 'expect.toml'} has no `mistake`"
+    assert isinstance(expect.get("fails"), list), f"{variant / 'expect.toml'} has no `fails`"
+    unknown = sorted(set(expect) - set(EXPECT_KEYS))
     assert not unknown, (
         f"{variant / 'expect.toml'} has unknown keys {unknown}; known: {', '.join(EXPECT_KEYS)}"
     )
