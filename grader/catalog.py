@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import difflib
 import hashlib
 import os
 import sys
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from grader import requirements
 from grader.errors import ExerciseError, UsageError
 from grader.results import VISIBILITIES, CheckSpec, Location
 
@@ -58,6 +60,7 @@ class Exercise:
     visibility: Mapping[str, str] = field(default_factory=dict)  # check → one of VISIBILITIES
     tags: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # check → its tags
     ipc_keys: tuple[int, ...] = ()  # fixed System V keys: grades without namespaces take turns
+    requires: tuple[str, ...] = ()  # the system tools its checks run: ("ps", "strace")
 
     @property
     def checks(self) -> Path:
@@ -154,7 +157,7 @@ def root() -> Path:
 
 # exercise.toml's keys: each table's, from the dataclass it fills (README: "Adding an exercise")
 _TOP_KEYS = ("id", "name", "title", "files", "build", "limits", "points", "visibility", "tags",
-             "ipc_keys")  # fmt: skip
+             "ipc_keys", "requires")  # fmt: skip
 _TABLE_KEYS = {
     "build": tuple(f.name for f in fields(BuildSpec)),
     "limits": tuple(f.name for f in fields(Limits)),
@@ -175,9 +178,12 @@ def _unknown_keys(data: dict[str, Any], path: Path) -> None:
     for prefix, table, known in tables:
         for key in table:
             if key not in known:
+                near = difflib.get_close_matches(key, known, n=1)
                 raise ExerciseError(
-                    f"the exercise file {path} has an unknown key '{prefix}{key}'. "
-                    f"Known keys{f' of [{prefix[:-1]}]' if prefix else ''}: {', '.join(known)}."
+                    f"the exercise file {path} has an unknown key '{prefix}{key}'"
+                    + (f" (did you mean '{prefix}{near[0]}'?)" if near else "")
+                    + f". Known keys{f' of [{prefix[:-1]}]' if prefix else ''}: "
+                    f"{', '.join(known)}."
                 )
 
 
@@ -203,6 +209,7 @@ def _load(folder: Path) -> Exercise:
             visibility=_visibility(_table(data, "visibility", path), path),
             tags=_tags(_table(data, "tags", path), path),
             ipc_keys=tuple(int(k) for k in data.get("ipc_keys", ())),
+            requires=_requires(data.get("requires", []), path),
         )
     except (OSError, KeyError, TypeError, ValueError) as e:
         raise ExerciseError(f"the exercise file {path} is broken: {e}") from e
@@ -230,6 +237,20 @@ def _visibility(table: dict[str, Any], path: Path) -> dict[str, str]:
                 f"'visibility.{name}'); a visibility is one of {', '.join(VISIBILITIES)}."
             )
     return dict(table)
+
+
+def _requires(value: Any, path: Path) -> tuple[str, ...]:
+    if not (isinstance(value, list) and all(map(requirements.is_command, value))):
+        raise ExerciseError(
+            f"the exercise file {path} gives 'requires' the value {value!r}; it is a list of "
+            'the commands its checks run, each a name looked up on PATH, e.g. ["ps", "strace"].'
+        )
+    return tuple(value)
+
+
+def missing_tools(exercise: Exercise) -> tuple[str, ...]:
+    """The tools of the exercise's `requires` this machine lacks, in order."""
+    return requirements.missing(exercise.requires)
 
 
 def _tags(table: dict[str, Any], path: Path) -> dict[str, tuple[str, ...]]:

@@ -8,7 +8,7 @@ import shutil
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from grader import sandbox, trace
+from grader import catalog, requirements, sandbox
 from grader.catalog import Limits
 from grader.results import Isolation
 
@@ -19,15 +19,12 @@ class Finding:
     ok: bool
     detail: str
     fix: str = ""
-
-
-# what a grade cannot do without: full isolation, and the tools the builds and checks run
-_NEEDED = ("user namespaces", "gcc", "make", "unshare", "ps", "strace")
+    needed: bool = False  # a grade cannot do without it: full isolation, or a tool it runs
 
 
 def healthy(findings: tuple[Finding, ...]) -> bool:
     """Whether every grade here gets full isolation and every tool it needs."""
-    return all(f.ok for f in findings if f.what in _NEEDED)
+    return all(f.ok for f in findings if f.needed)
 
 
 def _read(path: str) -> str | None:
@@ -46,54 +43,21 @@ def examine() -> tuple[Finding, ...]:
             "each grade gets its own user, PID, IPC, network and mount namespaces"
             if caps.userns
             else f"unavailable: {caps.why_not}; grades run with reduced isolation",
+            needed=True,
         ),
     ]
     if not caps.userns:
         if _read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1":
-            out[-1] = Finding(
-                out[-1].what,
-                False,
-                out[-1].detail,
-                "AppArmor restricts unprivileged user namespaces (Ubuntu 23.10 and later): "
+            out[-1] = replace(
+                out[-1],
+                fix="AppArmor restricts unprivileged user namespaces (Ubuntu 23.10 and later): "
                 "sudo sysctl kernel.apparmor_restrict_unprivileged_userns=0",
             )
         elif _read("/proc/sys/kernel/unprivileged_userns_clone") == "0":
-            out[-1] = Finding(
-                out[-1].what,
-                False,
-                out[-1].detail,
-                "sudo sysctl kernel.unprivileged_userns_clone=1",
-            )
+            out[-1] = replace(out[-1], fix="sudo sysctl kernel.unprivileged_userns_clone=1")
         elif _read("/proc/sys/user/max_user_namespaces") == "0":
-            out[-1] = Finding(
-                out[-1].what, False, out[-1].detail, "sudo sysctl user.max_user_namespaces=15000"
-            )
-    for tool, why, package in (
-        ("gcc", "builds the students' programs", "gcc"),
-        ("make", "builds a student's own Makefile", "make"),
-        ("unshare", "makes the namespaces", "util-linux"),
-        ("ps", "exercise2 runs ps -ef", "procps"),
-    ):
-        path = shutil.which(tool)
-        out.append(
-            Finding(
-                tool,
-                path is not None,
-                f"{path or 'missing'}: {why}",
-                "" if path else f"sudo apt install {package}",
-            )
-        )
-    strace = trace.available()
-    out.append(
-        Finding(
-            "strace",
-            strace is not None,
-            f"{strace}: shows the system calls of exercises 1, 2, 4, 5 and 6"
-            if strace
-            else "missing: checks that need system calls are skipped, never passed",
-            "" if strace else "sudo apt install strace",
-        )
-    )
+            out[-1] = replace(out[-1], fix="sudo sysctl user.max_user_namespaces=15000")
+    out += [_tool(*tool) for tool in _tools(catalog.all_exercises())]
     where, why_not = sandbox.cgroup.find()
     out.append(
         Finding(
@@ -132,6 +96,43 @@ def examine() -> tuple[Finding, ...]:
     )
     out.append(Finding("kernel", True, f"{platform.system()} {platform.release()}"))
     return tuple(out)
+
+
+def _tools(exercises: tuple[catalog.Exercise, ...]) -> list[tuple[str, str, str]]:
+    """Each tool a grade runs: (tool, what it does, who needs it) for the grader's own, each
+    exercise's compiler, then each tool named by the exercises' `requires`."""
+
+    def users(ids: list[str]) -> str:
+        if len(ids) == len(exercises):
+            return "every exercise needs it"
+        return f"{requirements.listed(ids)} need{'s' if len(ids) == 1 else ''} it"
+
+    compilers: dict[str, list[str]] = {}
+    required: dict[str, list[str]] = {}
+    for ex in exercises:
+        compilers.setdefault(ex.build.cc, []).append(ex.id)
+        for tool in ex.requires:
+            required.setdefault(tool, []).append(ex.id)
+    tools = [(cc, "builds the students' programs", users(ids)) for cc, ids in compilers.items()]
+    tools += [
+        ("make", "builds a student's own Makefile", ""),
+        ("unshare", "makes the namespaces", ""),
+    ]
+    named = {tool for tool, _, _ in tools}
+    tools += [(tool, "", users(ids)) for tool, ids in sorted(required.items()) if tool not in named]
+    return tools
+
+
+def _tool(tool: str, does: str, who: str) -> Finding:
+    path = shutil.which(tool)
+    if path is None:
+        detail = "missing: " + "; ".join(
+            part for part in (does, who and f"{who} and cannot be graded in full here") if part
+        )
+    else:
+        detail = f"{path}: " + "; ".join(part for part in (does, who) if part)
+    return Finding(tool, path is not None, detail,
+                   "" if path else f"sudo {requirements.install([tool])}", needed=True)  # fmt: skip
 
 
 def isolation() -> Isolation:

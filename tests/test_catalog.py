@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
-from grader import catalog
+from grader import catalog, doctor, sandbox
 from grader.errors import ExerciseError, ExitCode, UsageError
 
 
@@ -118,9 +119,11 @@ def test_a_broken_checks_file_is_an_internal_error_naming_it(tmp_path: Path) -> 
         (_NINE + 'build = { cc = "gcc", output = "nine" }\n', "'build.output'"),
         (_NINE + "limits = { wall_s = 5, wall = 5 }\n", "'limits.wall'"),
         (_NINE + "[build]\ncflags = []\n[build.variants]\nO2 = []\n[limitz]\ncpu_s = 1\n",
-         "'limitz'"),
+         "'limitz' (did you mean 'limits'?)"),
+        (_NINE + "ipc_key = [1234]\n", "'ipc_key' (did you mean 'ipc_keys'?)"),
+        (_NINE + 'require = ["strace"]\n', "'require' (did you mean 'requires'?)"),
     ],
-    ids=["top", "build", "limits", "a-misspelt-table"],
+    ids=["top", "build", "limits", "a-misspelt-table", "ipc_key", "require"],
 )  # fmt: skip
 def test_an_unknown_key_is_an_error_naming_it_and_the_file(
     tmp_path: Path, toml: str, key: str
@@ -130,6 +133,41 @@ def test_an_unknown_key_is_an_error_naming_it_and_the_file(
         catalog._load(folder)
     assert f"unknown key {key}" in info.value.message
     assert str(folder / "exercise.toml") in info.value.message
+    table = key.split("'")[1].split(".")[0] if "." in key else ""
+    known = catalog._TABLE_KEYS[table] if table else catalog._TOP_KEYS  # the table's, or the top's
+    assert (
+        f"Known keys{f' of [{table}]' if table else ''}: {', '.join(known)}." in info.value.message
+    )
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['"strace"', '["/usr/bin/strace"]', '["ps -ef"]', "[1]", '[""]', '["-x"]'],
+    ids=["not-a-list", "a-path", "with-arguments", "not-a-name", "empty", "an-option"],
+)
+def test_requires_that_are_not_command_names_are_an_error(tmp_path: Path, value: str) -> None:
+    folder = _exercise(tmp_path, _NINE + f"requires = {value}\n")
+    with pytest.raises(ExerciseError) as info:
+        catalog._load(folder)
+    assert "'requires'" in info.value.message
+    assert "looked up on PATH" in info.value.message
+    assert str(folder / "exercise.toml") in info.value.message
+
+
+def test_missing_tools_are_those_of_requires_not_on_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_ = tmp_path / "bin"
+    bin_.mkdir()
+    for tool in ("ps", "grep"):
+        (bin_ / tool).write_text("#!/bin/sh\n")
+        (bin_ / tool).chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_))
+    toml = _NINE + 'requires = ["ps", "strace", "grep", "ltrace"]\n'
+    ex = catalog._load(_exercise(tmp_path, toml))
+    assert ex.requires == ("ps", "strace", "grep", "ltrace")
+    assert catalog.missing_tools(ex) == ("strace", "ltrace")
+    assert catalog.missing_tools(catalog._load(_exercise(tmp_path / "b", _NINE))) == ()
 
 
 def test_points_for_a_check_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
@@ -167,7 +205,8 @@ def test_a_bad_visibility_or_tag_is_an_error_naming_it(
 
 def test_every_known_key_loads(tmp_path: Path) -> None:
     toml = _NINE + (
-        'ipc_keys = [1234]\n[build]\ncc = "cc"\ncflags = ["-O1"]\nldflags = ["-lm"]\n'
+        'ipc_keys = [1234]\nrequires = ["ps", "strace"]\n'
+        '[build]\ncc = "cc"\ncflags = ["-O1"]\nldflags = ["-lm"]\n'
         '[build.variants]\nO2 = ["-O2"]\n[limits]\n'
         + "".join(f"{k} = 7\n" for k in _limit_keys())
         + "[points]\ntest_a = 2\n"
@@ -179,6 +218,7 @@ def test_every_known_key_loads(tmp_path: Path) -> None:
     assert ex.build == catalog.BuildSpec("cc", ("-O1",), ("-lm",), {"O2": ("-O2",)})
     assert ex.limits == catalog.Limits(*([7] * len(_limit_keys())))
     assert (ex.points, ex.ipc_keys, ex.max_score) == ({"test_a": 2.0}, (1234,), 2.0)
+    assert ex.requires == ("ps", "strace")
 
 
 def _limit_keys() -> list[str]:
@@ -189,8 +229,50 @@ def test_the_readme_documents_every_key_of_exercise_toml() -> None:
     """The README's table of exercise.toml keys is the set the loader accepts."""
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     section = readme.split("\n## Adding an exercise\n", 1)[1].split("\n## ", 1)[0]
+    section = section.split("`expect.toml`'s keys", 1)[0]  # the table before: exercise.toml's
     documented = set(re.findall(r"^\| `([a-z_.]+)` \|", section, flags=re.MULTILINE))
     accepted = set(catalog._TOP_KEYS)
     accepted |= {f"{table}.{key}" for table, keys in catalog._TABLE_KEYS.items() for key in keys}
     assert documented - accepted == set(), "documented, but refused as unknown"
     assert accepted - documented == set(), "accepted, but not documented"
+
+
+NO_SUCH_TOOL = "ipcgrade-test-no-such-tool"
+
+
+def test_a_copied_exercise_folder_is_a_new_exercise_with_nothing_else_edited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claim of "Adding an exercise": copy a folder, edit its files, and the catalogue,
+    the listing and the doctor know the new exercise and what it requires."""
+    shutil.copytree(catalog.root() / "exercises", tmp_path / "exercises")
+    two = catalog.find("exercise2")
+    nine = tmp_path / "exercises" / "exercise9"
+    shutil.copytree(two.folder, nine, ignore=shutil.ignore_patterns("__pycache__"))
+    toml = (nine / "exercise.toml").read_text(encoding="utf-8")
+    toml = toml.replace('id = "exercise2"', 'id = "exercise9"').replace('"pipe"', '"nine"')
+    toml = re.sub(r"^requires = \[", f'requires = ["{NO_SUCH_TOOL}", ', toml, flags=re.M)
+    (nine / "exercise.toml").write_text(toml, encoding="utf-8")
+    monkeypatch.setattr(catalog, "root", lambda: tmp_path)
+
+    ex = catalog.find("nine")
+    assert [e.id for e in catalog.all_exercises()][-2:] == ["exercise8", "exercise9"]
+    assert (ex.id, ex.folder, ex.files) == ("exercise9", nine, two.files)
+    assert ex.requires == (NO_SUCH_TOOL, *two.requires)
+    assert NO_SUCH_TOOL in catalog.missing_tools(ex)
+    assert [c.id.split("/", 1) for c in ex.catalogue] == [["exercise9", n] for n in two.check_names]
+
+    sandbox.detect.cache_clear()  # cached per process: made again, for this test only
+    try:
+        findings = {f.what: f for f in doctor.examine()}
+    finally:
+        sandbox.detect.cache_clear()
+    missing = findings[NO_SUCH_TOOL]
+    assert not missing.ok
+    assert missing.needed
+    assert missing.detail.startswith("missing: exercise9 needs it")
+    assert missing.fix == f"sudo apt install {NO_SUCH_TOOL}"
+    assert not doctor.healthy(tuple(findings.values()))
+    for tool in two.requires:  # exercise2's tools: the copy needs them too, and is named
+        assert "exercise2" in findings[tool].detail
+        assert "exercise9" in findings[tool].detail

@@ -29,7 +29,7 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import wait_until
 
-from grader import catalog, doctor, sandbox, session
+from grader import catalog, doctor, requirements, sandbox, session
 from grader.cli import main
 from grader.errors import SandboxError
 from grader.results import (
@@ -564,8 +564,11 @@ def fresh_detection() -> Iterator[None]:
 def test_doctor_says_what_the_machine_offers(fresh_detection: None) -> None:
     result = _grade("--doctor")
     findings = doctor.examine()
-    assert result.exit_code == (0 if all(f.ok for f in findings if f.what in (
-        "user namespaces", "gcc", "make", "unshare", "ps", "strace")) else 1)  # fmt: skip
+    exercises = catalog.all_exercises()
+    needed = {"user namespaces", "make", "unshare", *(ex.build.cc for ex in exercises),
+              *(tool for ex in exercises for tool in ex.requires)}  # fmt: skip
+    assert {f.what for f in findings if f.needed} == needed
+    assert result.exit_code == (0 if all(f.ok for f in findings if f.what in needed) else 1)
     assert "user namespaces" in result.stdout
     assert "isolation of every grade on this machine:" in result.stdout
     for layer in doctor.isolation().layers:
@@ -591,6 +594,21 @@ def test_doctor_exits_1_when_a_tool_is_missing(
     result = _grade("--doctor")
     assert result.exit_code == 1, result.output
     assert "NO  gcc" in result.stdout
+
+
+def test_doctor_names_the_exercises_whose_requires_name_a_missing_tool(
+    monkeypatch: pytest.MonkeyPatch, fresh_detection: None
+) -> None:
+    real_which = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda t: None if t == "strace" else real_which(t))
+    result = _grade("--doctor")
+    assert result.exit_code == 1, result.output
+    tracing = [ex.id for ex in catalog.all_exercises() if "strace" in ex.requires]
+    assert tracing, "no exercise requires strace"
+    line = next(ln for ln in result.stdout.splitlines() if ln.startswith("NO  strace"))
+    assert f"missing: {requirements.listed(tracing)} need it" in line
+    assert "fix: sudo apt install strace" in result.stdout
+    assert "NO  ps" not in result.stdout
 
 
 def test_the_catalogue_read_from_checks_py_is_the_one_pytest_collects() -> None:

@@ -1,4 +1,4 @@
-"""The README (and the doctor, and .ci/run) say what the tree really holds and does."""
+"""The README (and .ci/run, and each exercise.toml) say what the tree really holds and does."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 from grader import catalog
 
 REPO = Path(__file__).resolve().parent.parent
-SAYING_STRACE = [REPO / "README.md", REPO / ".ci" / "run", REPO / "grader" / "doctor.py"]
+SAYING_STRACE = [REPO / "README.md", REPO / ".ci" / "run"]
 
 
 def _traced_exercises() -> list[int]:
@@ -19,6 +19,13 @@ def _traced_exercises() -> list[int]:
         for ex in catalog.all_exercises()
         if re.search(r"\b(trace|failing_execs)=(?!\(\))", ex.checks.read_text(encoding="utf-8"))
     ]
+
+
+def test_the_exercises_that_trace_say_they_require_strace() -> None:
+    """`grade --doctor` and the skips learn who needs strace from `requires` alone."""
+    declared = [int(ex.id.removeprefix("exercise")) for ex in catalog.all_exercises()
+                if "strace" in ex.requires]  # fmt: skip
+    assert declared == _traced_exercises(), 'requires = ["strace"] in each exercise.toml'
 
 
 def _listed(numbers: list[int]) -> str:

@@ -5,14 +5,17 @@ A variant's expect.toml: `mistake` (what is wrong, in words), `fails` (the check
 fail), `says` (words every failing message must contain), `kinds` (the failure kinds those
 checks carry, as a set: each listed check's kind is one of them and each is some listed
 check's), `warns` (words of a warning), `build` (the build's failure kind), `missing` and
-`says_problem` (misnamed files), `passes_nothing` (a program that does nothing).
+`says_problem` (misnamed files), `passes_nothing` (a program that does nothing), `reduced`
+(the one variant of its exercise graded again with reduced isolation).
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,6 +31,9 @@ else:  # pragma: no cover
 ROOT = Path(__file__).resolve().parent.parent
 SUBMISSIONS = ROOT / "tests" / "submissions"
 EXERCISES = catalog.all_exercises()
+# every key an expect.toml may have (the module's docstring and the README say what each means)
+EXPECT_KEYS = ("mistake", "fails", "says", "kinds", "warns", "build", "missing", "says_problem",
+               "passes_nothing", "reduced")  # fmt: skip
 
 
 def _variants(exercise_id: str) -> list[Path]:
@@ -35,6 +41,10 @@ def _variants(exercise_id: str) -> list[Path]:
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir() if (p / "expect.toml").is_file())
+
+
+def _expect(variant: Path) -> dict[str, Any]:
+    return tomllib.loads((variant / "expect.toml").read_text(encoding="utf-8"))
 
 
 def _grade(exercise_id: str, folder: Path, reduced: bool = False) -> SubmissionReport:
@@ -163,32 +173,92 @@ def test_reference_passes_with_reduced_isolation(exercise: catalog.Exercise) -> 
     assert not [w for c in report.checks for w in c.warnings], "a reference earns no warning"
 
 
-# one wrong variant per exercise, graded again with reduced isolation: the checks still see
-# the mistake there (from /proc, the kernel's IPC tables, a trace, a terminal), not only pass
-REDUCED_VARIANTS = {
-    "exercise1": "fd_leak",
-    "exercise2": "dup2_wrong_fd",
-    "exercise3": "no_tstp_handler",
-    "exercise4": "sizeof_struct",
-    "exercise5": "never_detached",
-    "exercise6": "filemap_private",
-    "exercise7": "parent_does_not_wait",
-    "exercise8": "leaks_per_connection",
-}
+def _reduced_variant(exercise_id: str) -> str:
+    """The one wrong variant of the exercise whose expect.toml says `reduced = true`: graded
+    again with reduced isolation, the checks still see its mistake there (from /proc, the
+    kernel's IPC tables, a trace, a terminal), not only pass."""
+    marked = [v.name for v in _variants(exercise_id) if _expect(v).get("reduced") is True]
+    where = f"tests/submissions/{exercise_id}/"
+    assert marked, (
+        f"no variant of {exercise_id} is graded with reduced isolation: add `reduced = true` "
+        f"to the expect.toml of one wrong variant under {where}"
+    )
+    assert len(marked) == 1, f"only one variant of {where} may say `reduced = true`: {marked}"
+    return marked[0]
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
+def test_one_variant_is_marked_for_reduced_isolation(exercise: catalog.Exercise) -> None:
+    """Fast: each exercise names its reduced-isolation variant, a wrong one, in its folder."""
+    variant = _reduced_variant(exercise.id)
+    expect = _expect(SUBMISSIONS / exercise.id / variant)
+    assert expect["fails"] or "build" in expect or "missing" in expect, (
+        f"{exercise.id}/{variant} says `reduced = true` but fails no check: mark a wrong variant"
+    )
+
+
+def test_the_readme_documents_every_key_of_expect_toml() -> None:
+    """The README's table of expect.toml keys is the set this meta-test reads."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Adding an exercise\n", 1)[1].split("\n## ", 1)[0]
+    table = section.split("`expect.toml`'s keys", 1)[1]
+    documented = re.findall(r"^\| `([a-z_]+)` \|", table, flags=re.MULTILINE)
+    assert sorted(documented) == sorted(EXPECT_KEYS)
+    source = Path(__file__).read_text(encoding="utf-8")
+    for key in EXPECT_KEYS:  # each is read, not only listed
+        assert re.search(rf"""\.get\("{key}"|\["{key}"\]|"{key}" (not )?in expect""", source), key
+
+
+def test_an_exercise_with_no_or_two_reduced_variants_is_told_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "SUBMISSIONS", tmp_path)
+    for name in ("leaks", "forgets"):
+        (tmp_path / "exercise9" / name).mkdir(parents=True)
+        (tmp_path / "exercise9" / name / "expect.toml").write_text('mistake = "m"\nfails = []\n')
+    with pytest.raises(
+        AssertionError, match=r"add `reduced = true` .* tests/submissions/exercise9/"
+    ):
+        _reduced_variant("exercise9")
+    for name in ("leaks", "forgets"):
+        with (tmp_path / "exercise9" / name / "expect.toml").open("a") as f:
+            f.write("reduced = true\n")
+        if name == "leaks":
+            assert _reduced_variant("exercise9") == "leaks"
+    with pytest.raises(AssertionError, match=r"only one variant .*\['forgets', 'leaks'\]"):
+        _reduced_variant("exercise9")
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [v for ex in EXERCISES for v in _variants(ex.id)],
+    ids=lambda v: v.parent.name + "/" + v.name,
+)
+def test_an_expect_toml_says_its_mistake_with_known_keys(variant: Path) -> None:
+    """A misspelt key (`say = [...]`) would be silently ignored: it is refused; and the
+    mistake is said in words, with the checks it fails."""
+    expect = _expect(variant)
+    assert str(expect.get("mistake", "")).strip(), f"{variant / 'expect.toml'} has no `mistake`"
+    assert isinstance(expect.get("fails"), list), f"{variant / 'expect.toml'} has no `fails`"
+    unknown = sorted(set(expect) - set(EXPECT_KEYS))
+    assert not unknown, (
+        f"{variant / 'expect.toml'} has unknown keys {unknown}; known: {', '.join(EXPECT_KEYS)}"
+    )
 
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.id)
 def test_a_variant_fails_with_reduced_isolation(exercise: catalog.Exercise) -> None:
-    variant = REDUCED_VARIANTS[exercise.id]
+    variant = _reduced_variant(exercise.id)
     report = _grade(exercise.id, SUBMISSIONS / exercise.id / variant, reduced=True)
     assert report.isolation.level == "reduced"
     _meets_its_expectation(exercise.id, variant, report)
 
 
 def test_two_grades_of_a_fixed_key_exercise_at_once() -> None:
-    """Each grade has its own IPC namespace (or takes its turn): key 1234 never collides."""
-    folder = ROOT / "reference" / "exercise4"
+    """Each grade has its own IPC namespace (or takes its turn): a fixed key never collides."""
+    fixed = next(ex.id for ex in EXERCISES if ex.ipc_keys)  # the first with `ipc_keys`
+    folder = ROOT / "reference" / fixed
     with ThreadPoolExecutor(max_workers=2) as pool:
-        both = list(pool.map(lambda _: _grade("exercise4", folder), range(2)))
+        both = list(pool.map(lambda _: _grade(fixed, folder), range(2)))
     for report in both:
         assert report.passed, _explain(report)
