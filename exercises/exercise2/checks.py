@@ -5,23 +5,26 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import pytest
 
-from grader import Failed, Location, Mismatch, Program, Ref, Run, evidence, inspection, source
-from grader.inspection import ProcessInfo, Snapshot, blocking
-from grader.sandbox import Sandbox
+from grader import Failed, Location, Mismatch, Program, Ref, Run, Sandbox, evidence, inspection
 
 LECTURE = "Pipe"
 FLOOD_DECOYS = 12  # ps -ef then prints ~480 KB: more than the pipes and grep's buffer hold
 FLOOD_ARG = 40_000
+EXECS = ("execlp", "execl", "execvp", "execv", "execve", "execle", "execvpe")
+SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "busybox"})
+WAITS = ("wait4", "waitid")
+ORPHAN_S = 1.0  # a child still running this long after the program ended is an orphan
+_WAITID_PID = re.compile(r"si_pid=(\d+)")
 
 
-def _pipe_call(grade: source.Grade) -> Location | None:
+def _pipe_call(program: Program) -> Location | None:
     """Where the student's pipe.c makes its pipe: where a pipe mistake points."""
-    return source.of(grade, "pipe.c").first_call("pipe", "pipe2")
+    return program.source.first_call("pipe", "pipe2")
 
 
 def _decoy(sandbox: Sandbox, argv0: str = "firefox") -> Run:
@@ -54,24 +57,23 @@ class Flood:
     """The program run while ps has more to write than the pipes hold: ps and grep alive."""
 
     run: Run
-    snap: Snapshot | None  # None: ps and grep were never both running
+    snap: inspection.Snapshot | None  # None: ps and grep were never both running
     ours: frozenset[int]  # inodes of the grader's own pipes (the program's stdout, stderr)
 
-    def one(self, name: str) -> ProcessInfo | None:
-        if self.snap is None:
-            return None
-        found = self.snap.named(name)
+    def one(self, name: str) -> inspection.ProcessInfo | None:
+        found = self.snap.named(name) if self.snap is not None else ()
         return found[0] if found else None
 
 
-def _flood(program: Program, sandbox: Sandbox, trace: tuple[str, ...] = ()) -> Flood:
+def _flood(program: Program, sandbox: Sandbox, trace: tuple[str, ...] = ()) -> Iterator[Flood]:
+    """Start the program under a flood; afterwards read all of its output (held so far)."""
     for _ in range(FLOOD_DECOYS):
         _decoy(sandbox, "firefox --profile=" + "x" * FLOOD_ARG)
     run = program.start(hold_output=True, trace=trace)
     ours = frozenset(
         f.inode for f in inspection.fds(os.getpid()) if f.kind == "pipe" and f.inode is not None
     )
-    calm: list[Snapshot] = []
+    calm: list[inspection.Snapshot] = []
 
     def settled() -> bool:
         procs = inspection.in_session(run.pid)
@@ -90,30 +92,42 @@ def _flood(program: Program, sandbox: Sandbox, trace: tuple[str, ...] = ()) -> F
     # stuck: a program that hangs before ps and grep both run (a wait for ps before grep
     # is forked) is named at once, not after the deadline
     run.wait_for(predicate=settled, within_s=8, stuck=True)
-    return Flood(run, calm[-1] if calm else None, ours)
+    yield Flood(run, calm[-1] if calm else None, ours)
+    run.release_output()
 
 
-def _finish(flood: Flood, within_s: float = 5) -> bool:
+@pytest.fixture
+def flood(program: Program, sandbox: Sandbox) -> Iterator[Flood]:
+    """The program run while ps has more to write than the pipes hold."""
+    yield from _flood(program, sandbox)
+
+
+@pytest.fixture
+def traced_flood(program: Program, sandbox: Sandbox) -> Iterator[Flood]:
+    """The same, with its waits traced where strace sees the program's own pid."""
+    yield from _flood(program, sandbox, WAITS if sandbox.traces_from_outside else ())
+
+
+def _finish(run: Run, within_s: float = 5) -> bool:
     """Read all of the program's output; did it end by itself within `within_s`?"""
-    flood.run.release_output()
-    return bool(flood.run.wait_for(exit=True, within_s=within_s, stuck=True))
+    run.release_output()
+    return bool(run.wait_for(exit=True, within_s=within_s, stuck=True))
 
 
-def _both(flood: Flood) -> tuple[ProcessInfo, ProcessInfo]:
+def _both(
+    flood: Flood,
+) -> tuple[inspection.Snapshot, inspection.ProcessInfo, inspection.ProcessInfo]:
+    """The flood's snapshot, and ps and grep in it; without them both, the check is skipped."""
     ps, grep = flood.one("ps"), flood.one("grep")
-    if ps is None or grep is None:
+    if flood.snap is None or ps is None or grep is None:
         pytest.skip(
             "needs ps and grep running at the same time (see the check of ps's fd 1 and "
             "grep's fd 0)"
         )
-    return ps, grep
+    return flood.snap, ps, grep
 
 
-EXECS = ("execlp", "execl", "execvp", "execv", "execve", "execle", "execvpe")
-SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "busybox"})
-
-
-def test_output_matches_shell(program: Program, sandbox: Sandbox, grade: source.Grade) -> None:
+def test_output_matches_shell(program: Program, sandbox: Sandbox) -> None:
     """prints what `ps -ef | grep firefox` prints, and exits with grep's status"""
     _decoy(sandbox)
     expected = [ln for ln in _ps_lines(sandbox) if "firefox" in ln and not _is_grep_itself(ln)]
@@ -122,7 +136,7 @@ def test_output_matches_shell(program: Program, sandbox: Sandbox, grade: source.
     if waited:
         run.wait_for(eof=True, within_s=2)  # children may still be writing after the parent
     else:
-        _did_not_end(run, waited.hang, grade)
+        _did_not_end(run, waited.hang, program)
     run.finish(2)
     got = run.text().splitlines()
     mine = [ln for ln in got if not _is_grep_itself(ln)]
@@ -137,7 +151,7 @@ def test_output_matches_shell(program: Program, sandbox: Sandbox, grade: source.
             lecture=LECTURE,
             kind="output-differs",
         )
-    if run.exit is None or run.exit.code != 0:
+    if not run.succeeded:
         raise Failed(
             f"the output is right, but your program {run.ended()}; "
             "grep found firefox, so the pipeline's status (grep's) is 0",
@@ -149,17 +163,16 @@ def test_output_matches_shell(program: Program, sandbox: Sandbox, grade: source.
         )
 
 
-def _did_not_end(run: Run, hang: blocking.Hang | None, grade: source.Grade) -> None:
+def _did_not_end(run: Run, hang: inspection.blocking.Hang | None, program: Program) -> None:
     """Fail a check whose program has not ended: who blocks on what, when it is stuck."""
     procs = hang.blocked if hang else inspection.in_session(run.pid)
-    pids = [p.pid for p in procs]
-    snap = inspection.snapshot(pids=pids)
+    snap = inspection.snapshot(pids=[p.pid for p in procs])
     why = _why_grep_waits(snap, run.pid)
     about: list[Ref] = []
     where = None
     if why is not None:
         message, fix, kind, about = why
-        where = _pipe_call(grade)
+        where = _pipe_call(program)
     elif hang is not None:
         message = f"every one of its processes is asleep, waiting on another: {hang.text}"
         fix = "every process must end: close the pipe ends it does not use, and wait only "
@@ -182,7 +195,9 @@ def _did_not_end(run: Run, hang: blocking.Hang | None, grade: source.Grade) -> N
     )
 
 
-def _why_grep_waits(snap: Snapshot, parent: int) -> tuple[str, str, str, list[Ref]] | None:
+def _why_grep_waits(
+    snap: inspection.Snapshot, parent: int
+) -> tuple[str, str, str, list[Ref]] | None:
     """Why grep never sees end-of-file (a write end of its pipe still open), the fix, the
     mistake's kind and what the message is about."""
     pipe = snap.pipe_into("grep")
@@ -210,120 +225,108 @@ def _why_grep_waits(snap: Snapshot, parent: int) -> tuple[str, str, str, list[Re
     )
 
 
-def test_ps_writes_into_grep(program: Program, sandbox: Sandbox, grade: source.Grade) -> None:
+def test_ps_writes_into_grep(program: Program, flood: Flood) -> None:
     """ps's fd 1 is the pipe's write end and grep's fd 0 its read end"""
-    flood = _flood(program, sandbox)
-    try:
-        if flood.snap is None:
-            if flood.run.hang is not None:
-                what = f"did not end: {flood.run.hang.text}"
-                kind = "hangs-before-grep-runs"
-            elif flood.run.exit is not None:
-                what = flood.run.exit.describe()
-                kind = "ends-before-grep-runs"
-            else:
-                what = "did not have them both running within 8 s"
-                kind = "ps-and-grep-never-together"
-            raise Failed(
-                f"ps and grep were never running at the same time: your program {what}",
-                actual=flood.run.text("stderr") or None,
-                hint="fork: one process execs ps -ef with fd 1 on the pipe's write end, the "
-                "other grep firefox with fd 0 on its read end",
-                lecture=LECTURE,
-                kind=kind,
-            )
-        ps, grep = _both(flood)
-        snap = flood.snap
-        out, into = snap.fd(ps.pid, 1), snap.fd(grep.pid, 0)
-        seen = [evidence.processes(snap)]
-        shell = next((p for p in snap.processes if p.name in SHELLS), None)
-        if shell is not None:
-            raise Failed(
-                f"a shell, {shell.label}, runs ps and grep: it made their pipe, not your "
-                "program (system() or an exec of sh -c)",
-                hint="make the pipe yourself: pipe(), then fork() and, in each process, dup2() "
-                "and execlp() of ps -ef and of grep firefox",
-                lecture=LECTURE,
-                evidence=seen,
-                kind="shell-makes-the-pipe",
-                about=[Ref(pid=shell.pid)],
-                location=source.of(grade, "pipe.c").first_call("system", "popen", *EXECS),
-            )
-        if out is None or out.kind != "pipe" or out.end != "write" or out.inode in flood.ours:
-            shown = out.describe() if out else "closed"
-            raise Failed(
-                f"fd 1 of ps (pid {ps.pid}) is {shown}, not the write end of your pipe: ps "
-                "writes its list on fd 1, so it never reaches grep",
-                hint="in the process that runs ps: dup2(p[1], 1) before execlp",
-                lecture=LECTURE,
-                evidence=seen,
-                kind="ps-stdout-not-pipe",
-                about=[Ref(pid=ps.pid, fd=1, inode=out.inode if out else None)],
-                location=source.of(grade, "pipe.c").first_call("dup2", "dup"),
-            )
-        if into is None or into.inode != out.inode or into.end != "read":
-            shown = into.describe() if into else "closed"
-            raise Failed(
-                f"fd 0 of grep (pid {grep.pid}) is {shown}, not the read end of pipe "
-                f"{out.inode} that ps writes into",
-                hint="in the process that runs grep: dup2(p[0], 0) before execlp",
-                lecture=LECTURE,
-                evidence=seen,
-                kind="grep-stdin-not-pipe",
-                about=[
-                    Ref(pid=grep.pid, fd=0, inode=into.inode if into else None),
-                    Ref(inode=out.inode),
-                ],
-                location=source.of(grade, "pipe.c").first_call("dup2", "dup"),
-            )
-    finally:
-        flood.run.release_output()
+    if flood.snap is None:
+        if flood.run.hang is not None:
+            what = f"did not end: {flood.run.hang.text}"
+            kind = "hangs-before-grep-runs"
+        elif flood.run.exit is not None:
+            what = flood.run.ended()
+            kind = "ends-before-grep-runs"
+        else:
+            what = "did not have them both running within 8 s"
+            kind = "ps-and-grep-never-together"
+        raise Failed(
+            f"ps and grep were never running at the same time: your program {what}",
+            actual=flood.run.text("stderr") or None,
+            hint="fork: one process execs ps -ef with fd 1 on the pipe's write end, the "
+            "other grep firefox with fd 0 on its read end",
+            lecture=LECTURE,
+            kind=kind,
+        )
+    snap, ps, grep = _both(flood)
+    out, into = snap.fd(ps.pid, 1), snap.fd(grep.pid, 0)
+    seen = [evidence.processes(snap)]
+    shell = next((p for p in snap.processes if p.name in SHELLS), None)
+    if shell is not None:
+        raise Failed(
+            f"a shell, {shell.label}, runs ps and grep: it made their pipe, not your "
+            "program (system() or an exec of sh -c)",
+            hint="make the pipe yourself: pipe(), then fork() and, in each process, dup2() "
+            "and execlp() of ps -ef and of grep firefox",
+            lecture=LECTURE,
+            evidence=seen,
+            kind="shell-makes-the-pipe",
+            about=[Ref(pid=shell.pid)],
+            location=program.source.first_call("system", "popen", *EXECS),
+        )
+    if out is None or out.kind != "pipe" or out.end != "write" or out.inode in flood.ours:
+        shown = out.describe() if out else "closed"
+        raise Failed(
+            f"fd 1 of ps (pid {ps.pid}) is {shown}, not the write end of your pipe: ps "
+            "writes its list on fd 1, so it never reaches grep",
+            hint="in the process that runs ps: dup2(p[1], 1) before execlp",
+            lecture=LECTURE,
+            evidence=seen,
+            kind="ps-stdout-not-pipe",
+            about=[Ref(pid=ps.pid, fd=1, inode=out.inode if out else None)],
+            location=program.source.first_call("dup2", "dup"),
+        )
+    if into is None or into.inode != out.inode or into.end != "read":
+        shown = into.describe() if into else "closed"
+        raise Failed(
+            f"fd 0 of grep (pid {grep.pid}) is {shown}, not the read end of pipe "
+            f"{out.inode} that ps writes into",
+            hint="in the process that runs grep: dup2(p[0], 0) before execlp",
+            lecture=LECTURE,
+            evidence=seen,
+            kind="grep-stdin-not-pipe",
+            about=[
+                Ref(pid=grep.pid, fd=0, inode=into.inode if into else None),
+                Ref(inode=out.inode),
+            ],
+            location=program.source.first_call("dup2", "dup"),
+        )
 
 
-def test_no_stray_pipe_ends(program: Program, sandbox: Sandbox, grade: source.Grade) -> None:
+def test_no_stray_pipe_ends(program: Program, flood: Flood) -> None:
     """no process holds a pipe end it does not use"""
-    flood = _flood(program, sandbox)
-    try:
-        ps, grep = _both(flood)
-        assert flood.snap is not None
-        snap = flood.snap
-        used = {(ps.pid, 1), (grep.pid, 0)}
-        for inode, pipe in sorted(snap.pipes.items()):
-            if inode in flood.ours:
+    snap, ps, grep = _both(flood)
+    used = {(ps.pid, 1), (grep.pid, 0)}
+    for inode, pipe in sorted(snap.pipes.items()):
+        if inode in flood.ours:
+            continue
+        for holder in (*pipe.writers, *pipe.readers):
+            if (holder.pid, holder.fd) in used:
                 continue
-            for holder in (*pipe.writers, *pipe.readers):
-                if (holder.pid, holder.fd) in used:
-                    continue
-                who = "grep itself" if holder.pid == grep.pid else holder.label
-                role = (
-                    "grep" if holder.pid == grep.pid
-                    else "ps" if holder.pid == ps.pid
-                    else "parent" if holder.pid == flood.run.pid
-                    else "child"
-                )  # fmt: skip
-                why = (
-                    "grep never sees end-of-file while a write end is open anywhere"
-                    if holder.end == "write"
-                    else "nobody reads from it there; only grep reads the pipe"
-                )
-                raise Failed(
-                    f"{holder.name} (pid {holder.pid}) holds the {holder.end} end of pipe "
-                    f"{inode} as fd {holder.fd}, which it never uses: {why}",
-                    hint="after fork() and dup2(), every process closes both p[0] and p[1]: "
-                    f"here {who} forgot p[{0 if holder.end == 'read' else 1}]",
-                    lecture=LECTURE,
-                    evidence=[evidence.processes(snap)],
-                    kind=f"{role}-keeps-{holder.end}-end",
-                    about=[Ref(pid=holder.pid, fd=holder.fd, inode=inode)],
-                    location=_pipe_call(grade),
-                )
-    finally:
-        flood.run.release_output()
+            who = "grep itself" if holder.pid == grep.pid else holder.label
+            role = (
+                "grep" if holder.pid == grep.pid
+                else "ps" if holder.pid == ps.pid
+                else "parent" if holder.pid == flood.run.pid
+                else "child"
+            )  # fmt: skip
+            why = (
+                "grep never sees end-of-file while a write end is open anywhere"
+                if holder.end == "write"
+                else "nobody reads from it there; only grep reads the pipe"
+            )
+            raise Failed(
+                f"{holder.name} (pid {holder.pid}) holds the {holder.end} end of pipe "
+                f"{inode} as fd {holder.fd}, which it never uses: {why}",
+                hint="after fork() and dup2(), every process closes both p[0] and p[1]: "
+                f"here {who} forgot p[{0 if holder.end == 'read' else 1}]",
+                lecture=LECTURE,
+                evidence=[evidence.processes(snap)],
+                kind=f"{role}-keeps-{holder.end}-end",
+                about=[Ref(pid=holder.pid, fd=holder.fd, inode=inode)],
+                location=_pipe_call(program),
+            )
 
 
-def test_grep_sees_end_of_file(program: Program, sandbox: Sandbox, grade: source.Grade) -> None:
+def test_grep_sees_end_of_file(program: Program, flood: Flood) -> None:
     """grep sees end-of-file and the program ends by itself"""
-    flood = _flood(program, sandbox)
     if flood.snap is None and flood.run.hang is not None:
         raise Failed(
             f"your program (pid {flood.run.pid}) did not end: {flood.run.hang.text}",
@@ -334,7 +337,7 @@ def test_grep_sees_end_of_file(program: Program, sandbox: Sandbox, grade: source
             about=[Ref(pid=b.pid) for b in flood.run.hang.blocked],
         )
     _both(flood)  # the subject: without ps and grep there is no end-of-file to judge
-    if _finish(flood):
+    if _finish(flood.run):
         return
     procs = inspection.in_session(flood.run.pid)
     snap = inspection.snapshot(pids=[p.pid for p in procs])
@@ -352,96 +355,77 @@ def test_grep_sees_end_of_file(program: Program, sandbox: Sandbox, grade: source
         )
     message, fix, kind, about = why
     raise Failed(message, hint=fix, lecture=LECTURE, evidence=[evidence.processes(snap)],
-                 kind=kind, about=about, location=_pipe_call(grade))  # fmt: skip
+                 kind=kind, about=about, location=_pipe_call(program))  # fmt: skip
 
 
-WAITS = ("wait4", "waitid")
-ORPHAN_S = 1.0  # a child still running this long after the program ended is an orphan
-_WAITID_PID = re.compile(r"si_pid=(\d+)")
-
-
-def test_parent_waits_for_children(program: Program, sandbox: Sandbox) -> None:
+def test_parent_waits_for_children(sandbox: Sandbox, traced_flood: Flood) -> None:
     """the program ends after ps and grep, leaving no orphan"""
-    traced = sandbox.traces_from_outside  # the waits strace saw: the program's own pid
-    flood = _flood(program, sandbox, trace=WAITS if traced else ())
-    try:
-        ps, grep = _both(flood)
-        assert flood.snap is not None
-        parent = flood.snap.process(flood.run.pid)
-        if parent is not None and parent.name == "ps":
-            raise Failed(
-                f"your program (pid {parent.pid}) became ps itself: it ends when ps does, "
-                f"before grep (pid {grep.pid}), which is left an orphan, and its exit status "
-                "is ps's, not grep's",
-                hint="exec grep in the parent (as in the lecture) and ps in the child, or fork "
-                "both and waitpid() for each",
-                lecture=LECTURE,
-                evidence=[evidence.processes(flood.snap)],
-                kind="parent-becomes-ps",
-                about=[Ref(pid=parent.pid), Ref(pid=grep.pid)],
-            )
-        if not flood.run.alive:
-            _orphaned(flood, (ps, grep), flood.run.ended())
-        if not _finish(flood):
-            pytest.skip("your program did not end (see the end-of-file check)")
-        # a child may still be closing down when the program's end is seen: ps closes the
-        # pipe (grep sees end-of-file) before it has finished exiting
-        flood.run.wait_for(
-            predicate=lambda: not any(map(_still_running, (ps, grep))), within_s=ORPHAN_S
+    snap, ps, grep = _both(traced_flood)
+    run = traced_flood.run
+    parent = snap.process(run.pid)
+    if parent is not None and parent.name == "ps":
+        raise Failed(
+            f"your program (pid {parent.pid}) became ps itself: it ends when ps does, "
+            f"before grep (pid {grep.pid}), which is left an orphan, and its exit status "
+            "is ps's, not grep's",
+            hint="exec grep in the parent (as in the lecture) and ps in the child, or fork "
+            "both and waitpid() for each",
+            lecture=LECTURE,
+            evidence=[evidence.processes(snap)],
+            kind="parent-becomes-ps",
+            about=[Ref(pid=parent.pid), Ref(pid=grep.pid)],
         )
-        left = [p for p in (ps, grep) if _still_running(p)]
-        if left:
-            _orphaned(flood, left, "ended")
-        if parent is None or parent.name == "grep" or not traced:
-            return  # it became grep: the pipeline's end is its own
-        mine = [p for p in (ps, grep) if p.ppid == parent.pid]
-        reaped = set()
-        for call in flood.run.calls():
-            if call.pid != parent.pid or call.name not in WAITS or call.failed:
-                continue
-            found = _WAITID_PID.search(call.args) if call.name == "waitid" else None
-            result = call.result.split()[0]  # "?" for a call the process's end cut short
-            if found or result.isdigit():
-                reaped.add(int(found[1]) if found else int(result))
-        unwaited = [p for p in mine if p.pid not in reaped]
-        if unwaited:
-            names = " and ".join(p.label for p in unwaited)
-            raise Failed(
-                f"your program (pid {parent.pid}) ended without waiting for {names}: "
-                "no wait() or waitpid() of it returned, so the shell that started your "
-                "program may go on before the pipeline's output is all there, and its "
-                "status is not grep's",
-                hint="waitpid() for each child, and exit with grep's WEXITSTATUS(status)",
-                lecture=LECTURE,
-                evidence=[
-                    *evidence.calls_of(flood.run, names=WAITS),
-                    evidence.processes(flood.snap),
-                ],
-                kind="parent-does-not-wait",
-                about=[Ref(pid=p.pid) for p in unwaited],
-            )
-    finally:
-        flood.run.release_output()
+    if not run.alive:
+        _orphaned(run, snap, (ps, grep), run.ended())
+    if not _finish(run):
+        pytest.skip("your program did not end (see the end-of-file check)")
+    # a child may still be closing down when the program's end is seen: ps closes the
+    # pipe (grep sees end-of-file) before it has finished exiting
+    run.wait_for(
+        predicate=lambda: not any(map(inspection.still_running, (ps, grep))), within_s=ORPHAN_S
+    )
+    left = [p for p in (ps, grep) if inspection.still_running(p)]
+    if left:
+        _orphaned(run, snap, left, "ended")
+    if parent is None or parent.name == "grep" or not sandbox.traces_from_outside:
+        return  # it became grep: the pipeline's end is its own
+    mine = [p for p in (ps, grep) if p.ppid == parent.pid]
+    reaped = set()
+    for call in run.calls():
+        if call.pid != parent.pid or call.name not in WAITS or call.failed:
+            continue
+        found = _WAITID_PID.search(call.args) if call.name == "waitid" else None
+        result = call.result.split()[0]  # "?" for a call the process's end cut short
+        if found or result.isdigit():
+            reaped.add(int(found[1]) if found else int(result))
+    unwaited = [p for p in mine if p.pid not in reaped]
+    if unwaited:
+        names = " and ".join(p.label for p in unwaited)
+        raise Failed(
+            f"your program (pid {parent.pid}) ended without waiting for {names}: "
+            "no wait() or waitpid() of it returned, so the shell that started your "
+            "program may go on before the pipeline's output is all there, and its "
+            "status is not grep's",
+            hint="waitpid() for each child, and exit with grep's WEXITSTATUS(status)",
+            lecture=LECTURE,
+            evidence=[*evidence.calls_of(run, names=WAITS), evidence.processes(snap)],
+            kind="parent-does-not-wait",
+            about=[Ref(pid=p.pid) for p in unwaited],
+        )
 
 
-def _still_running(proc: ProcessInfo) -> bool:
-    try:
-        now = inspection.process(proc.pid)
-    except inspection.ProcessGone:
-        return False
-    return now.started == proc.started and not now.is_zombie
-
-
-def _orphaned(flood: Flood, left: Sequence[ProcessInfo], ended: str) -> None:
+def _orphaned(
+    run: Run, snap: inspection.Snapshot, left: Sequence[inspection.ProcessInfo], ended: str
+) -> None:
     names = " and ".join(p.label for p in left)
     raise Failed(
-        f"your program (pid {flood.run.pid}) {ended} while {names} still ran: they became "
+        f"your program (pid {run.pid}) {ended} while {names} still ran: they became "
         "orphans, and the shell that started your program thinks it is done before its "
         "output is",
         hint="the parent waits for its children: waitpid() for each (or exec grep in the "
         "parent itself, as in the lecture)",
         lecture=LECTURE,
-        evidence=[evidence.processes(flood.snap)] if flood.snap else [],
+        evidence=[evidence.processes(snap)],
         kind="children-orphaned",
         about=[Ref(pid=p.pid) for p in left],
     )
