@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import typing
+
 import pytest
 
 from grader import protocol, sandbox
@@ -10,8 +13,12 @@ from grader.results import (
     CheckResult,
     CheckSpec,
     Diagnostic,
+    Evidence,
+    FdRow,
     Location,
     Outcome,
+    ProcessRow,
+    Ref,
     SandboxAction,
 )
 from grader.session import read_results
@@ -24,7 +31,8 @@ RESULT = CheckResult(
     sandbox=(SandboxAction("stopped", "wall", "the sandbox stopped pipe (pid 7): it ran "
                            "longer than 5 s of wall-clock time", 7, "pipe"),),
 )  # fmt: skip
-BUILD = BuildResult(False, ("gcc -o pipe pipe.c",), "pipe.c:3:1: error: x", (),
+BUILD = BuildResult(False, ("gcc -o pipe pipe.c",), "pipe.c:3:1: error: x",
+                    ("pipe.c:2:5: warning: unused variable \u2018n\u2019",),
                     ("pipe.c:3:1: error: x",), "compile", 0.5,
                     (Diagnostic("pipe.c", 3, 1, "error", "x"),))  # fmt: skip
 
@@ -36,6 +44,45 @@ EVENTS: list[protocol.Event] = [
     protocol.Checked(RESULT),
     protocol.Done(1),
 ]
+# every field of a result set, none at its default: what the stream drops, this loses
+FULL = CheckResult(
+    id="exercise2/test_x", title="grep sees end-of-file", outcome=Outcome.FAILED,
+    message="grep never saw end-of-file:\n\tpipe (pid 180) holds fd 4 «open»",
+    expected="firefox\n", actual="\x1b[31mnothing\x00\n", hint="close(fd[1]) in the parent",
+    lecture="pipe", evidence=(
+        Evidence("open fds", ("pid", "fd"), (("180", "4"),), "a note", "fds",
+                 (ProcessRow(180, 1, "pipe", "sleeping",
+                             (FdRow(4, "pipe", "pipe:[77]", "w", 77, "write"),)),),
+                 {"pipe": 77, "ends": ["read", "write"]}),
+    ),
+    log=("started ./pipe as pid 180", "sent SIGINT"), warnings=("a child outlived it",),
+    duration_s=1.25, points=0.5, max_points=2.0, failure="parent-keeps-write-end",
+    about=(Ref(pid=180, fd=4, inode=77, name="SIGPIPE"),), location=Location("pipe.c", 14, 5),
+    sandbox=RESULT.sandbox,
+)  # fmt: skip
+
+
+def _defaults_kept(value: object) -> list[str]:
+    """The fields of a dataclass `value` that are at their default."""
+    kept = []
+    for f in dataclasses.fields(value):  # type: ignore[arg-type]
+        if f.default is not dataclasses.MISSING:
+            default = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        else:
+            continue
+        if getattr(value, f.name) == default:
+            kept.append(f.name)
+    return kept
+
+
+def test_the_samples_set_every_field() -> None:
+    """A field added to a result, a build, a spec or a job, and not carried by the stream,
+    fails a round trip below: the samples set them all."""
+    process = FULL.evidence[0].processes[0]
+    for sample in (FULL, BUILD, SPEC, *FULL.evidence, process, *process.fds, *FULL.about):
+        assert _defaults_kept(sample) == [], sample
 
 
 @pytest.mark.parametrize("event", EVENTS, ids=lambda e: type(e).__name__)
@@ -44,6 +91,20 @@ def test_every_event_round_trips(event: protocol.Event) -> None:
     assert line.endswith("\n")
     assert line.count("\n") == 1  # one line per event, whatever its text holds
     assert protocol.parse(line) == event
+
+
+def test_every_kind_of_event_is_sampled() -> None:
+    assert {type(e) for e in EVENTS} == set(typing.get_args(protocol.Event))
+
+
+def test_a_whole_result_round_trips() -> None:
+    event = protocol.Checked(FULL)
+    assert protocol.parse(event.to_line()) == event
+
+
+def test_a_stream_reads_back_event_for_event() -> None:
+    stream = [*EVENTS, protocol.Checked(FULL), protocol.Done(0)]
+    assert list(protocol.events("".join(e.to_line() for e in stream))) == stream
 
 
 def test_a_line_cut_short_is_dropped() -> None:
@@ -77,3 +138,20 @@ def test_the_job_round_trips() -> None:
                        own_root=False, by_remounts=True, debug=True,
                        keep_scratch=True)  # fmt: skip
     assert protocol.Job.from_json(job.to_json()) == job
+
+
+def test_a_job_with_every_field_set_round_trips() -> None:
+    caps = sandbox.Capabilities(userns=True, why_not="asked", root=True, cgroup_why_not="",
+                                seccomp_why_not="", student_uid=65534, grade_memory_mb=768,
+                                grade_tasks=512, oom_file="/sys/fs/cgroup/g/memory.events",
+                                cgroup_fds=(5, 6))  # fmt: skip
+    job = protocol.Job(caps=caps, scratch="/tmp/x/box", exercise_folder="/ex", result_fd=9,
+                       missing=("pipe.c", "grep.c"), makefile=True, keep=("/usr", "/opt"),
+                       hide=("/home",), own_root=False, by_remounts=True, debug=True,
+                       keep_scratch=True)  # fmt: skip
+    assert _defaults_kept(caps) == []
+    assert _defaults_kept(job) == []
+    back = protocol.Job.from_json(job.to_json())
+    assert back == job
+    assert type(back.caps.cgroup_fds) is tuple  # hashable, as a frozen Job's fields are
+    assert type(back.keep) is tuple
