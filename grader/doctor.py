@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from grader import catalog, requirements, sandbox
+from grader.sandbox import cgroup, slots
 from grader.catalog import Limits
 from grader.results import Isolation
 
@@ -58,7 +59,7 @@ def examine() -> tuple[Finding, ...]:
         elif _read("/proc/sys/user/max_user_namespaces") == "0":
             out[-1] = replace(out[-1], fix="sudo sysctl user.max_user_namespaces=15000")
     out += [_tool(*tool) for tool in _tools(catalog.all_exercises())]
-    where, why_not = sandbox.cgroup.find()
+    where, why_not = cgroup.find()
     out.append(
         Finding(
             "cgroups",
@@ -88,7 +89,7 @@ def examine() -> tuple[Finding, ...]:
             "user",
             True,
             "root: student programs drop every capability and run as a uid of their own "
-            f"per grade ({sandbox.slots.SLOT_UID_BASE} and up)"
+            f"per grade ({slots.SLOT_UID_BASE} and up)"
             if root
             else f"uid {os.getuid()}: student programs run as you (as root, each grade "
             "would get a uid of its own)",
@@ -140,8 +141,8 @@ def isolation() -> Isolation:
     a uid of its own and, where one can be made, a control group with the default limits)."""
     caps = sandbox.detect()
     if caps.root:
-        caps = replace(caps, student_uid=sandbox.slots.SLOT_UID_BASE)
-        where, why_not = sandbox.cgroup.find()
+        caps = replace(caps, student_uid=slots.SLOT_UID_BASE)
+        where, why_not = cgroup.find()
         if where is not None:
             limits = Limits()
             caps = replace(caps, grade_memory_mb=limits.grade_memory_mb,

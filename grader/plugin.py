@@ -59,7 +59,7 @@ class Collector:
     def __init__(self, ctx: GradeContext) -> None:
         self.ctx = ctx
         self._phases: dict[str, list[pytest.TestReport]] = {}
-        self._excinfo: dict[str, BaseException] = {}
+        self._excinfo: dict[str, dict[str, BaseException]] = {}
         self._item_docs: dict[str, tuple[str, str, pytest.Item]] = {}
 
     # -- fixtures -------------------------------------------------------------------
@@ -135,7 +135,7 @@ class Collector:
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report = yield
         if call.excinfo is not None:
-            self._excinfo.setdefault(item.nodeid, call.excinfo.value)
+            self._excinfo.setdefault(item.nodeid, {}).setdefault(call.when, call.excinfo.value)
         return report
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -157,7 +157,7 @@ class Collector:
     def pytest_runtest_logfinish(self, nodeid: str, location: tuple[str, int | None, str]) -> None:
         name, title, item = self._item_docs.pop(nodeid, (location[2], location[2], None))
         phases = self._phases.pop(nodeid, [])
-        exc = self._excinfo.pop(nodeid, None)
+        excs = self._excinfo.pop(nodeid, {})
         box = item.stash.get(_LOG_KEY, None) if item is not None else None
         log = tuple(box.log) if box is not None else ()
         warnings = tuple(box.warnings) if box is not None else ()
@@ -171,7 +171,7 @@ class Collector:
             "duration_s": round(duration, 4),
             "max_points": float(ex.points.get(name, 1.0)),
         }
-        result = self._judge(phases, exc, base)
+        result = self._judge(phases, excs, base)
         stops = tuple(box.stops()) if box is not None else ()
         if stops and result.outcome is Outcome.FAILED:
             result = replace(result, sandbox=stops)
@@ -179,7 +179,7 @@ class Collector:
         self.ctx.emit(protocol.Checked(result))
 
     def _judge(
-        self, phases: list[pytest.TestReport], exc: BaseException | None, base: dict[str, Any]
+        self, phases: list[pytest.TestReport], excs: dict[str, BaseException], base: dict[str, Any]
     ) -> CheckResult:
         failed = [r for r in phases if r.failed]
         skipped = [r for r in phases if r.skipped]
@@ -191,6 +191,7 @@ class Collector:
         if not failed:
             return CheckResult(outcome=Outcome.PASSED, points=base["max_points"], **base)
         report = failed[0]
+        exc = excs.get(report.when)
         if isinstance(exc, Failed) and report.when == "call":
             return CheckResult(
                 outcome=Outcome.FAILED,
@@ -206,7 +207,8 @@ class Collector:
                 **base,
             )
         if isinstance(exc, AssertionError) and report.when == "call":
-            text = str(exc).split("\nassert ", 1)[0].strip() or "the check's assertion failed"
+            said = ("\n" + str(exc)).split("\nassert ", 1)[0].replace("\n  ", "\n")
+            text = said.strip() or "the check's assertion failed"
             return CheckResult(outcome=Outcome.FAILED, message=text, **base)
         where = {"setup": "setting up", "teardown": "cleaning up after"}.get(report.when, "running")
         detail = f"{type(exc).__name__}: {exc}" if exc is not None else report.longreprtext[-400:]

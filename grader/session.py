@@ -21,6 +21,7 @@ from grader import catalog, protocol, sandbox, worker
 from grader import submission as submission_mod
 from grader.catalog import Exercise
 from grader.errors import ExerciseError, SandboxError
+from grader.private import read_private
 from grader.results import (
     BuildResult,
     CheckResult,
@@ -206,7 +207,7 @@ def _grade(
             )  # fmt: skip
         finally:
             os.close(result_fd)
-        stream = read_results(host.read_private(result_path) or "")
+        stream = read_results(read_private(result_path) or "")
         tail = "\n".join(exit_.log.strip().splitlines()[-15:])
         checks = stream.checks
         stopped = ""
@@ -227,8 +228,10 @@ def _grade(
                 f"the grade was stopped after {exercise.limits.grade_s:g} s while "
                 f"{running.id.rsplit('/', 1)[-1]} ran; this check did not run"
             )
+            spec = next((s for s in stream.catalogue if s.id == running.id), None)
             checks = (*checks, CheckResult(
                 id=running.id, title=running.title, outcome=Outcome.ERROR,
+                max_points=spec.max_points if spec is not None else 1.0,
                 message=f"the grade was stopped after {exercise.limits.grade_s:g} s while this "
                 "check ran, and the checks after it did not run; this is not your fault: "
                 "tell your instructor",
@@ -328,7 +331,7 @@ def in_catalogue(
         return checks
     by_id: dict[str, CheckResult | None] = {c.id: c for c in checks}
     out = [by_id.pop(spec.id, None) or CheckResult(
-        id=spec.id, title=spec.title, outcome=Outcome.NOT_RUN,
+        id=spec.id, title=spec.title, outcome=Outcome.NOT_RUN, max_points=spec.max_points,
         message=stopped or "pytest ended the grade before it reached this check; "
         "this check did not run",
     ) for spec in catalogue]  # fmt: skip

@@ -17,6 +17,7 @@ from test_plugin import Graded, run_checks
 from grader import protocol, sandbox, session
 from grader.errors import ExerciseError, SandboxError
 from grader.results import CheckResult, Outcome, SubmissionReport
+from grader.sandbox import host
 from grader.session import in_catalogue, read_results
 from grader.submission import discover
 
@@ -173,14 +174,15 @@ def _grade(
     where.mkdir()
     (where / "nine.c").write_text("int main(void) { return 0; }\n")
 
-    def worker(job: Path, caps: sandbox.Capabilities, timeout_s: float, log_path: Path,
-               package: Path, result_fd: int, group: object = None,
-               ) -> sandbox.WorkerExit:  # fmt: skip
+    def worker(command: list[str], caps: sandbox.Capabilities, timeout_s: float,
+               log_path: Path, result_fd: int, group: object = None,
+               ) -> host.WorkerExit:  # fmt: skip
+        job = Path(command[-1])  # worker.command(job): the job's path comes last
         assert protocol.Job.from_json(job.read_text()).result_fd == result_fd
         os.write(result_fd, stream.encode())
-        return sandbox.WorkerExit(returncode, timed_out, 0.1, "")
+        return host.WorkerExit(returncode, timed_out, 0.1, "")
 
-    monkeypatch.setattr(session.sandbox, "run_worker", worker)
+    monkeypatch.setattr(session.host, "run_worker", worker)
     submission = discover(where, exercise)
     return session._grade(exercise, submission, session.GradeOptions(), sandbox.detect(), None)
 

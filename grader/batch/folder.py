@@ -21,12 +21,12 @@ from typing import Any
 from urllib.parse import quote
 
 from grader.errors import UsageError
+from grader.private import read_private
 from grader.render import classes as classes_render
 from grader.render import csv as csv_render
 from grader.render import html
 from grader.render import json as json_render
 from grader.results import ClassReport, Digests, SchemaError, SubmissionReport
-from grader.sandbox import host
 
 STUDENTS = "students"
 REPORT = "report.json"
@@ -66,7 +66,7 @@ def load(text: str) -> SubmissionReport:
 def reusable(folder: Path, student: str, wanted: Digests) -> SubmissionReport | None:
     """The report an earlier batch wrote in `folder`, if it was graded from these very files
     and checks (`wanted`), and is no grader error (that is worth another try)."""
-    text = host.read_private(folder / REPORT)
+    text = read_private(folder / REPORT)
     if not text or not wanted.submission:
         return None
     try:

@@ -18,8 +18,8 @@ from typing import Any
 from grader import catalog, session
 from grader.batch import folder
 from grader.errors import GraderError, UsageError
+from grader.private import read_private
 from grader.results import ClassReport, SchemaError, SubmissionReport
-from grader.sandbox import host
 
 
 @dataclass(frozen=True)
@@ -110,7 +110,7 @@ def _read(path: Path) -> _Folder:
             f"'{path}' is not a folder: give the output folders of 'grade batch --shard' "
             "(each holds batch.json and students/)."
         )
-    text = host.read_private(path / folder.MANIFEST)
+    text = read_private(path / folder.MANIFEST)
     if text is None:
         every = not (path / folder.STUDENTS).is_dir()
         pattern = f"*/{folder.STUDENTS}/*/{folder.REPORT}" if every else (
@@ -157,7 +157,7 @@ def _manifest(path: Path, text: str) -> dict[str, Any]:
 
 
 def _load(path: Path) -> SubmissionReport:
-    text = host.read_private(path)
+    text = read_private(path)
     if text is None:
         raise UsageError(
             f"the report '{path}' is missing: that shard's batch was interrupted, or its "

@@ -26,8 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
 
-import grader
-from grader.sandbox import host
+from grader.private import read_private
 
 K = TypeVar("K")
 GRACE_S = 10.0  # what a grade stopped with SIGTERM has to remove its sandbox
@@ -75,7 +74,7 @@ class _Running(Generic[K]):
 def argv(exercise: str, submission: Path, out: Path) -> list[str]:
     """The grade's command: this interpreter, isolated (-I: no current folder on the path,
     no user site), importing this very grader."""
-    package = str(Path(grader.__file__).resolve().parent.parent)
+    package = str(Path(__file__).resolve().parents[2])  # holds grader/
     return [sys.executable, "-I", "-c", _BOOT, package, exercise, str(submission),
             "--format", "json", "--out", str(out)]  # fmt: skip
 
@@ -162,11 +161,11 @@ class Pool(Generic[K]):
     def _end(self, r: _Running[K]) -> None:
         returncode = r.proc.wait()
         self._forget(r)
-        said = (host.read_private(r.errors) or "").strip()
+        said = (read_private(r.errors) or "").strip()
         done = Done(
             key=r.task.key,
             returncode=returncode,
-            report=host.read_private(r.result),
+            report=read_private(r.result),
             said=said.removeprefix("grade: ")[-_SAID:],
             overtime=r.stopping is not None,
             seconds=round(time.monotonic() - r.started, 3),

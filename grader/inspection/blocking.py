@@ -11,11 +11,11 @@ else, the grader included, a thread, a call not known here), it is no hang.
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from grader import syscalls
 from grader.inspection.fds import FdEntry, fds
 from grader.inspection.tree import ProcessGone
 from grader.pids import stat_fields
@@ -78,18 +78,8 @@ class Hang:
         return "; ".join(b.says for b in self.blocked)
 
 
-@functools.cache
 def _syscall_name(number: int) -> str:
-    from grader.sandbox import seccomp
-
-    binding, _ = seccomp._binding()
-    if binding is None:
-        return ""
-    try:
-        name = binding.resolve_syscall(binding.Arch.NATIVE, number)
-    except Exception:  # an unknown number: the library raises or returns junk
-        return ""
-    return name.decode() if isinstance(name, bytes) else str(name or "")
+    return syscalls.name(number)
 
 
 def _read(path: str) -> str | None:

@@ -6,7 +6,6 @@ import contextlib
 import os
 import shutil
 import signal
-import stat
 import subprocess
 import threading
 import time
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.pids import wait_exit
+from grader.private import read_private
 from grader.sandbox import cgroup
 from grader.sandbox.cgroup import GradeGroup
 from grader.sandbox.detect import (
@@ -203,19 +203,6 @@ def _die_with_grader() -> None:
             fd = os.open("/proc/self/oom_score_adj", os.O_WRONLY)
             os.write(fd, b"-1000")
             os.close(fd)
-
-
-def read_private(path: Path, cap: int = 64 * 2**20) -> str | None:
-    """A file the worker wrote, read without following links and with a size cap."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as f:
-        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-            return None
-        data = f.read(cap)
-    return data.decode("utf-8", errors="replace") or None
 
 
 def _kill_everything(pid: int) -> None:

@@ -13,12 +13,14 @@ import ctypes
 import errno
 import functools
 import os
-import sys
 import tempfile
 import termios
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from grader import syscalls
+from grader.syscalls import binding as _binding
 
 BLOCKED: tuple[str, ...] = (
     "ptrace, process_vm_readv/process_vm_writev, pidfd_getfd (unless a tracer is needed)",
@@ -61,29 +63,9 @@ _PR_SET_SECCOMP = 22
 _SECCOMP_MODE_FILTER = 2
 
 
-@functools.cache
-def _binding() -> tuple[Any, str]:
-    """pyseccomp, or None and why not (it raises at import when libseccomp is missing)."""
-    if not sys.platform.startswith("linux"):
-        return None, "seccomp needs Linux"
-    try:
-        import pyseccomp  # type: ignore[import-untyped]
-    except ImportError:
-        return None, "pyseccomp is not installed"
-    except RuntimeError:  # pyseccomp's "Unable to find libseccomp"
-        return None, "libseccomp is not installed"
-    except OSError as e:
-        return None, f"libseccomp could not be loaded: {e}"
-    return pyseccomp, ""
-
-
 def syscall_number(name: str) -> int | None:
     """The number of system call `name` on this machine, or None (unknown, no libseccomp)."""
-    seccomp, _ = _binding()
-    if seccomp is None:
-        return None
-    number = int(seccomp.resolve_syscall(seccomp.Arch.NATIVE, name))
-    return number if number >= 0 else None
+    return syscalls.number(name)
 
 
 @functools.cache
