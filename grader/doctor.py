@@ -9,9 +9,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from grader import catalog, requirements, sandbox
-from grader.sandbox import cgroup, slots
 from grader.catalog import Limits
 from grader.results import Isolation
+from grader.sandbox import cgroup, slots
 
 
 @dataclass(frozen=True)
