@@ -18,7 +18,8 @@ import click
 
 from grader import catalog, session
 from grader.errors import ExerciseError, ExitCode, GraderError, UsageError
-from grader.render import FORMATS, Options, inert
+from grader.render import FORMATS, Options
+from grader.render.escape import inert
 from grader.submission import discover
 
 if TYPE_CHECKING:
@@ -399,7 +400,7 @@ class _Progress:
 
     def summary(self, summary: batch.Summary) -> None:
         """The end-of-batch table: per exercise, how many of each status, the mean score."""
-        from grader.results import STATUSES
+        from grader.report import STATUSES
 
         head = ["exercise", "students", *STATUSES, "mean score"]
         rows = []

@@ -21,15 +21,8 @@ from grader import catalog, protocol, sandbox
 from grader import submission as submission_mod
 from grader.catalog import Exercise
 from grader.errors import ExerciseError, SandboxError
-from grader.results import (
-    BuildResult,
-    CheckResult,
-    CheckSpec,
-    Digests,
-    Outcome,
-    SourceFile,
-    SubmissionReport,
-)
+from grader.report import Digests, SourceFile, SubmissionReport
+from grader.results import BuildResult, CheckResult, CheckSpec, Outcome
 from grader.submission import Submission, copy_into
 
 

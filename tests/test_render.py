@@ -11,13 +11,12 @@ import pytest
 
 from grader.render import json as json_render
 from grader.render import terminal
+from grader.report import ClassReport, Digests, SchemaError, SourceFile, SubmissionReport
 from grader.results import (
     BuildResult,
     CheckResult,
     CheckSpec,
-    ClassReport,
     Diagnostic,
-    Digests,
     Evidence,
     FdRow,
     Isolation,
@@ -26,9 +25,6 @@ from grader.results import (
     ProcessRow,
     Ref,
     SandboxAction,
-    SchemaError,
-    SourceFile,
-    SubmissionReport,
 )
 from grader.sandbox.detect import Capabilities
 

@@ -18,7 +18,7 @@ from typing import Any
 from grader import catalog, sandbox, session
 from grader.batch import folder
 from grader.errors import GraderError, UsageError
-from grader.results import ClassReport, SchemaError, SubmissionReport
+from grader.report import ClassReport, SchemaError, SubmissionReport
 
 
 @dataclass(frozen=True)
