@@ -3,40 +3,20 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shlex
 import signal
-import stat
 import sys
 import traceback
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TextIO
 
 import click
 
-from grader import catalog, session
+from grader import catalog, destinations, session
 from grader.errors import ExerciseError, ExitCode, GraderError, UsageError
-from grader.render import FORMATS, Options, inert
+from grader.render import FORMATS, Options, listing
 from grader.submission import discover
-
-if TYPE_CHECKING:
-    from grader import batch
-
-
-def _list(fmt: str) -> str:
-    if fmt == "json":
-        exercises = [
-            {"id": e.id, "name": e.name, "files": list(e.files), "title": e.title,
-             "points": e.max_score}
-            for e in catalog.all_exercises()
-        ]  # fmt: skip
-        return json.dumps(exercises, indent=2, ensure_ascii=True)
-    rows = [("id", "name", "files", "title")]
-    rows += [(e.id, e.name, " ".join(e.files), e.title) for e in catalog.all_exercises()]
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    return "\n".join("  ".join(r[i].ljust(widths[i]) for i in range(3)) + "  " + r[3] for r in rows)
 
 
 class _Ordered(click.Command):
@@ -103,10 +83,13 @@ def grade(
     --shard K/N and joined with grade merge; an autograder for Gradescope, PrairieLearn or
     Autolab: grade package PLATFORM EXERCISE (each has its --help).
     """
-    targets = _targets(click.get_current_context().meta.get("ipcgrade.order", []), fmts, outs)
+    targets = destinations.targets(
+        click.get_current_context().meta.get("ipcgrade.order", []), fmts, outs
+    )
     fmt, out = targets[0]
     if list_:
-        _deliver(_list(fmt) + "\n", out)
+        exercises = catalog.all_exercises()
+        _deliver(listing.render(exercises, as_json=fmt == "json") + "\n", out)
         return ExitCode.PASSED
     if doctor:
         from grader import doctor as doctor_mod
@@ -133,143 +116,30 @@ def grade(
                       workspace=os.environ.get("GITHUB_WORKSPACE") or None)  # fmt: skip
     with contextlib.ExitStack() as stack:
         # every file opened before grading: a bad path wastes no grade
-        dests = [stack.enter_context(_report_file(o)) for _, o in targets]
-        appends = _appends(targets)
+        dests = [stack.enter_context(destinations.opened(o)) for _, o in targets]
+        appends = destinations.appends(targets)
         report = session.grade(ex, sub, session.GradeOptions(keep=keep, debug=debug))
         texts = [FORMATS[f].render(report, options) for f, _ in targets]
         added = [(var, path, fn(report, options)) for var, path, fn in appends]
         for (_, o), dest, text in zip(targets, dests, texts, strict=True):
             _write(text, dest, o)
         for var, path, text in added:
-            _append(var, path, text)
+            destinations.append(var, path, text)
     return report.exit_code
-
-
-def _targets(
-    order: list[str], fmts: tuple[str, ...], outs: tuple[Path, ...]
-) -> list[tuple[str, Path | None]]:
-    """Each --format with the --out that follows it (None: the terminal). One of each, in
-    either order, pair up; with several formats each --out follows its --format."""
-    if len(fmts) <= 1 and len(outs) <= 1:
-        return [(fmts[0] if fmts else "terminal", outs[0] if outs else None)]
-    pairs: list[list[Any]] = [[f, None] for f in fmts]
-    f_at = o_at = -1
-    for name in order:
-        if name == "fmts":
-            f_at += 1
-        elif name == "outs":
-            o_at += 1
-            if f_at < 0:
-                raise UsageError(
-                    f"--out {outs[o_at]} comes before any --format: with several formats, "
-                    "give each --out right after its --format, as in "
-                    "'--format junit --out junit.xml --format json --out report.json'."
-                )
-            if pairs[f_at][1] is not None:
-                raise UsageError(
-                    f"--format {pairs[f_at][0]} has two --out files ({pairs[f_at][1]} and "
-                    f"{outs[o_at]}): give each --format one --out, right after it."
-                )
-            pairs[f_at][1] = outs[o_at]
-    shown = [f for f, o in pairs if o is None]
-    if len(shown) > 1:
-        raise UsageError(
-            f"the formats {', '.join(shown)} would all write to the terminal: give every "
-            "--format but one an --out FILE after it."
-        )
-    files = [Path(o).absolute() for _, o in pairs if o is not None]
-    twice = sorted({str(p) for p in files if files.count(p) > 1})
-    if twice:
-        raise UsageError(
-            f"two formats would write to the same file ({', '.join(twice)}): give each "
-            "--format its own --out FILE."
-        )
-    return [(f, o) for f, o in pairs]
-
-
-def _appends(targets: list[tuple[str, Path | None]]) -> list[tuple[str, Path, Any]]:
-    """The CI runner's files (GITHUB_STEP_SUMMARY, ...) the formats append to, where the
-    variable is set; checked before grading, like --out."""
-    found = []
-    for f, _ in targets:
-        for var, fn in FORMATS[f].appends:
-            if os.environ.get(var):
-                path = Path(os.environ[var])
-                if path.is_dir() or not path.parent.is_dir():
-                    raise UsageError(
-                        f"${var} is '{path}', which is not a file this runner can append to: "
-                        f"unset it, or point it at a file in a folder that exists."
-                    )
-                found.append((var, path, fn))
-    return found
-
-
-def _append(var: str, path: Path, text: str) -> None:
-    try:
-        with open(path, "a", encoding="utf-8") as f:
-            f.write(text)
-    except OSError as e:
-        raise UsageError(f"cannot append to ${var} ('{path}'): {e.strerror}.") from e
 
 
 def _deliver(text: str, out: Path | None) -> None:
     """`text` to the terminal, or to `out` (--out) when given."""
-    with _report_file(out) as dest:
+    with destinations.opened(out) as dest:
         _write(text, dest, out)
 
 
 def _write(text: str, dest: TextIO | None, out: Path | None) -> None:
-    if dest is None:
+    if dest is None or out is None:
         click.echo(text, nl=False)
         return
-    try:
-        if stat.S_ISREG(os.fstat(dest.fileno()).st_mode):
-            dest.truncate(0)  # only now: a grade that fails leaves an old report whole
-        dest.write(text)
-        dest.flush()
-    except OSError as e:
-        raise UsageError(f"cannot write the report to '{out}': {e.strerror}.") from e
+    destinations.write(text, dest, out)
     click.echo(f"report written to {out}", err=True)
-
-
-@contextlib.contextmanager
-def _report_file(out: Path | None) -> Iterator[TextIO | None]:
-    """`out` opened for the report, or a UsageError saying why it cannot be; a file made
-    here is removed again when the grade does not get as far as writing it."""
-    if out is None:
-        yield None
-        return
-    cannot = f"cannot write the report to '{out}'"
-    if out.is_dir():
-        raise UsageError(
-            f"{cannot}: it is a folder. Give --out a file name, for example "
-            f"'--out {out / 'report.json'}'."
-        )
-    existed = out.exists()
-    try:
-        dest = open(out, "a", encoding="utf-8")  # noqa: SIM115 (closed below)
-    except FileNotFoundError as e:
-        parent = out.parent
-        raise UsageError(
-            f"{cannot}: the folder '{parent}' does not exist. Make it first "
-            f"(mkdir -p '{parent}') or give --out a path in a folder that exists."
-        ) from e
-    except PermissionError as e:
-        raise UsageError(
-            f"{cannot}: permission denied. Give --out a path in a folder you can write, "
-            "for example your home folder."
-        ) from e
-    except OSError as e:
-        raise UsageError(f"{cannot}: {e.strerror}. Give --out another path.") from e
-    written = False
-    try:
-        yield dest
-        written = True
-    finally:
-        dest.close()
-        if not written and not existed:
-            with contextlib.suppress(OSError):
-                out.unlink()
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -314,6 +184,7 @@ def batch_command(
     """
     from grader import batch
     from grader.batch import shard as shard_mod
+    from grader.progress import Progress
 
     the_shard = shard_mod.parse(shard) if shard is not None else None
     given_jobs = jobs
@@ -324,7 +195,7 @@ def batch_command(
             "leave it out to run one per core."
         )
     the_plan = batch.plan(exercise, class_dir, out, the_shard)
-    with _Progress(len(the_plan.jobs), sys.stderr) as shown:
+    with Progress(len(the_plan.jobs), sys.stderr) as shown:
         summary = batch.run(the_plan, jobs, force=force, on_event=shown.event)
     shown.summary(summary)
     if summary.interrupted:
@@ -338,95 +209,6 @@ def batch_command(
             err=True,
         )
     return summary.exit_code
-
-
-class _Progress:
-    """The batch's progress on stderr: a rich bar (counts, who is being graded, ETA) on a
-    terminal; a plain line per submission when not, or under CI."""
-
-    def __init__(self, total: int, stream: TextIO) -> None:
-        self.total = total
-        self.stream = stream
-        self.fancy = stream.isatty() and not os.environ.get("CI")
-        self.bar: Any = None
-        if self.fancy:
-            from rich import progress
-            from rich.console import Console
-
-            self.console = Console(file=stream)
-            self.bar = progress.Progress(
-                progress.SpinnerColumn(),
-                progress.BarColumn(),
-                progress.MofNCompleteColumn(),
-                progress.TimeElapsedColumn(),
-                progress.TextColumn("ETA"),
-                progress.TimeRemainingColumn(),
-                progress.TextColumn("{task.description}", markup=False),
-                console=self.console,
-            )
-            self.task = self.bar.add_task("", total=total)
-
-    def __enter__(self) -> _Progress:
-        if self.bar is not None:
-            self.bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-
-    def event(self, event: batch.Event) -> None:
-        from grader.batch import Finished
-
-        now = ", ".join(inert(f"{j.student} {j.exercise.id}", 60) for j in event.running)
-        if not isinstance(event, Finished):
-            if self.bar is not None:
-                self.bar.update(self.task, description=f"grading {now}" if now else "")
-            return
-        r = event.report
-        how = f"{r.status}, reused" if event.reused else r.status
-        line = (f"[{event.done}/{event.total}] {inert(event.job.student, 60)} {r.exercise}: "
-                f"{r.score:g}/{r.max_score:g} ({how})"
-                + ("" if event.reused else f" {event.seconds:.1f} s"))  # fmt: skip
-        if self.bar is None:
-            print(line, file=self.stream, flush=True)
-            return
-        from rich.text import Text
-
-        if not event.reused:
-            self.bar.console.print(Text(line))
-        self.bar.update(self.task, advance=1, description=f"grading {now}" if now else "")
-
-    def summary(self, summary: batch.Summary) -> None:
-        """The end-of-batch table: per exercise, how many of each status, the mean score."""
-        from grader.results import STATUSES
-
-        head = ["exercise", "students", *STATUSES, "mean score"]
-        rows = []
-        for k in summary.classes:
-            counts = [sum(r.status == s for r in k.reports) for s in STATUSES]
-            mean = sum(r.score for r in k.reports) / len(k.reports) if k.reports else 0.0
-            rows.append([k.exercise, str(len(k.reports)), *map(str, counts),
-                         f"{mean:.2f} / {k.max_score:g}"])  # fmt: skip
-        done = (f"{summary.done} of {len(summary.plan.jobs)} submissions in "
-                f"{summary.seconds:.1f} s ({summary.graded} graded now, {summary.reused} "
-                f"reused); open {summary.plan.overview}")  # fmt: skip
-        if self.bar is not None:
-            from rich.table import Table
-
-            table = Table(*head, title="grade batch", title_justify="left")
-            for row in rows:
-                table.add_row(*row)
-            self.console.print(table)
-            self.console.print(done, markup=False, highlight=False)
-            return
-        widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=True)]
-        for row in (head, *rows):
-            print(
-                "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip(),
-                file=self.stream,
-            )
-        print(done, file=self.stream, flush=True)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})

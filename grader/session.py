@@ -22,15 +22,8 @@ from grader import submission as submission_mod
 from grader.catalog import Exercise
 from grader.errors import ExerciseError, SandboxError
 from grader.private import read_private
-from grader.results import (
-    BuildResult,
-    CheckResult,
-    CheckSpec,
-    Digests,
-    Outcome,
-    SourceFile,
-    SubmissionReport,
-)
+from grader.report import Digests, SourceFile, SubmissionReport
+from grader.results import BuildResult, CheckResult, CheckSpec, Outcome
 from grader.sandbox import cgroup, host, inside, slots
 from grader.submission import Submission, copy_into
 

@@ -27,7 +27,8 @@ from conftest import wait_until
 from grader import batch, catalog
 from grader.batch import folder, pool
 from grader.cli import main
-from grader.results import Outcome, SubmissionReport
+from grader.report import SubmissionReport
+from grader.results import Outcome
 
 if sys.version_info >= (3, 11):
     import tomllib

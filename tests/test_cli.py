@@ -32,14 +32,8 @@ from conftest import wait_until
 from grader import catalog, doctor, requirements, sandbox, session
 from grader.cli import main
 from grader.errors import SandboxError
-from grader.results import (
-    BuildResult,
-    CheckResult,
-    CheckSpec,
-    Isolation,
-    Outcome,
-    SubmissionReport,
-)
+from grader.report import SubmissionReport
+from grader.results import BuildResult, CheckResult, CheckSpec, Isolation, Outcome
 
 REPO = Path(__file__).resolve().parent.parent
 REFERENCE1 = REPO / "reference" / "exercise1"

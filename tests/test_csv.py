@@ -8,15 +8,8 @@ import io
 import pytest
 
 from grader.render import csv as csv_render
-from grader.results import (
-    BuildResult,
-    CheckResult,
-    CheckSpec,
-    ClassReport,
-    Isolation,
-    Outcome,
-    SubmissionReport,
-)
+from grader.report import ClassReport, SubmissionReport
+from grader.results import BuildResult, CheckResult, CheckSpec, Isolation, Outcome
 
 CATALOGUE = (
     CheckSpec("exercise2/test_output_matches_shell", "output", max_points=2.0),

@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 from grader import catalog, session
-from grader.results import Outcome, SubmissionReport
+from grader.report import SubmissionReport
+from grader.results import Outcome
 from grader.submission import discover
 
 if sys.version_info >= (3, 11):

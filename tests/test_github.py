@@ -38,15 +38,8 @@ from test_html import (
 
 from grader.cli import main
 from grader.render import FORMATS, Options, classroom, github, terminal
-from grader.results import (
-    BuildResult,
-    CheckResult,
-    Diagnostic,
-    Evidence,
-    Location,
-    Outcome,
-    SubmissionReport,
-)
+from grader.report import SubmissionReport
+from grader.results import BuildResult, CheckResult, Diagnostic, Evidence, Location, Outcome
 
 REPO = Path(__file__).resolve().parent.parent
 HANG = REPO / "tests" / "submissions" / "exercise2" / "parent_keeps_write_end"

@@ -24,7 +24,8 @@ import pytest
 from grader import catalog, sandbox, session
 from grader.render import json as json_render
 from grader.render import terminal
-from grader.results import CheckResult, Outcome, SubmissionReport
+from grader.report import SubmissionReport
+from grader.results import CheckResult, Outcome
 from grader.submission import discover
 
 HOSTILE = Path(__file__).parent / "hostile"

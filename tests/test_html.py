@@ -19,11 +19,11 @@ from click.testing import CliRunner
 
 from grader import catalog, cli
 from grader.render import FORMATS, Options, diagram, html
+from grader.report import ClassReport, SourceFile, SubmissionReport
 from grader.results import (
     BuildResult,
     CheckResult,
     CheckSpec,
-    ClassReport,
     Diagnostic,
     Evidence,
     FdRow,
@@ -33,8 +33,6 @@ from grader.results import (
     ProcessRow,
     Ref,
     SandboxAction,
-    SourceFile,
-    SubmissionReport,
 )
 
 REPO = Path(__file__).resolve().parent.parent

@@ -22,7 +22,8 @@ from test_html import CONTROL, HIDDEN_TITLES, IMG, SCRIPT, build_failure_report,
 
 from grader import cli
 from grader.render import junit
-from grader.results import Outcome, SubmissionReport
+from grader.report import SubmissionReport
+from grader.results import Outcome
 
 REPO = Path(__file__).resolve().parent.parent
 XSD = Path(__file__).parent / "schemas" / "junit-10.xsd"

@@ -36,14 +36,9 @@ from test_html import (
 
 from grader import cli
 from grader.render import FORMATS, Options, autolab, gradescope, markdown, prairielearn
-from grader.render import inert as shown
-from grader.results import (
-    BuildResult,
-    CheckResult,
-    CheckSpec,
-    Outcome,
-    SubmissionReport,
-)
+from grader.render.escape import inert as shown
+from grader.report import SubmissionReport
+from grader.results import BuildResult, CheckResult, CheckSpec, Outcome
 
 REPO = Path(__file__).resolve().parent.parent
 SCHEMAS = Path(__file__).resolve().parent / "schemas"

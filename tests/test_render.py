@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from grader.render import FORMATS, Options, Render, terminal
 from grader.render import json as json_render
-from grader.render import terminal
+from grader.report import ClassReport, Digests, SchemaError, SourceFile, SubmissionReport
 from grader.results import (
     BuildResult,
     CheckResult,
     CheckSpec,
-    ClassReport,
     Diagnostic,
-    Digests,
     Evidence,
     FdRow,
     Isolation,
@@ -26,9 +27,6 @@ from grader.results import (
     ProcessRow,
     Ref,
     SandboxAction,
-    SchemaError,
-    SourceFile,
-    SubmissionReport,
 )
 from grader.sandbox.detect import Capabilities
 
@@ -483,3 +481,48 @@ def test_schema_2_round_trips_every_new_field() -> None:
     assert back == report
     klass = ClassReport("exercise2", "pipe", "t", report.catalogue, (report,), layout="moodle")
     assert ClassReport.from_dict(json.loads(json.dumps(klass.to_dict()))) == klass
+
+
+def _every_render() -> list[tuple[str, Render]]:
+    """Each format's render, and each text it appends to a CI runner's file."""
+    out: list[tuple[str, Render]] = []
+    for name, f in FORMATS.items():
+        out.append((name, f.render))
+        out += [(f"{name} {var}", fn) for var, fn in f.appends]
+    return out
+
+
+@pytest.mark.parametrize(("name", "render"), _every_render(), ids=[n for n, _ in _every_render()])
+def test_every_format_names_a_renderer_that_renders(name: str, render: Render) -> None:
+    # a format names its module by a string: a wrong name must fail here, not in a grade
+    text = render(_report(_check(), _check(Outcome.FAILED, 2, message=HOSTILE)), Options())
+    assert isinstance(text, str)
+    assert text.strip()
+
+
+_LOADED = (
+    "import sys, grader.cli\n"
+    "heavy = ('yaml', 'xml.etree.ElementTree', 'jinja2', 'pygments')\n"
+    "print(' '.join(m for m in heavy if m in sys.modules) or '-')\n"
+    "if len(sys.argv) > 1:\n"
+    "    from grader.render import FORMATS, Options\n"
+    "    from grader.report import SubmissionReport\n"
+    "    from grader.results import BuildResult, Isolation\n"
+    "    r = SubmissionReport('exercise1', 't', 's', BuildResult(ok=True), (), Isolation('full'))\n"
+    "    FORMATS[sys.argv[1]].render(r, Options())\n"
+    "    print(' '.join(m for m in heavy if m in sys.modules) or '-')\n"
+)
+
+
+def test_the_cli_imports_a_renderer_only_when_its_format_is_used() -> None:
+    """`grade --version` or a terminal report does not pay for PyYAML, ElementTree, jinja2."""
+
+    def loaded(*argv: str) -> list[str]:
+        done = subprocess.run([sys.executable, "-c", _LOADED, *argv], capture_output=True,
+                              text=True, check=True)  # fmt: skip
+        return done.stdout.split("\n")[:-1]
+
+    assert loaded() == ["-"]
+    assert loaded("terminal") == ["-", "-"]
+    assert loaded("tap") == ["-", "yaml"]  # the check sees an import when there is one
+    assert loaded("junit") == ["-", "xml.etree.ElementTree"]

@@ -16,7 +16,8 @@ from test_plugin import Graded, run_checks
 
 from grader import protocol, sandbox, session
 from grader.errors import ExerciseError, SandboxError
-from grader.results import CheckResult, Outcome, SubmissionReport
+from grader.report import SubmissionReport
+from grader.results import CheckResult, Outcome
 from grader.sandbox import host
 from grader.session import in_catalogue, read_results
 from grader.submission import discover

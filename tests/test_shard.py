@@ -32,7 +32,7 @@ from grader.batch import shard
 from grader.cli import main
 from grader.errors import UsageError
 from grader.render import class_summary
-from grader.results import ClassReport
+from grader.report import ClassReport
 
 REPO = Path(__file__).resolve().parent.parent
 VARIANTS = REPO / "tests" / "submissions" / "exercise1"

@@ -24,7 +24,8 @@ from conftest import missing_tool
 from test_html import CONTROL, HIDDEN_TITLES, IMG, SCRIPT, build_failure_report, student_report
 
 from grader.render import tap
-from grader.results import Outcome, SubmissionReport
+from grader.report import SubmissionReport
+from grader.results import Outcome
 
 REPO = Path(__file__).resolve().parent.parent
 HANG = REPO / "tests" / "submissions" / "exercise2" / "parent_keeps_write_end"

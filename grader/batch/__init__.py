@@ -26,16 +26,8 @@ from grader.batch.pool import Done, Pool, Task
 from grader.batch.shard import Shard
 from grader.catalog import Exercise
 from grader.errors import ExitCode, GraderError, UsageError
-from grader.results import (
-    BuildResult,
-    CheckResult,
-    ClassReport,
-    Digests,
-    Isolation,
-    Outcome,
-    SchemaError,
-    SubmissionReport,
-)
+from grader.report import ClassReport, Digests, SchemaError, SubmissionReport
+from grader.results import BuildResult, CheckResult, Isolation, Outcome
 
 ALL = "all"
 OVERTIME_S = 60.0  # past a grade's own watchdog (grade_s), its process is stopped

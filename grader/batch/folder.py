@@ -26,7 +26,7 @@ from grader.render import classes as classes_render
 from grader.render import csv as csv_render
 from grader.render import html
 from grader.render import json as json_render
-from grader.results import ClassReport, Digests, SchemaError, SubmissionReport
+from grader.report import ClassReport, Digests, SchemaError, SubmissionReport
 
 STUDENTS = "students"
 REPORT = "report.json"

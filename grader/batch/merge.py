@@ -19,7 +19,7 @@ from grader import catalog, session
 from grader.batch import folder
 from grader.errors import GraderError, UsageError
 from grader.private import read_private
-from grader.results import ClassReport, SchemaError, SubmissionReport
+from grader.report import ClassReport, SchemaError, SubmissionReport
 
 
 @dataclass(frozen=True)

@@ -130,7 +130,8 @@ def autolab_keys(exercise: Exercise) -> tuple[str, ...]:
     """The problem names of Autolab's scores: the renderer's own, where it is written, else
     each check's name."""
     from grader.render import FORMATS, Options
-    from grader.results import BuildResult, CheckResult, Isolation, Outcome, SubmissionReport
+    from grader.report import SubmissionReport
+    from grader.results import BuildResult, CheckResult, Isolation, Outcome
 
     report = SubmissionReport(
         exercise=exercise.id, title=exercise.title, name=exercise.name, submission="",

@@ -1,25 +1,18 @@
 """Renderers: one module per format, each turning the results model into text; none
-changes a grade. `FORMATS` is what `grade --format NAME` offers."""
+changes a grade. `FORMATS` is what `grade --format NAME` offers.
+
+A format names its renderer's module and imports it on first use: `grade --version` or a
+terminal report need not import PyYAML (tap), ElementTree (junit) or jinja2 (html).
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from grader.render import (
-    autolab,
-    classroom,
-    github,
-    gradescope,
-    html,
-    json,
-    junit,
-    prairielearn,
-    tap,
-    terminal,
-)
-from grader.results import SubmissionReport
+from grader.report import SubmissionReport
 
 
 @dataclass(frozen=True)
@@ -34,6 +27,25 @@ class Options:
 Render = Callable[[SubmissionReport, Options], str]
 
 
+def _no_args(options: Options) -> Mapping[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """`grader.render.MODULE.FUNCTION(report, **args(options))`, MODULE imported on the
+    first call."""
+
+    module: str  # "junit": grader/render/junit.py
+    function: str = "render"
+    args: Callable[[Options], Mapping[str, Any]] = _no_args
+
+    def __call__(self, report: SubmissionReport, options: Options) -> str:
+        fn = getattr(importlib.import_module(f"{__name__}.{self.module}"), self.function)
+        text: str = fn(report, **self.args(options))
+        return text
+
+
 @dataclass(frozen=True)
 class Format:
     """A format: `render` is what goes to the terminal (or to --out FILE); `appends` name
@@ -45,46 +57,35 @@ class Format:
     appends: tuple[tuple[str, Render], ...] = ()
 
 
+def _workspace(o: Options) -> Mapping[str, Any]:
+    return {"workspace": o.workspace}
+
+
 FORMATS: dict[str, Format] = {
     "terminal": Format(
-        lambda r, o: terminal.render(r, verbose=o.verbose), "the student's report (default)"
+        Renderer("terminal", args=lambda o: {"verbose": o.verbose}),
+        "the student's report (default)",
     ),
-    "json": Format(lambda r, o: json.render(r), 'the results model, "schema": 2'),
-    "html": Format(lambda r, o: html.render(r), "one self-contained page"),
-    "junit": Format(lambda r, o: junit.render(r), "JUnit XML (strict junit-10.xsd)"),
+    "json": Format(Renderer("json"), 'the results model, "schema": 2'),
+    "html": Format(Renderer("html"), "one self-contained page"),
+    "junit": Format(Renderer("junit"), "JUnit XML (strict junit-10.xsd)"),
     "junit-gitlab": Format(
-        lambda r, o: junit.render(r, gitlab=True), "JUnit XML with GitLab's file and line"
+        Renderer("junit", args=lambda o: {"gitlab": True}), "JUnit XML with GitLab's file and line"
     ),
     "tap": Format(
-        lambda r, o: tap.render(r, version=o.tap_version), "TAP 14 (or --tap-version 13)"
+        Renderer("tap", args=lambda o: {"version": o.tap_version}), "TAP 14 (or --tap-version 13)"
     ),
-    "gradescope": Format(lambda r, o: gradescope.render(r), "Gradescope's results.json"),
-    "prairielearn": Format(lambda r, o: prairielearn.render(r), "PrairieLearn's results.json"),
-    "autolab": Format(lambda r, o: autolab.render(r), "Autolab's feedback and autoresult lines"),
+    "gradescope": Format(Renderer("gradescope"), "Gradescope's results.json"),
+    "prairielearn": Format(Renderer("prairielearn"), "PrairieLearn's results.json"),
+    "autolab": Format(Renderer("autolab"), "Autolab's feedback and autoresult lines"),
     "github": Format(
-        lambda r, o: github.render(r, workspace=o.workspace),
+        Renderer("github", args=_workspace),
         "GitHub Actions: annotations and log; the summary to $GITHUB_STEP_SUMMARY",
-        appends=(("GITHUB_STEP_SUMMARY", lambda r, o: github.summary(r, workspace=o.workspace)),),
+        appends=(("GITHUB_STEP_SUMMARY", Renderer("github", "summary", _workspace)),),
     ),
     "classroom": Format(
-        lambda r, o: classroom.render(r),
+        Renderer("classroom"),
         "GitHub Classroom's grader result; the output to $GITHUB_OUTPUT",
-        appends=(("GITHUB_OUTPUT", lambda r, o: classroom.output(r)),),
+        appends=(("GITHUB_OUTPUT", Renderer("classroom", "output")),),
     ),
 }
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-
-
-def inert(text: str, limit: int = 2000) -> str:
-    """Student text made harmless for a terminal: control characters shown, long text cut."""
-    cut = ""
-    if len(text) > limit:
-        cut = f"… [{len(text) - limit} more characters cut]"
-        text = text[:limit]
-    return _CONTROL.sub(_escape, text) + cut
-
-
-def _escape(m: re.Match[str]) -> str:
-    code = ord(m.group())
-    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"

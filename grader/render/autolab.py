@@ -21,7 +21,9 @@ import json
 from typing import Any
 
 from grader.render import platform
-from grader.results import CheckResult, Outcome, SubmissionReport
+from grader.render.escape import inert
+from grader.report import SubmissionReport
+from grader.results import CheckResult, Outcome
 
 HIDDEN_KEY = "hidden_checks"
 MAX_HINT = 1500  # characters of one stage's hint
@@ -52,7 +54,7 @@ def _stage_entry(result: CheckResult) -> dict[str, Any]:
             parts.append(result.message)
         if result.hint:
             parts.append(f"what to do: {result.hint}")
-        entry["hint"] = platform.inert(" — ".join(" ".join(p.split()) for p in parts), MAX_HINT)
+        entry["hint"] = inert(" — ".join(" ".join(p.split()) for p in parts), MAX_HINT)
     return entry
 
 
@@ -67,7 +69,7 @@ def feedback(report: SubmissionReport) -> dict[str, Any]:
         build["compiles"] = {"passed": b.ok}
         if not b.ok:
             first = "; ".join(str(d) for d in b.diagnostics[:5] if d.severity != "note")
-            build["compiles"]["hint"] = platform.inert(
+            build["compiles"]["hint"] = inert(
                 platform.state(report) + (f" {first}" if first else ""), MAX_HINT
             )
     if report.status == "grader error":
@@ -76,7 +78,7 @@ def feedback(report: SubmissionReport) -> dict[str, Any]:
     for spec, result in pairs:
         if platform.hidden(spec):
             continue
-        key = platform.inert(spec.title, 200)
+        key = inert(spec.title, 200)
         if key in stage or key.startswith("_"):  # Autolab skips keys starting with "_"
             key = f"{key} ({spec.name})"
         stage[key] = _stage_entry(result)
@@ -95,19 +97,19 @@ def _readable(report: SubmissionReport) -> str:
     """The report as plain text, for Autolab's raw output: visible checks only."""
     pairs = platform.checks(report)
     head = platform.heading(report)
-    out = [f"ipcgrade · {platform.inert(head, 300)}"]
+    out = [f"ipcgrade · {inert(head, 300)}"]
     wrong = platform.state(report)
     if wrong:
         out.append(wrong)
-    out += [f"problem: {platform.inert(p, 1000)}" for p in report.problems]
+    out += [f"problem: {inert(p, 1000)}" for p in report.problems]
     b = report.build
     if not report.missing_files and not b.ok:
-        out += [platform.inert(str(d), 1000) for d in b.diagnostics[:30]]
+        out += [inert(str(d), 1000) for d in b.diagnostics[:30]]
     for spec, result in pairs:
         if platform.hidden(spec):
             continue
         pts = f"{platform.num(result.points)}/{platform.num(spec.max_points)}"
-        out.append(f"[{platform.WORDS[result.outcome]}] {platform.inert(spec.title, 300)} ({pts})")
+        out.append(f"[{platform.WORDS[result.outcome]}] {inert(spec.title, 300)} ({pts})")
         if result.outcome is Outcome.PASSED:
             continue
         for text in (platform.said(result), platform.plain(result)):

@@ -12,7 +12,9 @@ import re
 from dataclasses import dataclass
 
 from grader.render import platform
-from grader.results import CheckResult, CheckSpec, Evidence, Location, Outcome, SubmissionReport
+from grader.render.escape import inert
+from grader.report import SubmissionReport
+from grader.results import CheckResult, CheckSpec, Evidence, Location, Outcome
 
 MAX_ROWS = 40
 # beyond what inert() escapes: characters a CI log or an XML/YAML consumer chokes on
@@ -21,8 +23,6 @@ _ODD = re.compile("[\u2028\u2029\ufeff\ufffe\uffff]")
 
 def shown(text: str, limit: int = 2000) -> str:
     """Student text made visible and harmless: control characters as \\x00, long text cut."""
-    from grader.render import inert  # late: grader.render imports this module's users
-
     return _ODD.sub(lambda m: f"\\u{ord(m.group()):04x}", inert(str(text), limit))
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from grader.render import inert
-from grader.results import STATUSES, ClassReport
+from grader.render.escape import inert
+from grader.report import STATUSES, ClassReport
 
 LIMIT = 1024 * 1024  # GitHub refuses a step summary over 1 MiB
 # what Markdown or GitHub's HTML would read as syntax: escaped with a backslash

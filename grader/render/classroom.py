@@ -17,7 +17,8 @@ import json
 from typing import Any
 
 from grader.render import github, platform, terminal
-from grader.results import Outcome, SubmissionReport
+from grader.report import SubmissionReport
+from grader.results import Outcome
 
 _STATUS = {Outcome.PASSED: "pass", Outcome.ERROR: "error"}  # any other outcome: "fail"
 

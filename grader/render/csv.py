@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from grader.results import ClassReport, SubmissionReport
+from grader.report import ClassReport, SubmissionReport
 
 # OWASP's "CSV injection": a cell starting with one of these is a formula to a spreadsheet
 # (tab and carriage return too: some programs strip them first, then read the rest)

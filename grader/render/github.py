@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from grader.render import markdown, platform, terminal
-from grader.results import CheckResult, Evidence, Outcome, SubmissionReport
+from grader.render.escape import inert
+from grader.report import SubmissionReport
+from grader.results import CheckResult, Evidence, Outcome
 
 MAX_ANNOTATIONS = 10  # GitHub shows 10 error (and 10 warning) annotations per step
 SUMMARY_LIMIT = 1024 * 1024  # bytes: the runner refuses a step summary over 1 MiB
@@ -98,7 +100,7 @@ def annotate(report: SubmissionReport, workspace: str | None = None) -> list[Ann
         kind = {"error": "error", "fatal error": "error", "warning": "warning"}.get(d.severity)
         if kind is None:
             continue
-        out.append(_at(kind, f"{d.severity} (the compiler)", platform.inert(d.text, 1000),
+        out.append(_at(kind, f"{d.severity} (the compiler)", inert(d.text, 1000),
                        _path(report, d.file, workspace), d.line, d.column))  # fmt: skip
     for spec, c in platform.checks(report):
         if c.outcome is not Outcome.FAILED or c.location is None or platform.hidden(spec):
@@ -107,7 +109,7 @@ def annotate(report: SubmissionReport, workspace: str | None = None) -> list[Ann
         if c.hint:
             text += f"\nWhat to do: {' '.join(c.hint.split())}"
         loc = c.location
-        out.append(_at("error", platform.inert(c.title, 200), platform.inert(text, 1000),
+        out.append(_at("error", inert(c.title, 200), inert(text, 1000),
                        _path(report, loc.file, workspace), loc.line, loc.column))  # fmt: skip
     return out
 

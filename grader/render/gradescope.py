@@ -18,7 +18,9 @@ import math
 from typing import Any
 
 from grader.render import markdown, platform
-from grader.results import CheckResult, CheckSpec, Outcome, SubmissionReport
+from grader.render.escape import inert
+from grader.report import SubmissionReport
+from grader.results import CheckResult, CheckSpec, Outcome
 
 MAX_ROWS = 60  # of one evidence table
 MAX_BLOCK = 20_000  # characters of one block of raw output
@@ -75,7 +77,7 @@ def _test(
     report: SubmissionReport, spec: CheckSpec, result: CheckResult, number: str
 ) -> dict[str, Any]:
     return {
-        "name": platform.inert(spec.title, 300),
+        "name": inert(spec.title, 300),
         "name_format": "text",
         "number": number,
         "score": result.points,
@@ -83,7 +85,7 @@ def _test(
         "status": "passed" if result.outcome is Outcome.PASSED else "failed",
         "output": _test_output(report, result),
         "output_format": "md",
-        "tags": [platform.inert(t, 100) for t in spec.tags],
+        "tags": [inert(t, 100) for t in spec.tags],
         "visibility": spec.visibility if spec.visibility in platform.HIDDEN else "visible",
         "extra_data": platform.inert_json(result.to_dict()),
     }

@@ -31,15 +31,9 @@ from pygments.util import ClassNotFound
 
 from grader import catalog
 from grader.render import diagram, platform
-from grader.results import (
-    CheckResult,
-    CheckSpec,
-    ClassReport,
-    Evidence,
-    Outcome,
-    SourceFile,
-    SubmissionReport,
-)
+from grader.render.escape import inert
+from grader.report import ClassReport, SourceFile, SubmissionReport
+from grader.results import CheckResult, CheckSpec, Evidence, Outcome
 
 MAX_ROWS = 60  # of one evidence table
 MAX_DIFF_LINES = 300
@@ -55,13 +49,6 @@ def templates() -> Path:
 
 def stylesheet() -> Path:
     return catalog.root() / "reports" / "static" / "report.css"
-
-
-def inert(text: str, limit: int = 2000) -> str:
-    """grader.render.inert (imported late: grader.render imports this module)."""
-    from grader.render import inert as shown
-
-    return shown(str(text), limit)
 
 
 @cache

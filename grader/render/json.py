@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from grader.results import SubmissionReport
+from grader.report import SubmissionReport
 
 
 def render(report: SubmissionReport) -> str:

@@ -16,7 +16,8 @@ import re
 import xml.etree.ElementTree as ET
 
 from grader.render.cases import Case, cases, hidden, num
-from grader.results import Outcome, SubmissionReport
+from grader.report import SubmissionReport
+from grader.results import Outcome
 
 _FORBIDDEN = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 

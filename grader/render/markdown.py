@@ -1,6 +1,6 @@
 """Student text as Markdown that stays text: escaped inline, fenced blocks, tables.
 
-Control characters are shown as `\\x1b` (grader.render.inert) before anything else, so NUL,
+Control characters are shown as `\\x1b` (grader.render.escape) before anything else, so NUL,
 ANSI sequences and bidi overrides never reach a Markdown renderer. Inline, every character
 that Markdown or HTML reads as syntax is escaped: `& < >` as HTML entities (a `<script>`
 stays text even for a renderer that lets inline HTML through; no backslash before them,
@@ -19,6 +19,8 @@ import html
 import re
 from collections.abc import Sequence
 
+from grader.render.escape import inert
+
 _PUNCT = re.compile(r"([\\`*_\[\]#|~])")
 _GITHUB = re.compile(r"([\\`*_\[\]#|~.:@$])")  # and autolinks, @mentions, :emoji:, $math$
 _LEADING = re.compile(r"^(\s*)([-+=]|\d+(?=[.)]))")  # a list, a heading's underline
@@ -26,8 +28,6 @@ _TICKS = re.compile(r"`+")
 
 
 def _inert(text: str, limit: int | None) -> str:
-    from grader.render import inert  # late: grader.render imports the renderers
-
     return inert(text, len(text) if limit is None else limit)
 
 

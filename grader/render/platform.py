@@ -8,7 +8,9 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from grader.results import CheckResult, CheckSpec, Evidence, Outcome, SubmissionReport
+from grader.render.escape import inert
+from grader.report import SubmissionReport
+from grader.results import CheckResult, CheckSpec, Evidence, Outcome
 
 HIDDEN = ("hidden", "after_due_date")  # kept from the student, as the HTML page keeps them
 MAX_TEXT = 20_000  # characters of one field of student text (output, a log, a table cell)
@@ -19,12 +21,6 @@ WORDS = {
     Outcome.ERROR: "the grader broke",
     Outcome.NOT_RUN: "not run",
 }
-
-
-def inert(text: str, limit: int = MAX_TEXT) -> str:
-    from grader.render import inert as shown  # late: grader.render imports the renderers
-
-    return shown(str(text), limit)
 
 
 def checks(report: SubmissionReport) -> list[tuple[CheckSpec, CheckResult]]:
@@ -134,7 +130,7 @@ def text_table(ev: Evidence, max_rows: int = 60) -> list[str]:
     """An evidence table as aligned plain-text lines, each cell inert."""
     lines = grid(ev, max_rows=max_rows)
     if ev.text:
-        lines.extend("  " + ln for ln in inert(ev.text).splitlines())
+        lines.extend("  " + ln for ln in inert(ev.text, MAX_TEXT).splitlines())
     return lines
 
 
@@ -142,9 +138,9 @@ def plain(result: CheckResult) -> str:
     """What a check found, as plain text: the sandbox's action, expected, actual, evidence."""
     out: list[str] = [inert(a.text, 1000) for a in result.sandbox]
     if result.expected is not None:
-        out += ["expected:", inert(result.expected)]
+        out += ["expected:", inert(result.expected, MAX_TEXT)]
     if result.actual is not None:
-        out += ["got:", inert(result.actual)]
+        out += ["got:", inert(result.actual, MAX_TEXT)]
     for ev in result.evidence:
         out += text_table(ev)
     out += [f"warning: {inert(w, 1000)}" for w in result.warnings]

@@ -19,7 +19,9 @@ import json
 from typing import Any
 
 from grader.render import platform
-from grader.results import CheckResult, CheckSpec, SubmissionReport
+from grader.render.escape import inert
+from grader.report import SubmissionReport
+from grader.results import CheckResult, CheckSpec
 
 LIMIT = 1024 * 1024  # bytes of the whole file, UTF-8, PrairieLearn's limit
 CUT = "\n… output cut: the results must stay under 1 MiB"
@@ -27,8 +29,8 @@ CUT = "\n… output cut: the results must stay under 1 MiB"
 
 def _test(spec: CheckSpec, result: CheckResult) -> dict[str, Any]:
     return {
-        "name": platform.inert(spec.title, 300),
-        "description": f"{platform.WORDS[result.outcome]} · {platform.inert(spec.name, 200)}",
+        "name": inert(spec.title, 300),
+        "description": f"{platform.WORDS[result.outcome]} · {inert(spec.name, 200)}",
         "points": result.points,
         "max_points": spec.max_points,
         "message": platform.said(result),
@@ -52,11 +54,11 @@ def _hidden(pairs: list[tuple[CheckSpec, CheckResult]]) -> dict[str, Any] | None
 
 def _output(report: SubmissionReport) -> str:
     b = report.build
-    out: list[str] = [f"problem: {platform.inert(p, 1000)}" for p in report.problems]
+    out: list[str] = [f"problem: {inert(p, 1000)}" for p in report.problems]
     if not report.missing_files and not b.ok:
-        out += [platform.inert(str(d), 1000) for d in b.diagnostics[:60]]
+        out += [inert(str(d), 1000) for d in b.diagnostics[:60]]
         if b.log:
-            out += ["the compiler said:", platform.inert(b.log)]
+            out += ["the compiler said:", inert(b.log, platform.MAX_TEXT)]
     return "\n".join(out)
 
 

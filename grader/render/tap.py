@@ -14,7 +14,8 @@ from typing import Any
 import yaml
 
 from grader.render.cases import Case, cases, hidden, line, num
-from grader.results import Outcome, SubmissionReport
+from grader.report import SubmissionReport
+from grader.results import Outcome
 
 
 class _Dumper(yaml.SafeDumper):

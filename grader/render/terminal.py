@@ -6,7 +6,9 @@ import re
 import textwrap
 
 from grader.render import platform
-from grader.results import CheckResult, Evidence, Isolation, Outcome, SubmissionReport
+from grader.render.escape import inert
+from grader.report import SubmissionReport
+from grader.results import CheckResult, Evidence, Isolation, Outcome
 
 _MARK = {
     Outcome.PASSED: "PASS",
@@ -18,15 +20,9 @@ _MARK = {
 _INDENT = " " * 8
 
 
-def _inert(text: str, limit: int = 2000) -> str:
-    from grader.render import inert
-
-    return inert(text, limit)
-
-
 def _para(label: str, text: str) -> list[str]:
     body = textwrap.fill(
-        _inert(" ".join(text.split())), width=92, initial_indent=_INDENT + label,
+        inert(" ".join(text.split())), width=92, initial_indent=_INDENT + label,
         subsequent_indent=_INDENT + " " * len(label),
     )  # fmt: skip
     return body.splitlines()
@@ -34,7 +30,7 @@ def _para(label: str, text: str) -> list[str]:
 
 def _block(label: str, text: str, limit: int = 1200) -> list[str]:
     lines = [_INDENT + label]
-    shown = _inert(text, limit).splitlines() or ["(nothing)"]
+    shown = inert(text, limit).splitlines() or ["(nothing)"]
     for line in shown[:25]:
         lines.append(_INDENT + "  | " + line)
     if len(shown) > 25:
@@ -43,13 +39,13 @@ def _block(label: str, text: str, limit: int = 1200) -> list[str]:
 
 
 def _wrap(text: str) -> list[str]:
-    return textwrap.wrap(_inert(text, 1000), width=96, subsequent_indent="    ")
+    return textwrap.wrap(inert(text, 1000), width=96, subsequent_indent="    ")
 
 
 def _evidence(ev: Evidence) -> list[str]:
-    lines = [_INDENT + _inert(ev.title, 200) + ":"]
+    lines = [_INDENT + inert(ev.title, 200) + ":"]
     if ev.rows:
-        rows = [tuple(_inert(c, 120) for c in r) for r in ev.rows[:20]]
+        rows = [tuple(inert(c, 120) for c in r) for r in ev.rows[:20]]
         table = [tuple(ev.columns), *rows] if ev.columns else rows
         n = max(len(r) for r in table)
         widths = [max((len(r[i]) for r in table if i < len(r)), default=0) for i in range(n)]
@@ -59,12 +55,12 @@ def _evidence(ev: Evidence) -> list[str]:
         if len(ev.rows) > 20:
             lines.append(_INDENT + f"  … [{len(ev.rows) - 20} more rows cut]")
     if ev.text:
-        lines.extend(_INDENT + "  " + ln for ln in _inert(ev.text, 1500).splitlines()[:20])
+        lines.extend(_INDENT + "  " + ln for ln in inert(ev.text, 1500).splitlines()[:20])
     return lines
 
 
 def _check(c: CheckResult) -> list[str]:
-    lines = [f"  {_MARK[c.outcome]:<5} {_inert(c.title, 200)}"]
+    lines = [f"  {_MARK[c.outcome]:<5} {inert(c.title, 200)}"]
     if c.outcome is Outcome.PASSED:
         for w in c.warnings:
             lines.extend(_para("warning: ", w))
@@ -118,11 +114,11 @@ def _isolation(iso: Isolation, verbose: bool) -> list[str]:
 def render(report: SubmissionReport, *, verbose: bool = False) -> str:
     """The report; `verbose` adds the sandbox's layers, and what is missing of them."""
     head = platform.heading(report)
-    out = [f"ipcgrade · {_inert(head, 200)}",
-           f"submission: {_inert(report.submission, 300)}"]  # fmt: skip
+    out = [f"ipcgrade · {inert(head, 200)}",
+           f"submission: {inert(report.submission, 300)}"]  # fmt: skip
     out.extend(_isolation(report.isolation, verbose))
     for problem in report.problems:
-        out.append(f"  ! {_inert(problem, 500)}")
+        out.append(f"  ! {inert(problem, 500)}")
     b = report.build
     if report.missing_files:
         out.append(f"build: not attempted, missing {', '.join(report.missing_files)}")
@@ -130,14 +126,14 @@ def render(report: SubmissionReport, *, verbose: bool = False) -> str:
         note = f", {len(b.warnings)} warning(s)" if b.warnings else ""
         out.append(f"build: ok ({b.duration_s:.2f} s{note})")
         for w in b.warnings[:10]:
-            out.append(f"  warning: {_inert(w, 300)}")
+            out.append(f"  warning: {inert(w, 300)}")
     else:
         what = {"link": "linking failed", "make": "your Makefile failed"}.get(
             b.kind, "compilation failed"
         )
         out.append(f"build: {what}")
         for e in b.errors[:10]:
-            out.append(f"  {_inert(e, 300)}")
+            out.append(f"  {inert(e, 300)}")
     out.append("")
     for c in report.checks:
         out.extend(_check(c))
