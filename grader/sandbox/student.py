@@ -61,12 +61,12 @@ def preexec(
     # program killed at the limit may show less, so its SIGKILL alone would not say why.)
     rlimits = (
         (resource.RLIMIT_CPU, (limits.cpu_s, limits.cpu_s + 1)),
-        (resource.RLIMIT_AS, (limits.memory_mb * mb,) * 2),
         (resource.RLIMIT_NPROC, (nproc, nproc)),
         (resource.RLIMIT_FSIZE, (limits.file_mb * mb,) * 2),
         (resource.RLIMIT_NOFILE, (limits.open_files,) * 2),
         (resource.RLIMIT_CORE, (0, 0)),
     )
+    address_space = (limits.memory_mb * mb,) * 2
     # A terminal's launcher is Python, which nobody may not be able to run (a pyenv under
     # /root): it drops to nobody itself, in the child, just before exec.
     uid = caps.student_uid
@@ -104,6 +104,10 @@ def preexec(
         _libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
         if install is not None:
             install()
+        # the address space last: this child is still a copy of the worker, whose own
+        # address space (malloc's arenas of every thread it ran) may be past the limit, and
+        # any Python call that maps memory after it would fail before the exec
+        resource.setrlimit(resource.RLIMIT_AS, address_space)
 
     return _child
 
