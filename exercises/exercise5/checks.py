@@ -167,11 +167,12 @@ def test_reader_without_segment_fails(programs: dict[str, Program]) -> None:
     reader = _run(programs["reader"], within_s=2)
     seg = inspection.ipc.segment(KEY)
     created = [c for c in reader.calls() if c.name == "shmget" and "IPC_CREAT" in c.args]
-    if seg is not None or (created and not created[0].failed):
-        made = seg.describe() if seg is not None else created[0].describe()
+    made = created[0].describe() if created and not created[0].failed else ""
+    if seg is not None or made:
         raise Failed(
-            f"with no segment, reader created one ({made}): it used IPC_CREAT, so it reads "
-            "an empty segment instead of reporting that writer never ran",
+            f"with no segment, reader created one ({seg.describe() if seg else made}): it used "
+            f"IPC_CREAT, so it {'reads' if seg else 'read'} an empty segment instead of "
+            "reporting that writer never ran",
             hint="in reader: shmget(5678, 0, 0666), without IPC_CREAT; then perror and exit(1)",
             lecture=LECTURE,
             evidence=evidence.calls_of(reader),
