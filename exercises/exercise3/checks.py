@@ -8,9 +8,7 @@ import signal
 import time
 from difflib import SequenceMatcher
 
-from grader import Evidence, Failed, Program, Ref, Run, Waited, evidence, inspection, source
-from grader.inspection import ProcessGone, SignalMasks, blocking
-from grader.sandbox import Sandbox
+from grader import Evidence, Failed, Program, Ref, Run, Sandbox, Waited, evidence, inspection
 
 LECTURE = "Signal example"
 CTRL_C, CTRL_Z = "\x03", "\x1a"
@@ -29,16 +27,14 @@ GAP_S = TICK_S + 2  # the longest wait for the next dot: its second, and room fo
 FAST_S = 0.7  # dots closer than this on average come faster than one a second
 SLOW_S = 1.6  # dots further apart than this on average come slower
 PRESS_AFTER = 2  # dots before the first control-Z: the dot after the second is the 4th or later
+# what a disposition that is not a handler means, said after it
+WHAT_IT_MEANS = {"ignored": " (SIG_IGN: the signal is thrown away)", "default": " (no handler)"}
 _UNSAFE = re.compile(r"\b(printf|fprintf|puts|fputs|putchar|malloc|free|exit)\s*\(")
 
 
 def _short(name: str) -> str:
     """How a failure's kind names a signal: "SIGTSTP" → "tstp"."""
     return name.removeprefix("SIG").lower()
-
-
-def _src(grade: source.Grade) -> source.Source:
-    return source.of(grade, "signals.c")
 
 
 def _text(run: Run) -> str:
@@ -87,7 +83,7 @@ def _in_loop(run: Run) -> bool:
     """The program is in its loop: exec'd and asleep (sleep, pause) or printing."""
     try:
         me = inspection.process(run.pid)
-    except ProcessGone:
+    except inspection.ProcessGone:
         return False
     return me.state == "sleeping" and me.exe.endswith("/signals")
 
@@ -112,11 +108,11 @@ def _start(program: Program) -> Run:
     return run
 
 
-def _masks(run: Run) -> SignalMasks:
+def _masks(run: Run) -> inspection.SignalMasks:
     """The program's signal masks; its end is a failure, not the grader's."""
     try:
         return inspection.signal_masks(run.pid)
-    except ProcessGone:
+    except inspection.ProcessGone:
         run.finish(2)  # its end, and all it printed before
         raise Failed(
             f"your program (pid {run.pid}) {run.ended()} on its own; it should print dots "
@@ -132,18 +128,14 @@ def _masks(run: Run) -> SignalMasks:
 def _masks_evidence(run: Run) -> list[Evidence]:
     try:
         m = inspection.signal_masks(run.pid)
-    except ProcessGone:
+    except inspection.ProcessGone:
         return []
     return [evidence.signals(m, (*NEEDED, "SIGALRM"))]
 
 
 def _unsafe_handler_warning(sandbox: Sandbox, program: Program) -> None:
     """printf in a handler: not async-signal-safe. A warning, never a failure."""
-    path = program.path.with_suffix(".c")
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return
+    text = program.source.text
     handlers = set(re.findall(r"signal\s*\(\s*SIG\w+\s*,\s*(\w+)\s*\)", text))
     handlers |= set(re.findall(r"sa_handler\s*=\s*&?\s*(\w+)", text))
     for name in sorted(handlers - {"SIG_IGN", "SIG_DFL"}):
@@ -174,7 +166,7 @@ def _asleep_in(run: Run) -> str:
     found: list[str] = []
 
     def asleep() -> bool:
-        w = blocking.wait_of(run.pid)
+        w = inspection.blocking.wait_of(run.pid)
         if w.state == "S" and w.call:
             found.append(w.call)
         return bool(found)
@@ -253,8 +245,8 @@ def test_prints_a_dot_every_second(program: Program) -> None:
         raise _ended_on_its_own(run)
     if waited:
         return
-    stuck = [b.says for b in waited.hang.blocked if b.pid == run.pid] if waited.hang else []
-    where = f"nothing moves: {stuck[0]}" if stuck else _why_no_dot(run, tstp=False)
+    stuck = _stuck(run, waited)
+    where = f"nothing moves: {stuck}" if stuck else _why_no_dot(run, tstp=False)
     raise Failed(
         f"after its first {DOTS} dots, your program (pid {run.pid}) printed no other for "
         f"{waited.waited_s:.1f} s: {where}. It has left the loop that prints the dots, which "
@@ -269,14 +261,19 @@ def test_prints_a_dot_every_second(program: Program) -> None:
     )
 
 
+def _stuck(run: Run, waited: Waited) -> str:
+    """What the program waits on when the wait saw it hang (nothing moves), or ""."""
+    hang = waited.hang
+    return next((b.says for b in hang.blocked if b.pid == run.pid), "") if hang else ""
+
+
 def _too_few_dots(run: Run, seen: list[float], waited: Waited) -> Failed:
     """Why fewer than DOTS dots came: it hangs, prints them otherwise, or not at all."""
     text = _text(run)
-    stuck = [b.says for b in waited.hang.blocked if b.pid == run.pid] if waited.hang else []
     hint = 'print the dot with its newline, printf(".\\n"), or call fflush(stdout)'
-    if stuck:
+    if stuck := _stuck(run, waited):
         assert waited.hang is not None
-        why = f"nothing moves: {stuck[0]}; no alarm() has woken it in {waited.hang.settle_s:g} s"
+        why = f"nothing moves: {stuck}; no alarm() has woken it in {waited.hang.settle_s:g} s"
         hint = "arm alarm(1) before each pause(), with a SIGALRM handler, or sleep(1)"
         kind = "pause-without-alarm"
     elif _asleep_in_pause(run):
@@ -309,7 +306,7 @@ def _too_few_dots(run: Run, seen: list[float], waited: Waited) -> Failed:
     )
 
 
-def test_handlers_installed_before_the_loop(program: Program, grade: source.Grade) -> None:
+def test_handlers_installed_before_the_loop(program: Program) -> None:
     """SIGINT, SIGTERM and SIGTSTP are caught from the loop's first second"""
     run = _start(program)
     masks = _masks(run)
@@ -319,28 +316,15 @@ def test_handlers_installed_before_the_loop(program: Program, grade: source.Grad
     said = []
     for name in missing:
         how = masks.disposition(name)
-        said.append(
-            f"{name} is {how}"
-            + (
-                " (SIG_IGN: the signal is thrown away)"
-                if how == "ignored"
-                else " (no handler)"
-                if how == "default"
-                else ""
-            )
-        )
-    later = (
-        inspection.signal_masks(run.pid)
-        if run.wait_for(
-            predicate=lambda: all(s in inspection.signal_masks(run.pid).caught for s in NEEDED),
-            within_s=2 * TICK_S + 1,
-        )
-        else None
+        said.append(f"{name} is {how}{WHAT_IT_MEANS.get(how, '')}")
+    late = run.wait_for(
+        predicate=lambda: all(s in inspection.signal_masks(run.pid).caught for s in NEEDED),
+        within_s=2 * TICK_S + 1,
     )
     when = (
         "they are installed only after the loop has started: a key pressed before then "
         "finds no handler"
-        if later is not None
+        if late
         else f"no handler is ever installed for {' or '.join(missing)}"
     )
     raise Failed(
@@ -350,13 +334,13 @@ def test_handlers_installed_before_the_loop(program: Program, grade: source.Grad
         "signal(SIGTERM, handler) (or sigaction) before while (1)",
         lecture=LECTURE,
         evidence=_masks_evidence(run),
-        kind="handlers-installed-late" if later is not None else _missing_kind(masks, missing),
+        kind="handlers-installed-late" if late else _missing_kind(masks, missing),
         about=[Ref(pid=run.pid, name=name) for name in missing],
-        location=_src(grade).installs(missing[0]),
+        location=program.source.installs(missing[0]),
     )
 
 
-def _missing_kind(masks: SignalMasks, missing: list[str]) -> str:
+def _missing_kind(masks: inspection.SignalMasks, missing: list[str]) -> str:
     """The kind of a disposition that is not a handler: "no-tstp-handler", "int-ignored";
     for several signals, each one's, joined by "-and-"."""
     kinds = []
@@ -367,9 +351,7 @@ def _missing_kind(masks: SignalMasks, missing: list[str]) -> str:
     return "-and-".join(kinds)
 
 
-def test_ctrl_z_pauses_and_keeps_running(
-    program: Program, sandbox: Sandbox, grade: source.Grade
-) -> None:
+def test_ctrl_z_pauses_and_keeps_running(program: Program, sandbox: Sandbox) -> None:
     """control-Z prints `Signal 20 => pause` and the program keeps running"""
     _unsafe_handler_warning(sandbox, program)
     run = _start(program)
@@ -385,15 +367,16 @@ def test_ctrl_z_pauses_and_keeps_running(
     pressed_at = _dots(run)
     for nth in ("", "the second "):
         sandbox.note(f"pressed control-Z after {_dots(run)} dot(s)")
-        _press_ctrl_z(run, sandbox, nth, _src(grade))
+        _press_ctrl_z(run, sandbox, nth, program)
         _asleep_in(run)
         if run.exit is not None:
             raise _ended_on_its_own(run, pressed_at=pressed_at)
 
 
-def _press_ctrl_z(run: Run, sandbox: Sandbox, nth: str, src: source.Source) -> None:
+def _press_ctrl_z(run: Run, sandbox: Sandbox, nth: str, program: Program) -> None:
     """Press control-Z (`nth`: "" or "the second "): the message must come, then a dot,
     and the program must not stop."""
+    src = program.source
     said = len(PAUSE.findall(_text(run)))
     run.send(CTRL_Z)
     run.wait_for(
@@ -436,7 +419,7 @@ def _press_ctrl_z(run: Run, sandbox: Sandbox, nth: str, src: source.Source) -> N
         raise Failed(
             f"after {nth}control-Z, your program did not print `Signal 20 => pause`"
             + (f": {differs}" if differs else "")
-            + (f"; it {run.exit.describe()}" if run.exit else ""),
+            + (f"; it {run.ended()}" if run.exit else ""),
             expected="Signal 20 => pause",
             actual=_text(run) or "(nothing)",
             lecture=LECTURE,
@@ -462,7 +445,7 @@ def _press_ctrl_z(run: Run, sandbox: Sandbox, nth: str, src: source.Source) -> N
         if DOT.search(_text(run), after) is not None:
             return  # it went on, then ended: the caller says so
         raise Failed(
-            f"after {nth}`Signal 20 => pause`, your program {run.exit.describe()}: on "
+            f"after {nth}`Signal 20 => pause`, your program {run.ended()}: on "
             "SIGTSTP it must go on running",
             actual=_text(run),
             hint="the SIGTSTP handler prints its message and returns; it does not exit",
@@ -487,11 +470,18 @@ def _press_ctrl_z(run: Run, sandbox: Sandbox, nth: str, src: source.Source) -> N
     )
 
 
+def _where(run: Run) -> inspection.blocking.Wait | None:
+    """Where the program waits (its state, call, mask), or None once it has gone."""
+    try:
+        return inspection.blocking.wait_of(run.pid)
+    except inspection.ProcessGone:
+        return None
+
+
 def _no_dot_kind(run: Run) -> str:
     """Why no dot follows `Signal 20 => pause`, as a kind: where the process is."""
-    try:
-        w = blocking.wait_of(run.pid)
-    except ProcessGone:
+    w = _where(run)
+    if w is None:
         return "no-dot-after-tstp"
     if w.state == "T":
         return "tstp-handler-stops"
@@ -503,29 +493,25 @@ def _no_dot_kind(run: Run) -> str:
 def _stopped(run: Run) -> bool:
     try:
         return inspection.process(run.pid).state == "stopped"
-    except ProcessGone:
+    except inspection.ProcessGone:
         return False
 
 
-def _in_tstp_handler(w: blocking.Wait) -> bool:
+def _in_tstp_handler(w: inspection.blocking.Wait) -> bool:
     """SIGTSTP is blocked, as the kernel blocks it while its handler runs."""
     return bool(w.blocked_signals >> (signal.SIGTSTP - 1) & 1)
 
 
 def _asleep_in_pause(run: Run) -> bool:
-    try:
-        w = blocking.wait_of(run.pid)
-    except ProcessGone:
-        return False
-    return w.state == "S" and w.call in ("pause", "rt_sigsuspend")
+    w = _where(run)
+    return w is not None and w.state == "S" and w.call in ("pause", "rt_sigsuspend")
 
 
 def _why_no_dot(run: Run, tstp: bool = True) -> str:
     """Where the program is, from the process itself: its state, its call, its mask
     (`tstp`: after control-Z, so whether it is still inside the SIGTSTP handler)."""
-    try:
-        w = blocking.wait_of(run.pid)
-    except ProcessGone:
+    w = _where(run)
+    if w is None:
         return "it has ended"
     if w.state == "T":
         return (
@@ -556,11 +542,8 @@ def _why_no_dot(run: Run, tstp: bool = True) -> str:
 
 
 def _no_dot_hint(run: Run) -> str:
-    try:
-        inside = _in_tstp_handler(blocking.wait_of(run.pid))
-    except ProcessGone:
-        inside = True
-    if not inside:
+    w = _where(run)
+    if w is not None and not _in_tstp_handler(w):
         return (
             'the loop in main() goes on forever, while (1) { sleep(1); printf(".\\n"); }, '
             "whatever signal comes, and each dot reaches the terminal (its newline, or "
@@ -573,15 +556,13 @@ def _no_dot_hint(run: Run) -> str:
 
 
 def _wait_evidence(run: Run) -> list[Evidence]:
-    try:
-        w = blocking.wait_of(run.pid)
-    except ProcessGone:
-        return []
-    return [evidence.waiting(w)]
+    w = _where(run)
+    return [evidence.waiting(w)] if w is not None else []
 
 
-def _ends(run: Run, sig: int, how: str, masks: SignalMasks, src: source.Source) -> None:
+def _ends(run: Run, sig: int, how: str, masks: inspection.SignalMasks, program: Program) -> None:
     """Judge how the program ended after `how`; `masks` were read just before."""
+    src = program.source
     name = signal.Signals(sig).name
     about = [Ref(pid=run.pid, name=name)]
     if not run.wait_for(exit=True, within_s=TICK_S + 2):
@@ -589,7 +570,7 @@ def _ends(run: Run, sig: int, how: str, masks: SignalMasks, src: source.Source) 
         why = {
             "blocked": f"{name} is blocked (sigprocmask), so it is never delivered",
             "ignored": f"{name} is ignored (SIG_IGN)",
-        }.get(masks.disposition(name), f"the {name} handler returned without exiting")
+        }.get(how_taken, f"the {name} handler returned without exiting")
         raise Failed(
             f"after {how}, your program (pid {run.pid}) kept running: {why}",
             hint=f"a {name} handler prints its message and calls exit(0)",
@@ -618,7 +599,7 @@ def _ends(run: Run, sig: int, how: str, masks: SignalMasks, src: source.Source) 
         wanted = f"Signal {sig} => End of the program"
         differs = _differs(wanted, _text(run))
         raise Failed(
-            f"after {how}, your program {run.exit.describe()} without printing `{wanted}`"
+            f"after {how}, your program {run.ended()} without printing `{wanted}`"
             + (f": {differs}" if differs else ""),
             expected=wanted,
             actual=_text(run) or "(nothing)",
@@ -627,9 +608,9 @@ def _ends(run: Run, sig: int, how: str, masks: SignalMasks, src: source.Source) 
             about=about,
             location=src.handler_or_install(name),
         )
-    if run.exit.code != 0:
+    if not run.succeeded:
         raise Failed(
-            f"after {how}, your program printed its message but {run.exit.describe()}; the "
+            f"after {how}, your program printed its message but {run.ended()}; the "
             "exercise asks for exit status 0",
             hint="end the handler with exit(0)",
             lecture=LECTURE,
@@ -639,19 +620,19 @@ def _ends(run: Run, sig: int, how: str, masks: SignalMasks, src: source.Source) 
         )
 
 
-def test_ctrl_c_ends_with_message(program: Program, sandbox: Sandbox, grade: source.Grade) -> None:
+def test_ctrl_c_ends_with_message(program: Program, sandbox: Sandbox) -> None:
     """control-C prints `Signal 2 => End of the program` and exits with status 0"""
     run = _start(program)
     masks = _masks(run)
     sandbox.note("pressed control-C")
     run.send(CTRL_C)
-    _ends(run, signal.SIGINT, "control-C", masks, _src(grade))
+    _ends(run, signal.SIGINT, "control-C", masks, program)
 
 
-def test_sigterm_ends_with_message(program: Program, sandbox: Sandbox, grade: source.Grade) -> None:
+def test_sigterm_ends_with_message(program: Program, sandbox: Sandbox) -> None:
     """kill -TERM prints `Signal 15 => End of the program` and exits with status 0"""
     run = _start(program)
     masks = _masks(run)
     sandbox.note(f"sent SIGTERM to pid {run.pid}")
     run.signal(signal.SIGTERM)
-    _ends(run, signal.SIGTERM, "SIGTERM", masks, _src(grade))
+    _ends(run, signal.SIGTERM, "SIGTERM", masks, program)

@@ -9,14 +9,13 @@ import pytest
 import sysv_ipc
 
 from grader import Failed, Mismatch, Program, Run, evidence, inspection, trace
-from grader.inspection import ProcessGone
-from grader.inspection.ipc import MessageQueue
 
 KEY = 1234
 TEXT = "hello vietnam"
 LECTURE = "Message queue"
 CALLS = ("msgget", "msgsnd", "msgrcv", "msgctl")
 RECEIVED = re.compile(r"received\s*:\s*hello vietnam")
+BUSY_S = 0.15  # seconds running or ready to run, in a 0.5 s window, that mean it spins
 _TEXT_FIELD = re.compile(
     r"struct\s+\w*\s*\{[^}]*?\blong\s+\w+\s*;[^}]*?\bchar\s+(\w+)\s*\[\s*(\w+)\s*\]", re.DOTALL
 )
@@ -24,10 +23,10 @@ _TEXT_FIELD = re.compile(
 
 def _run(program: Program, *args: str, within_s: float = 5) -> Run:
     """Run to the end, under strace when it is there (the calls are shown on failure)."""
-    return program.run(*args, within_s=within_s, trace=CALLS if trace.available() else ())
+    return program.run(*args, within_s=within_s, trace=CALLS)
 
 
-def _queue_or_fail(programs: dict[str, Program], creator: Run) -> MessageQueue:
+def _queue_or_fail(programs: dict[str, Program], creator: Run) -> inspection.ipc.MessageQueue:
     q = inspection.ipc.queue(KEY)
     if q is not None:
         return q
@@ -54,9 +53,8 @@ def _queue_or_fail(programs: dict[str, Program], creator: Run) -> MessageQueue:
             evidence=evidence.calls_of(*runs, names=("msgget",)),
             kind="wrong-key",
         )
-    ended = creator.exit.describe() if creator.exit else "did not end"
     raise Failed(
-        f"after creator ({ended}), there is no message queue at all",
+        f"after creator ({creator.ended()}), there is no message queue at all",
         actual=creator.text("stderr") or None,
         hint="msgget(1234, IPC_CREAT | 0666) creates it",
         lecture=LECTURE,
@@ -87,7 +85,7 @@ def test_creator_makes_the_queue(programs: dict[str, Program]) -> None:
             lecture=LECTURE,
             kind="creator-sends-messages",
         )
-    if creator.exit is None or creator.exit.code != 0:
+    if not creator.succeeded:
         raise Failed(
             f"the queue is right, but creator {creator.ended()}",
             actual=creator.text("stderr") or None,
@@ -98,7 +96,7 @@ def test_creator_makes_the_queue(programs: dict[str, Program]) -> None:
 def _text_field(program: Program) -> int | None:
     """The size of the text field of the program's message struct (a number, or a macro
     #defined as one), from its source; None where it cannot be told."""
-    source = program.path.with_suffix(".c").read_text(errors="replace")
+    source = program.source.text
     m = _TEXT_FIELD.search(source)
     if m is None:
         return None
@@ -117,17 +115,8 @@ def _sizes(run: Run, call: str) -> list[int]:
     """The msgsz of each `call` ("msgsnd", "msgrcv") in the trace (the message's text, shown
     between braces, may hold commas: the size is counted from the end)."""
     tail = {"msgsnd": 2, "msgrcv": 3}[call]
-    try:
-        calls = run.calls()
-    except trace.TraceIncomplete:
-        return []
-    out = []
-    for c in calls:
-        if c.name == call:
-            size = c.args.rsplit(", ", tail)[1:2]
-            if size and size[0].isdigit():
-                out.append(int(size[0]))
-    return out
+    sizes = [c.args.rsplit(", ", tail)[1:2] for c in _calls(run, call)]
+    return [int(size[0]) for size in sizes if size and size[0].isdigit()]
 
 
 def _counts_mtype(program: Program, run: Run, call: str) -> int | None:
@@ -138,17 +127,20 @@ def _counts_mtype(program: Program, run: Run, call: str) -> int | None:
     return next((n for n in _sizes(run, call) if n == _struct_size(field)), None)
 
 
-def _keys(run: Run) -> list[int]:
-    """The keys msgget was called with, in the trace ([] without one)."""
+def _calls(run: Run, name: str) -> list[trace.Call]:
+    """The calls to `name` in the trace ([] without one, or when strace missed some)."""
     try:
-        calls = run.calls()
+        return [c for c in run.calls() if c.name == name]
     except trace.TraceIncomplete:
         return []
+
+
+def _keys(run: Run) -> list[int]:
+    """The keys msgget was called with, in the trace ([] without one)."""
     keys = []
-    for c in calls:
-        if c.name == "msgget":
-            with contextlib.suppress(ValueError):
-                keys.append(int(c.args.split(",")[0], 0))
+    for c in _calls(run, "msgget"):
+        with contextlib.suppress(ValueError):
+            keys.append(int(c.args.split(",")[0], 0))
     return keys
 
 
@@ -170,7 +162,7 @@ def _too_big(programs: dict[str, Program], receiver: Run) -> str:
     counted mtype in its size, so it is larger than the text field: E2BIG), or ""."""
     q = inspection.ipc.queue(KEY)
     field = _text_field(programs["sender"])
-    if receiver.exit is None or receiver.exit.code == 0 or q is None or not q.messages:
+    if receiver.exit is None or receiver.succeeded or q is None or not q.messages:
         return ""
     if field is None or q.bytes // q.messages != _struct_size(field):
         return ""
@@ -302,7 +294,7 @@ def test_receiver_prints_the_message(programs: dict[str, Program]) -> None:
             evidence=evidence.calls_of(sender, receiver, names=("msgsnd", "msgrcv")),
             kind="size-counts-mtype",
         )
-    if receiver.exit is None or receiver.exit.code != 0:
+    if not receiver.succeeded:
         raise Failed(
             f"receiver printed the message but {receiver.ended()}",
             kind="receiver-exit-status-nonzero",
@@ -313,21 +305,11 @@ def test_receiver_waits_without_spinning(programs: dict[str, Program]) -> None:
     """receiver started first waits asleep (no busy loop) and gets the message when it comes"""
     _run(programs["creator"])
     receiver = programs["receiver"].start()
-    if receiver.wait_for(exit=True, within_s=0.3):
-        raise Failed(
-            f"receiver, started on an empty queue, {receiver.ended()} "
-            "instead of waiting for a message",
-            actual=receiver.text() + receiver.text("stderr") or None,
-            hint="msgrcv without IPC_NOWAIT blocks until a message arrives",
-            lecture=LECTURE,
-            kind="receiver-does-not-wait",
-        )
-    try:
-        before = inspection.process(receiver.pid).cpu_s
-        receiver.wait_for(exit=True, within_s=0.5)  # the window over which CPU time is measured
-        used = inspection.process(receiver.pid).cpu_s - before
-    except ProcessGone:
-        receiver.wait_for(exit=True, within_s=2)
+    # running or ready to run: a spinning receiver counts the whole window even when the
+    # machine is busy, a sleeping one nothing
+    used = receiver.busy_s(0.5) if receiver.idle(0.3) else None
+    if used is None:
+        receiver.wait_for(exit=True, within_s=2)  # its status, if it is ending
         raise Failed(
             f"receiver, started on an empty queue, {receiver.ended()} instead of waiting for "
             "a message",
@@ -335,12 +317,12 @@ def test_receiver_waits_without_spinning(programs: dict[str, Program]) -> None:
             hint="msgrcv without IPC_NOWAIT blocks until a message arrives",
             lecture=LECTURE,
             kind="receiver-does-not-wait",
-        ) from None
-    if used > 0.1:
+        )
+    if used > BUSY_S:
         raise Failed(
-            f"while it waited for a message, receiver (pid {receiver.pid}) used {used:.2f} s "
-            "of CPU in 0.5 s: it spins in a loop (busy waiting) instead of sleeping in msgrcv, "
-            "burning a CPU for nothing",
+            f"while it waited for a message, receiver (pid {receiver.pid}) wanted a CPU for "
+            f"{used:.2f} s of 0.5 s: it spins in a loop (busy waiting) instead of sleeping in "
+            "msgrcv, burning a CPU for nothing",
             hint="call msgrcv(id, &msg, size, 0, 0): without IPC_NOWAIT, the kernel puts the "
             "process to sleep until a message comes",
             lecture=LECTURE,
@@ -365,7 +347,7 @@ def test_receiver_waits_without_spinning(programs: dict[str, Program]) -> None:
 
 def test_missing_queue_is_an_error(programs: dict[str, Program]) -> None:
     """sender and receiver without a queue: an error message and a non-zero status"""
-    created: list[tuple[str, MessageQueue]] = []
+    created: list[tuple[str, inspection.ipc.MessageQueue]] = []
     quiet: list[str] = []
     runs: list[Run] = []
     for name in ("sender", "receiver"):
@@ -376,10 +358,8 @@ def test_missing_queue_is_an_error(programs: dict[str, Program]) -> None:
         made = inspection.ipc.queue(KEY)
         if made is not None:
             created.append((name, made))
-        elif run.exit is None or run.exit.code == 0 or not run.stderr.strip():
-            ended = run.exit.describe() if run.exit else "did not end"
-            said = "" if run.stderr.strip() else " and printed no error message"
-            quiet.append(f"your {name} {ended}{said}")
+        elif why := run.reported_failure():
+            quiet.append(f"your {name} did not report it: {why}")
     problems = []
     if created:
         who = _names([name for name, _ in created])

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 import sysv_ipc
 
-from grader import Failed, Mismatch, Program, Run, evidence, inspection, trace
-from grader.inspection.ipc import SharedSegment
+from grader import Failed, Mismatch, Program, Run, evidence, inspection, needs
 
 KEY = 5678
 SIZE = 4096
@@ -15,10 +14,10 @@ CALLS = ("shmget", "shmat", "shmdt", "shmctl")
 
 
 def _run(program: Program, *args: str, within_s: float = 5) -> Run:
-    return program.run(*args, within_s=within_s, trace=CALLS if trace.available() else ())
+    return program.run(*args, within_s=within_s, trace=CALLS)
 
 
-def _segment_or_fail(writer: Run) -> SharedSegment:
+def _segment_or_fail(writer: Run) -> inspection.ipc.SharedSegment:
     seg = inspection.ipc.segment(KEY)
     if seg is not None:
         return seg
@@ -42,7 +41,7 @@ def _segment_or_fail(writer: Run) -> SharedSegment:
     )
 
 
-def _text_of(seg: SharedSegment | None) -> str | None:
+def _text_of(seg: inspection.ipc.SharedSegment | None) -> str | None:
     """The C string at the start of the segment, or None."""
     if seg is None:
         return None
@@ -83,22 +82,18 @@ def test_writer_creates_the_segment(programs: dict[str, Program]) -> None:
             evidence=evidence.calls_of(writer),
             kind="wrong-segment-mode",
         )
-    memory = sysv_ipc.SharedMemory(KEY)
-    try:
-        got = memory.read(SIZE).split(b"\0", 1)[0].decode(errors="replace")
-    finally:
-        memory.detach()
+    got = _text_of(seg)
     if got != text:
         raise Mismatch(
             text,
-            got,
+            got if got is not None else "(no segment to read)",
             "the segment does not hold the text as a C string",
             hint="strncpy(addr, argv[1], 4095) copies it with its NUL",
             lecture=LECTURE,
             evidence=evidence.calls_of(writer),
             kind="text-not-in-segment",
         )
-    if writer.exit is None or writer.exit.code != 0:
+    if not writer.succeeded:
         raise Failed(
             f"the segment is right, but writer {writer.ended()}",
             actual=writer.text("stderr") or None,
@@ -106,10 +101,9 @@ def test_writer_creates_the_segment(programs: dict[str, Program]) -> None:
         )
 
 
+@needs("strace")
 def test_writer_detaches(programs: dict[str, Program]) -> None:
     """writer detaches (shmdt) what it attached before it exits"""
-    if trace.available() is None:
-        pytest.skip(trace.MISSING)
     writer = _run(programs["writer"], "detach me")
     calls = writer.calls()
     attached = [c for c in calls if c.name == "shmat" and not c.failed]
@@ -162,7 +156,7 @@ def test_reader_prints_and_removes(programs: dict[str, Program]) -> None:
             evidence=evidence.calls_of(reader),
             kind="segment-not-removed",
         )
-    if reader.exit is None or reader.exit.code != 0:
+    if not reader.succeeded:
         raise Failed(
             f"reader printed the text but {reader.ended()}", kind="reader-exit-status-nonzero"
         )
@@ -173,31 +167,21 @@ def test_reader_without_segment_fails(programs: dict[str, Program]) -> None:
     reader = _run(programs["reader"], within_s=2)
     seg = inspection.ipc.segment(KEY)
     created = [c for c in reader.calls() if c.name == "shmget" and "IPC_CREAT" in c.args]
-    if seg is None and created and not created[0].failed:
+    made = created[0].describe() if created and not created[0].failed else ""
+    if seg is not None or made:
         raise Failed(
-            f"with no segment, reader created one ({created[0].describe()}): it used "
-            "IPC_CREAT, so it read an empty segment instead of reporting that writer never ran",
+            f"with no segment, reader created one ({seg.describe() if seg else made}): it used "
+            f"IPC_CREAT, so it {'reads' if seg else 'read'} an empty segment instead of "
+            "reporting that writer never ran",
             hint="in reader: shmget(5678, 0, 0666), without IPC_CREAT; then perror and exit(1)",
             lecture=LECTURE,
             evidence=evidence.calls_of(reader),
             kind="reader-creates-segment",
         )
-    if seg is not None:
+    if why := reader.reported_failure():
         raise Failed(
-            f"with no segment, reader created one ({seg.describe()}): it used IPC_CREAT, "
-            "so it reads an empty segment instead of reporting that writer never ran",
-            hint="in reader: shmget(5678, 0, 0666), without IPC_CREAT; then perror and exit(1)",
-            lecture=LECTURE,
-            evidence=evidence.calls_of(reader),
-            kind="reader-creates-segment",
-        )
-    if reader.exit is None or reader.exit.code == 0 or not reader.stderr.strip():
-        raise Failed(
-            f"with no segment, reader {reader.ended()}"
-            + ("" if reader.stderr.strip() else " and printed no error message")
-            + (
-                ": did its shmget() use IPC_CREAT?" if reader.exit and reader.exit.code == 0 else ""
-            ),
+            f"with no segment, reader did not report an error: {why}"
+            + ("; did its shmget() use IPC_CREAT?" if reader.succeeded else ""),
             hint='check shmget\'s result: if (id < 0) { perror("shmget"); exit(1); }',
             lecture=LECTURE,
             evidence=evidence.calls_of(reader),
