@@ -23,9 +23,9 @@ from typing import TYPE_CHECKING, Any
 from grader import evidence, inspection, source, trace
 from grader.build import not_built
 from grader.outcomes import Failed, Mismatch
-from grader.prerequisites import needs
 from grader.process import Run
 from grader.reaping import Exit
+from grader.requirements import needs
 from grader.results import BuildResult, Evidence, Location, Ref
 from grader.sandbox import SAFE_PATH, Program, Sandbox
 from grader.waiting import Waited

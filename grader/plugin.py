@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from grader import prerequisites, protocol
+from grader import protocol, requirements
 from grader.catalog import Exercise, check_title
 from grader.outcomes import Failed
 from grader.results import BuildResult, CheckResult, CheckSpec, Location, Outcome
@@ -145,9 +145,9 @@ class Collector:
         function = getattr(item, "function", None)
         title = check_title(function.__doc__ if function is not None else None, item.name)
         self.ctx.emit(protocol.Running(f"{self.ctx.exercise.id}/{item.name}", title))
-        lacking = prerequisites.missing(function)
-        if lacking:
-            pytest.skip(prerequisites.reason(lacking))
+        why = requirements.skip_reason(function)
+        if why:
+            pytest.skip(why)
 
     def pytest_runtest_teardown(self, item: pytest.Item) -> None:
         function = getattr(item, "function", None)

@@ -1,15 +1,22 @@
 """The system tools an exercise's checks run, and what to say where one is missing.
 
 An exercise names them in its `exercise.toml` (`requires = ["ps", "strace"]`); `grade
---doctor` lists, for each missing one, the exercises that need it, and a check that needs
-one is skipped with `reason(...)`, never passed. A leaf: it imports nothing of the grader.
+--doctor` lists, for each missing one, the exercises that need it. A check that cannot judge
+without one says so with `@needs("strace")` and is skipped with `reason(...)` where it is
+missing, never passed. A leaf: it imports nothing of the grader.
 """
 
 from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
+
+_F = TypeVar("_F", bound=Callable[..., object])
+_NEEDS = "__ipcgrade_needs__"
+# what a tool is for, in a skip's reason
+_FOR = {"strace": "to see the system calls your program makes"}
 
 # a command looked up on PATH, as `requires` names it: no folder, no space, no option
 _COMMAND = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+-]*$")
@@ -60,3 +67,32 @@ def reason(tools: Sequence[str], why: str = "") -> str:
     it = "it is" if len(tools) == 1 else "they are"
     needs = f"needs {listed(tools)} {why}".rstrip()
     return f"{needs}: {it} not installed here ({install(tools)})"
+
+
+def needs(*tools: str) -> Callable[[_F], _F]:
+    """Mark a check that cannot judge without these tools (`@needs("strace")`): where one
+    is not installed, the check is skipped with `reason(...)`, never failed nor passed.
+    Each must be in its exercise's `requires` (a test holds the exercises to it)."""
+    for tool in tools:
+        if not is_command(tool):
+            raise ValueError(f"needs() takes commands looked up on PATH, not {tool!r}")
+
+    def mark(check: _F) -> _F:
+        setattr(check, _NEEDS, (*getattr(check, _NEEDS, ()), *tools))
+        return check
+
+    return mark
+
+
+def needed_by(check: object) -> tuple[str, ...]:
+    """The tools `check` was marked as needing (`@needs`)."""
+    return tuple(getattr(check, _NEEDS, ()))
+
+
+def skip_reason(check: object) -> str:
+    """Why `check` cannot run here (a tool it needs is missing), or ""."""
+    lacking = missing(needed_by(check))
+    if not lacking:
+        return ""
+    why = _FOR.get(lacking[0], "") if len(lacking) == 1 else ""
+    return reason(lacking, why)

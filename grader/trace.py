@@ -26,12 +26,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from grader import requirements
+
 _CALL = re.compile(r"^(?P<pid>\d+)\s+(?P<name>\w+)\((?P<args>.*)\)\s+=\s+(?P<result>.+)$")
 _UNFINISHED = re.compile(r"^(?P<pid>\d+)\s+(?P<name>\w+)\((?P<args>.*)\s+<unfinished \.\.\.>$")
 _RESUMED = re.compile(
     r"^(?P<pid>\d+)\s+<\.\.\. (?P<name>\w+) resumed>(?P<args>.*)\)\s+=\s+(?P<result>.+)$"
 )
-MISSING = "needs strace to see the system calls your program makes (apt install strace)"
+MISSING = requirements.reason(["strace"], "to see the system calls your program makes")
 
 
 @dataclass(frozen=True)
