@@ -2,29 +2,24 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import fcntl
 import importlib.metadata
 import os
-import re
 import shutil
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import grader
-from grader import catalog, protocol, sandbox, worker
+from grader import protocol, sandbox, worker
 from grader import submission as submission_mod
 from grader.catalog import Exercise
 from grader.errors import ExerciseError, SandboxError
 from grader.private import read_private
 from grader.report import Digests, SourceFile, SubmissionReport
 from grader.results import BuildResult, CheckResult, CheckSpec, Outcome
-from grader.sandbox import cgroup, host, inside, slots
+from grader.sandbox import confinement, host, inside
+from grader.sandbox.cgroup import GradeGroup
 from grader.submission import Submission, copy_into
 
 
@@ -36,77 +31,6 @@ class GradeOptions:
     student: str = ""  # the student's id, in a batch
 
 
-def _keep_paths(exercise: Exercise) -> list[str]:
-    """Folders the worker needs to see: Python, its packages, the grader, the exercises.
-
-    Only Python's own folders and its site-packages: never the folder `grade` was started
-    from, nor PYTHONPATH's, which `sys.path` also holds (they may hold reference solutions).
-    """
-    import site
-    import sysconfig
-
-    package = Path(grader.__file__).resolve().parent
-    paths = {
-        sys.prefix,
-        sys.base_prefix,
-        sys.exec_prefix,
-        str(Path(sys.executable).resolve().parent),
-        *sysconfig.get_paths().values(),
-        *site.getsitepackages(),
-        str(package),
-        str(catalog.root() / "exercises"),
-        str(catalog.root() / "reports"),
-        str(exercise.folder.resolve()),
-    }
-    return sorted(p for p in paths if Path(p).is_dir())
-
-
-def _remove_stale_scratch() -> None:
-    """Remove the scratch folders of graders that died without cleaning up (SIGKILL).
-
-    A folder kept with --keep is named `ipcgrade-kept-...`, never matched here: it stays
-    until the user removes it.
-    """
-    folder = Path(tempfile.gettempdir())
-    for entry in os.scandir(folder):
-        match = re.match(r"ipcgrade-(\d+)-", entry.name)
-        try:
-            ours = entry.is_dir(follow_symlinks=False) and entry.stat().st_uid == os.getuid()
-        except OSError:
-            continue
-        if match and ours and not os.path.exists(f"/proc/{match[1]}"):
-            shutil.rmtree(entry.path, ignore_errors=True)
-
-
-def _hide_paths(submission: Submission) -> list[str]:
-    """Where the grade cannot have a root of its own: the checkout's reference solutions
-    and tests, and the folder holding the other students' submissions, to hide."""
-    root = catalog.root()
-    hide = [str(root / name) for name in ("reference", "tests", "examples", "bench")]
-    parent = submission.folder.resolve().parent
-    if len(parent.parts) > 2:  # not "/" nor a top-level system folder
-        hide.append(str(parent))
-    return [h for h in hide if Path(h).is_dir()]
-
-
-@contextlib.contextmanager
-def _turn(exercise: Exercise, caps: sandbox.Capabilities) -> Iterator[None]:
-    """Without IPC namespaces, grades of a fixed-key exercise take turns (a file lock); and
-    all grades, where students run as the user (not root): each check's cleanup removes
-    the System V objects of the user's uid made during it, another grade's included."""
-    if caps.userns or not (exercise.ipc_keys or caps.student_uid is None):
-        yield
-        return
-    path = Path(tempfile.gettempdir()) / "ipcgrade-sysv.lock"
-    # read-only: any user can lock a file another user made (keys collide across users)
-    fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
-
-
 def grade(exercise: Exercise, submission: Submission, options: GradeOptions) -> SubmissionReport:
     """Build and check `submission` in a fresh sandbox; return the report."""
     caps = sandbox.detect()
@@ -114,9 +38,9 @@ def grade(exercise: Exercise, submission: Submission, options: GradeOptions) -> 
         caps = replace(caps, userns=False, why_not="reduced isolation was asked for")
     shares_uid = not caps.userns and not caps.root  # students run as this very user
     with (
-        _turn(exercise, caps),
+        confinement.turn(exercise, caps),
         host.out_of_reach(shares_uid),
-        _confinement(exercise, caps) as (caps, group),
+        confinement.confined(exercise, caps) as (caps, group),
     ):
         try:
             return _grade(exercise, submission, options, caps, group)
@@ -125,44 +49,16 @@ def grade(exercise: Exercise, submission: Submission, options: GradeOptions) -> 
                 group.remove()
 
 
-@contextlib.contextmanager
-def _confinement(
-    exercise: Exercise, caps: sandbox.Capabilities
-) -> Iterator[tuple[sandbox.Capabilities, cgroup.GradeGroup | None]]:
-    """As root: the grade's own student uid (a slot) and its control group."""
-    if not caps.root:
-        yield caps, None
-        return
-    with slots.student_uid() as uid:
-        caps = replace(caps, student_uid=uid)
-        group = None
-        where, why_not = cgroup.find()
-        if where is not None:
-            cgroup.remove_stale(where)
-            limits = exercise.limits
-            try:
-                group = cgroup.GradeGroup(where, limits.grade_memory_mb, limits.grade_tasks)
-            except OSError as e:
-                why_not = f"could not make the grade's cgroup: {e}"
-        if group is not None:
-            caps = replace(caps, grade_memory_mb=group.memory_mb, grade_tasks=group.tasks,
-                           oom_file=str(group.oom_file), cgroup_why_not="",
-                           cgroup_fds=tuple(group.open("students")))  # fmt: skip
-        else:
-            caps = replace(caps, cgroup_why_not=why_not)
-        yield caps, group
-
-
 def _grade(
     exercise: Exercise,
     submission: Submission,
     options: GradeOptions,
     caps: sandbox.Capabilities,
-    group: cgroup.GradeGroup | None,
+    group: GradeGroup | None,
 ) -> SubmissionReport:
     start = time.monotonic()
     graded_at = now()
-    _remove_stale_scratch()
+    confinement.remove_stale_scratch()
     # a kept folder's name has no pid: no later grade takes it for a dead grader's leftover
     owner = "kept" if options.keep else str(os.getpid())
     scratch = Path(tempfile.mkdtemp(prefix=f"ipcgrade-{owner}-{exercise.id}-"))
@@ -184,8 +80,8 @@ def _grade(
             result_fd=result_fd,
             missing=tuple(submission.missing),
             makefile=submission.makefile,
-            keep=tuple(_keep_paths(exercise)),
-            hide=tuple(_hide_paths(submission)),
+            keep=tuple(confinement.keep_paths(exercise)),
+            hide=tuple(confinement.hide_paths(submission)),
             own_root=os.environ.get(inside.NO_PIVOT_ENV, "") in ("", "0"),
             by_remounts=os.environ.get(inside.NO_SETATTR_ENV, "") not in ("", "0"),
             debug=options.debug,

@@ -484,7 +484,9 @@ def test_needs_a_missing_tool_skips_naming_it(pytester: pytest.Pytester, tmp_pat
     """)  # fmt: skip
     skipped = graded.result("test_needs_it")
     assert skipped.outcome is Outcome.SKIPPED
-    assert skipped.message.startswith("needs no-such-tool: it is not installed here (apt install no-such-tool)")
+    assert skipped.message.startswith(
+        "needs no-such-tool: it is not installed here (apt install no-such-tool)"
+    )
     assert "apt install no-such-tool" in skipped.message
     ran = graded.result("test_needs_sh")
     assert (ran.outcome, ran.message) == (Outcome.FAILED, "the body ran")
