@@ -64,11 +64,11 @@ class Collector:
 
     # -- fixtures -------------------------------------------------------------------
 
-    @pytest.fixture(scope="session")
+    @pytest.fixture
     def grade(self) -> GradeContext:
         return self.ctx
 
-    @pytest.fixture(scope="session")
+    @pytest.fixture
     def build(self) -> BuildResult:
         """The submission as the worker built it before any check ran; a failure makes
         every program skip."""
