@@ -36,9 +36,9 @@ TARGET_CORES = 2
 LEGEND = """\
   wall: session.grade() timed in this process (perf_counter), from scratch folder to report
   gcc: report.build.duration_s, the build timed inside the worker
-  in checks excl. gcc: sum of report.checks[i].duration_s (pytest setup+call+teardown:
-    starting, waiting for and killing processes, inspection) minus gcc, which runs in
-    the first check's setup; an upper bound on the student programs' own time
+  in checks: sum of report.checks[i].duration_s (pytest setup+call+teardown: starting,
+    waiting for and killing processes, inspection); gcc is not in it: the build is the
+    worker's first phase, before any check; an upper bound on the programs' own time
   harness overhead: wall - gcc - in checks: copy, unshare, Python and pytest start-up,
     imports, mounts, collection, results JSON, noticing the worker's exit, clean-up
   CPU of descendants: user+sys CPU of every process reaped during the grade (worker
@@ -50,8 +50,8 @@ LEGEND = """\
 class GradeSample:
     wall: float  # perf_counter around session.grade()
     build: float  # report.build.duration_s (gcc, timed inside the worker)
-    checks: float  # sum of check durations minus the build (the build runs in a check's setup)
-    overhead: float  # wall - sum of check durations (which include the build)
+    checks: float  # sum of check durations (the build runs before them, in none of them)
+    overhead: float  # wall - build - sum of check durations
     cpu: float  # user+sys CPU of every descendant reaped during the grade
     passed: int
     total: int
@@ -73,7 +73,7 @@ def grade_once(exercise_id: str) -> GradeSample:
     in_checks = sum(c.duration_s for c in report.checks)
     build = report.build.duration_s
     passed = sum(c.outcome is Outcome.PASSED for c in report.checks)
-    return GradeSample(wall, build, in_checks - build, wall - in_checks, cpu, passed,
+    return GradeSample(wall, build, in_checks, wall - build - in_checks, cpu, passed,
                        len(report.checks))  # fmt: skip
 
 
@@ -175,7 +175,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _stats([s.cpu for s in ss]),
             f"{min(s.passed for s in ss)}/{ss[0].total}",
         ])  # fmt: skip
-    print(_table(["exercise", "wall", "gcc", "in checks excl. gcc", "harness overhead",
+    print(_table(["exercise", "wall", "gcc", "in checks", "harness overhead",
                   "CPU of descendants", "passed"], rows))  # fmt: skip
     print(LEGEND)
 
