@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -30,6 +31,7 @@ class GradeContext:
     missing: tuple[str, ...] = ()
     makefile: bool = False
     build_result: BuildResult | None = None
+    build_error: BaseException | None = None  # the build broke (the grader's fault)
     results: list[CheckResult] = field(default_factory=list)
     catalogue: tuple[CheckSpec, ...] = ()
     # told each step as it happens (the worker streams it to the host): a grade stopped
@@ -53,6 +55,29 @@ def _def_line(function: Callable[..., object]) -> int | None:
     return start
 
 
+def _session_fixtures(ctx: GradeContext) -> ModuleType:
+    """The fixtures shared by the whole grade: `grade` and `build`."""
+
+    @pytest.fixture(scope="session", name="grade")
+    def grade() -> GradeContext:
+        """What the worker knows of the grade: the exercise, the submission's folder."""
+        return ctx
+
+    @pytest.fixture(scope="session", name="build")
+    def build() -> BuildResult:
+        """The submission as the worker built it before any check ran; a failure makes
+        every program skip."""
+        if ctx.build_error is not None:  # the grader's own failure: each check says so
+            raise ctx.build_error
+        assert ctx.build_result is not None, "the worker builds before the checks"
+        return ctx.build_result
+
+    holder = ModuleType("ipcgrade_session_fixtures")  # pytest reads a module's own names
+    holder.grade = grade  # type: ignore[attr-defined]
+    holder.build = build  # type: ignore[attr-defined]
+    return holder
+
+
 class Collector:
     """Fixtures for checks, and one CheckResult per check from pytest's reports."""
 
@@ -64,16 +89,10 @@ class Collector:
 
     # -- fixtures -------------------------------------------------------------------
 
-    @pytest.fixture
-    def grade(self) -> GradeContext:
-        return self.ctx
-
-    @pytest.fixture
-    def build(self) -> BuildResult:
-        """The submission as the worker built it before any check ran; a failure makes
-        every program skip."""
-        assert self.ctx.build_result is not None, "the worker builds before the checks"
-        return self.ctx.build_result
+    def pytest_configure(self, config: pytest.Config) -> None:
+        # session-scoped fixtures as plain functions (pytest 9.2 deprecates them as
+        # instance methods): a check author's module-scoped fixture may still ask for them
+        config.pluginmanager.register(_session_fixtures(self.ctx), "ipcgrade-session")
 
     @pytest.fixture
     def sandbox(self, request: pytest.FixtureRequest) -> Iterator[Sandbox]:

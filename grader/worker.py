@@ -78,6 +78,7 @@ def build(
 
 def main(argv: list[str]) -> None:
     from grader import catalog, protocol, sandbox
+    from grader.results import BuildResult
 
     job = protocol.Job.from_json(Path(argv[0]).read_text())
     caps = job.caps
@@ -117,7 +118,11 @@ def main(argv: list[str]) -> None:
     from grader.plugin import Collector, GradeContext
 
     exercise = catalog._load(Path(job.exercise_folder))
-    built = build(exercise, caps, scratch, missing=job.missing, makefile=job.makefile)
+    broke: BaseException | None = None
+    try:
+        built = build(exercise, caps, scratch, missing=job.missing, makefile=job.makefile)
+    except Exception as e:  # the grader's (gcc or make missing): each check says so
+        broke, built = e, BuildResult(ok=False, kind="missing")
     emit(protocol.Built(built))
     ctx = GradeContext(
         exercise=exercise,
@@ -126,6 +131,7 @@ def main(argv: list[str]) -> None:
         missing=job.missing,
         makefile=job.makefile,
         build_result=built,
+        build_error=broke,
         emit=emit,
     )
     collector = Collector(ctx)

@@ -55,6 +55,7 @@ def run_checks(
     toml: str = TOML,
     files: Mapping[str, str] | None = None,
     missing: tuple[str, ...] = ("nine.c",),
+    broke: BaseException | None = None,
 ) -> Graded:
     """Run `checks` (a checks.py) with the collector, as the worker does: the submission's
     `files` built first (none compiled while `missing` is not empty), then pytest."""
@@ -72,7 +73,7 @@ def run_checks(
     built = build(exercise, caps, scratch, missing=missing)
     events: list[protocol.Event] = []
     ctx = GradeContext(exercise=exercise, caps=caps, scratch=scratch, missing=missing,
-                       build_result=built, emit=events.append)  # fmt: skip
+                       build_result=built, build_error=broke, emit=events.append)  # fmt: skip
     args = _pytest_args(exercise.checks, scratch, debug=False)
     recorded = pytester.inline_run(*args, plugins=[Collector(ctx)])
     return Graded(ctx, events, int(recorded.ret))
@@ -550,3 +551,40 @@ def test_the_program_skips_when_it_does_not_compile(
     assert graded.ctx.build_result.kind == "compile"
     r = graded.only
     assert (r.outcome, r.message) == (Outcome.SKIPPED, "needs nine.c to compile")
+
+
+def test_a_build_that_broke_is_the_graders_error_in_each_check_that_needs_it(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    """gcc or make missing: the build raised in the worker; no report is lost, each check
+    that needs a program says the grader broke, and one that needs none still runs."""
+    graded = run_checks(pytester, tmp_path, """
+        def test_needs_the_program(program):
+            \"\"\"runs the program\"\"\"
+
+        def test_needs_nothing():
+            \"\"\"needs no build\"\"\"
+    """, broke=FileNotFoundError("make"))  # fmt: skip
+    needing = graded.result("test_needs_the_program")
+    assert needing.outcome is Outcome.ERROR
+    assert "setting up" in needing.message
+    assert "FileNotFoundError: make" in needing.message
+    assert graded.result("test_needs_nothing").outcome is Outcome.PASSED
+
+
+def test_a_module_scoped_fixture_may_ask_for_the_build_and_the_grade(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    graded = run_checks(pytester, tmp_path, """
+        import pytest
+
+        @pytest.fixture(scope="module")
+        def both(build, grade):
+            return build, grade
+
+        def test_sees_them(both):
+            \"\"\"sees both\"\"\"
+            build, grade = both
+            assert build.kind == "missing" and grade.exercise.id == "exercise9"
+    """)  # fmt: skip
+    assert graded.only.outcome is Outcome.PASSED, graded.only.message
