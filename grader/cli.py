@@ -58,6 +58,12 @@ _FORMAT_HELP = "; ".join(f"{name}: {f.help}" for name, f in FORMATS.items())
 @click.option("--verbose", "-v", is_flag=True,
               help="List the sandbox's layers in the terminal report.")  # fmt: skip
 @click.option("--debug", is_flag=True, help="Show internals and tracebacks.")
+@click.option("--watch", is_flag=True, help="Grade again each time a file of the "
+              "submission changes, showing what now passes and now fails; control-C "
+              "stops.")  # fmt: skip
+@click.option("--no-cache", is_flag=True, help="Build afresh, neither reusing nor keeping "
+              "the programs of a grade of the same sources (or set "
+              "IPCGRADE_NO_CACHE=1).")  # fmt: skip
 @click.version_option(package_name="ipcgrade")
 def grade(
     exercise: str | None,
@@ -71,6 +77,8 @@ def grade(
     keep: bool,
     verbose: bool,
     debug: bool,
+    watch: bool,
+    no_cache: bool,
 ) -> int:
     """Grade EXERCISE (an id like exercise2, or a short name like pipe) in SUBMISSION.
 
@@ -83,6 +91,8 @@ def grade(
     --shard K/N and joined with grade merge; an autograder for Gradescope, PrairieLearn or
     Autolab: grade package PLATFORM EXERCISE (each has its --help).
     """
+    if watch:
+        _check_watch(fmts, outs, list_, show, doctor)
     targets = destinations.targets(
         click.get_current_context().meta.get("ipcgrade.order", []), fmts, outs
     )
@@ -114,11 +124,14 @@ def grade(
     sub = discover(submission if submission is not None else Path.cwd(), ex)
     options = Options(verbose=verbose, tap_version=int(tap_version),
                       workspace=os.environ.get("GITHUB_WORKSPACE") or None)  # fmt: skip
+    grading = session.GradeOptions(keep=keep, debug=debug, cache=not no_cache)
+    if watch:
+        _watch(ex, submission if submission is not None else Path.cwd(), grading, options)
     with contextlib.ExitStack() as stack:
         # every file opened before grading: a bad path wastes no grade
         dests = [stack.enter_context(destinations.opened(o)) for _, o in targets]
         appends = destinations.appends(targets)
-        report = session.grade(ex, sub, session.GradeOptions(keep=keep, debug=debug))
+        report = session.grade(ex, sub, grading)
         texts = [FORMATS[f].render(report, options) for f, _ in targets]
         added = [(var, path, fn(report, options)) for var, path, fn in appends]
         for (_, o), dest, text in zip(targets, dests, texts, strict=True):
@@ -126,6 +139,61 @@ def grade(
         for var, path, text in added:
             destinations.append(var, path, text)
     return report.exit_code
+
+
+def _check_watch(
+    fmts: tuple[str, ...], outs: tuple[Path, ...], list_: bool, show: bool, doctor: bool
+) -> None:
+    """--watch redraws the terminal report: refuse what would write anything else."""
+    other = "--list" if list_ else "--show" if show else "--doctor" if doctor else ""
+    if other:
+        raise UsageError(
+            f"--watch grades again on each change; it does not go with {other}. Leave out "
+            f"one of them: 'grade EXERCISE --watch' to grade on each save."
+        )
+    if outs or len(fmts) > 1 or any(f != "terminal" for f in fmts):
+        given = " ".join([*(f"--format {f}" for f in fmts), *(f"--out {o}" for o in outs)])
+        raise UsageError(
+            f"--watch shows the terminal report, redrawn on each change, so it does not go "
+            f"with {given}. Leave out --watch to write a report once (for example 'grade "
+            "EXERCISE --format json --out report.json'), or leave out the formats and files "
+            "to watch."
+        )
+
+
+def _watch(
+    exercise: catalog.Exercise, path: Path, grading: session.GradeOptions, options: Options
+) -> None:
+    """Grade, redraw, wait for a change, again: until control-C (exit 130, in main)."""
+    from grader import watch
+
+    sub = discover(path, exercise)
+    with watch.Watcher(sub.folder, watch.triggers(exercise, sub.folder)) as watcher:
+        previous = None
+        while True:
+            sub = discover(path, exercise)  # a file added or removed since
+            report = session.grade(exercise, sub, grading)
+            click.clear()
+            click.echo(_since_last_run(watch.changes(previous, report)), nl=False)
+            click.echo(FORMATS["terminal"].render(report, options), nl=False)
+            reused = " (build reused: the sources did not change)" if report.build.reused else ""
+            where = f"\nwatching {sub.folder}{reused}"
+            click.echo(f"{where}: save a file to grade again; control-C to stop", err=True)
+            previous = report
+            watcher.wait()
+
+
+def _since_last_run(changed: object) -> str:
+    """The lines above a rerun's report: each check that now passes, each that now fails."""
+    from grader import watch
+
+    assert isinstance(changed, watch.Changes)
+    if not changed:
+        return ""
+    lines = ["since the last run:"]
+    lines += [f"  ✓ now passes: {c.title}" for c in changed.now_passes]
+    lines += [f"  ✗ now fails: {c.title}" for c in changed.now_fails]
+    return "\n".join(lines) + "\n\n"
 
 
 def _deliver(text: str, out: Path | None) -> None:
@@ -158,6 +226,7 @@ def _write(text: str, dest: TextIO | None, out: Path | None) -> None:
     "(by a hash of each student's id); join the N folders with 'grade merge'.",
 )
 @click.option("--debug", is_flag=True, help="Show internals and tracebacks.")
+@click.option("--watch", is_flag=True, hidden=True)  # refused, with what to do instead
 def batch_command(
     exercise: str,
     class_dir: Path,
@@ -166,6 +235,7 @@ def batch_command(
     force: bool,
     shard: str | None,
     debug: bool,
+    watch: bool,
 ) -> int:
     """Grade EXERCISE (or all) in every student's submission in CLASS_DIR.
 
@@ -186,6 +256,12 @@ def batch_command(
     from grader.batch import shard as shard_mod
     from grader.progress import Progress
 
+    if watch:
+        raise UsageError(
+            "--watch is for one student's loop, 'grade EXERCISE [SUBMISSION] --watch'; a "
+            "batch grades each submission once. Leave out --watch (a rerun of the batch "
+            "regrades only the submissions that changed)."
+        )
     the_shard = shard_mod.parse(shard) if shard is not None else None
     given_jobs = jobs
     jobs = batch.default_jobs() if jobs is None else jobs

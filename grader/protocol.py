@@ -7,6 +7,7 @@ part way still says what it found: every complete line is kept, a line cut short
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -32,9 +33,15 @@ class Job:
     by_remounts: bool = False
     debug: bool = False
     keep_scratch: bool = False
+    # the build cache's hit: the programs are already in the submission's copy, and the
+    # build phase hands on this result instead of running gcc
+    prebuilt: BuildResult | None = None
+    send_programs: bool = False  # after a fresh build that worked, stream them (Programs)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self))
+        d = asdict(self)
+        d["prebuilt"] = self.prebuilt.to_dict() if self.prebuilt is not None else None
+        return json.dumps(d)
 
     @classmethod
     def from_json(cls, text: str) -> Job:
@@ -53,6 +60,8 @@ class Job:
             by_remounts=bool(d["by_remounts"]),
             debug=bool(d["debug"]),
             keep_scratch=bool(d["keep_scratch"]),
+            prebuilt=BuildResult.from_dict(d["prebuilt"]) if d.get("prebuilt") else None,
+            send_programs=bool(d.get("send_programs", False)),
         )
 
 
@@ -105,6 +114,25 @@ class Built:
     @classmethod
     def _from(cls, body: Any) -> Built:
         return cls(BuildResult.from_dict(body))
+
+    def to_line(self) -> str:
+        return _line(self)
+
+
+@dataclass(frozen=True)
+class Programs:
+    """The programs a fresh build made, read before any check ran, for the host's build
+    cache (asked for by Job.send_programs)."""
+
+    programs: Mapping[str, bytes]
+    tag: ClassVar[str] = "programs"
+
+    def _body(self) -> Any:
+        return {n: base64.b64encode(b).decode("ascii") for n, b in self.programs.items()}
+
+    @classmethod
+    def _from(cls, body: Any) -> Programs:
+        return cls({str(n): base64.b64decode(str(b), validate=True) for n, b in body.items()})
 
     def to_line(self) -> str:
         return _line(self)
@@ -165,9 +193,9 @@ class Done:
         return _line(self)
 
 
-Event: TypeAlias = LayersMissing | Collected | Built | Running | Checked | Done
+Event: TypeAlias = LayersMissing | Collected | Built | Programs | Running | Checked | Done
 _KINDS: Mapping[str, Any] = {
-    k.tag: k for k in (LayersMissing, Collected, Built, Running, Checked, Done)
+    k.tag: k for k in (LayersMissing, Collected, Built, Programs, Running, Checked, Done)
 }
 
 
@@ -189,7 +217,7 @@ def parse(line: str) -> Event | None:
         return None
     try:
         event: Event = kind._from(body)
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, AttributeError):  # binascii.Error is a ValueError
         return None
     return event
 

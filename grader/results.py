@@ -284,6 +284,7 @@ class BuildResult:
     kind: str = ""  # "", "compile", "link", "missing", "make"
     duration_s: float = 0.0
     diagnostics: tuple[Diagnostic, ...] = ()  # the compiler's, parsed: file, line, column
+    reused: bool = False  # the programs came from the build cache: the same sources, built before
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -295,6 +296,7 @@ class BuildResult:
             "kind": self.kind,
             "duration_s": self.duration_s,
             "diagnostics": [x.to_dict() for x in self.diagnostics],
+            "reused": self.reused,
         }
 
     @classmethod
@@ -308,6 +310,7 @@ class BuildResult:
             kind=str(d.get("kind", "")),
             duration_s=float(d.get("duration_s", 0.0)),
             diagnostics=tuple(Diagnostic.from_dict(x) for x in d.get("diagnostics", ())),
+            reused=bool(d.get("reused", False)),
         )
 
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import importlib.metadata
 import os
 import shutil
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from grader import protocol, sandbox, worker
+from grader import build_cache, protocol, sandbox, worker
 from grader import submission as submission_mod
 from grader.catalog import Exercise
 from grader.errors import ExerciseError, SandboxError
@@ -29,6 +31,7 @@ class GradeOptions:
     debug: bool = False
     reduced: bool = False  # grade as if user namespaces were unavailable
     student: str = ""  # the student's id, in a batch
+    cache: bool = False  # reuse and keep builds in the user's build cache (grader.build_cache)
 
 
 def grade(exercise: Exercise, submission: Submission, options: GradeOptions) -> SubmissionReport:
@@ -68,6 +71,7 @@ def _grade(
         box = scratch / "box"
         digests = Digests(submission_mod.digest(submission), exercise.digest(version()))
         copy_into(submission, box / "submission")
+        cache, key, hit = _cached_build(exercise, submission, box / "submission", options)
         if caps.root:
             scratch.chmod(0o711)  # students run as nobody: they may pass, not list
         sandbox.hand_to_students(box, caps)
@@ -86,6 +90,8 @@ def _grade(
             by_remounts=os.environ.get(inside.NO_SETATTR_ENV, "") not in ("", "0"),
             debug=options.debug,
             keep_scratch=options.keep,
+            prebuilt=hit.build if hit is not None else None,
+            send_programs=key is not None and hit is None,
         )
         job_path = scratch / "job.json"
         job_path.write_text(job.to_json())
@@ -142,6 +148,8 @@ def _grade(
             isolation = replace(isolation, missing=(*isolation.missing, *stream.missing_layers))
         assert stream.build is not None
         build = stream.build
+        if cache is not None and key is not None and hit is None and stream.programs:
+            _keep_build(cache, key, build, stream.programs)
         return SubmissionReport(
             exercise=exercise.id,
             title=exercise.title,
@@ -167,6 +175,34 @@ def _grade(
             shutil.rmtree(scratch, ignore_errors=True)
 
 
+def _cached_build(
+    exercise: Exercise, submission: Submission, copy: Path, options: GradeOptions
+) -> tuple[build_cache.Cache | None, str | None, build_cache.Entry | None]:
+    """The build cache, the key of this build and its entry, if one was kept; a hit's
+    programs are placed in `copy`. The key is taken from `copy`, what gcc will read, not
+    from the student's folder, which may change during the grade."""
+    if not options.cache or build_cache.disabled():
+        return None, None, None
+    cache = build_cache.Cache()
+    try:
+        key = build_cache.key(exercise, replace(submission, folder=copy), version())
+        hit = cache.lookup(key) if key is not None else None
+        if hit is not None:
+            build_cache.place(hit.programs, copy)
+    except OSError:  # a cache that cannot be read is no cache: the grade builds
+        return None, None, None
+    return cache, key, hit
+
+
+def _keep_build(
+    cache: build_cache.Cache, key: str, build: BuildResult, programs: Mapping[str, bytes]
+) -> None:
+    """Keep a fresh build that worked for the next grade of the same sources."""
+    if build.ok and not build.reused:
+        with contextlib.suppress(OSError):  # a full disk costs the next grade a build only
+            cache.store(key, build, programs)
+
+
 def now() -> str:
     """The time, as a report says when it was graded: ISO 8601 in UTC."""
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -186,6 +222,7 @@ class Streamed:
     missing_layers: tuple[str, ...] = ()
     catalogue: tuple[CheckSpec, ...] = ()
     build: BuildResult | None = None
+    programs: Mapping[str, bytes] | None = None  # what a fresh build made, for the cache
     checks: tuple[CheckResult, ...] = ()
     running: protocol.Running | None = None  # the check started and not yet ended
     done: protocol.Done | None = None  # the last line: pytest's exit
@@ -201,6 +238,8 @@ def read_results(text: str) -> Streamed:
             got.catalogue = event.catalogue
         elif isinstance(event, protocol.Built):
             got.build = event.build
+        elif isinstance(event, protocol.Programs):
+            got.programs = event.programs
         elif isinstance(event, protocol.Running):
             got.running = event
         elif isinstance(event, protocol.Checked):

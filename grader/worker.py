@@ -58,9 +58,16 @@ def build(
     *,
     missing: tuple[str, ...] = (),
     makefile: bool = False,
+    prebuilt: BuildResult | None = None,
 ) -> BuildResult:
     """The grade's first phase: the submission (in `scratch`/submission) built once,
-    before any check runs; with files missing, nothing is compiled."""
+    before any check runs; with files missing, nothing is compiled. With `prebuilt` (the
+    build cache's hit: the host placed its programs), that result is handed on, marked
+    reused, and gcc does not run, as long as every program is there as a regular file."""
+    import dataclasses
+    import stat
+    import time
+
     from grader import build as build_mod
     from grader.results import BuildResult
     from grader.sandbox import Sandbox
@@ -69,6 +76,13 @@ def build(
         return BuildResult(ok=False, kind="missing",
                            errors=tuple(f"{m} is missing" for m in missing))  # fmt: skip
     source = scratch / "submission"
+    if prebuilt is not None and prebuilt.ok and not makefile:
+        start = time.monotonic()
+        programs = [source / p for _, p, _ in exercise.builds]
+        if all(p.is_file() and not p.is_symlink() and p.stat().st_mode & stat.S_IXUSR
+               for p in programs):  # fmt: skip
+            return dataclasses.replace(prebuilt, reused=True,
+                                       duration_s=time.monotonic() - start)  # fmt: skip
     box = Sandbox(scratch / "build-log", exercise.limits, caps, home=source)
     try:
         return build_mod.compile(source, exercise, box, makefile=makefile)
@@ -120,10 +134,18 @@ def main(argv: list[str]) -> None:
     exercise = catalog._load(Path(job.exercise_folder))
     broke: BaseException | None = None
     try:
-        built = build(exercise, caps, scratch, missing=job.missing, makefile=job.makefile)
+        built = build(exercise, caps, scratch, missing=job.missing, makefile=job.makefile,
+                      prebuilt=job.prebuilt)  # fmt: skip
     except Exception as e:  # the grader's (gcc or make missing): each check says so
         broke, built = e, BuildResult(ok=False, kind="missing")
     emit(protocol.Built(built))
+    if job.send_programs and built.ok and not built.reused and not job.makefile:
+        from grader import build_cache
+
+        # now, before any check has run a student program that could change them
+        programs = build_cache.read_programs(scratch / "submission", exercise)
+        if programs is not None:
+            emit(protocol.Programs(programs))
     ctx = GradeContext(
         exercise=exercise,
         caps=caps,

@@ -402,7 +402,7 @@ def test_options_reach_the_grade(fake_grade: list[object]) -> None:
     [(exercise, submission, options)] = fake_grade
     assert exercise.id == "exercise2"  # type: ignore[attr-defined]
     assert submission.folder == REPO / "reference" / "exercise2"  # type: ignore[attr-defined]
-    assert options == session.GradeOptions(keep=True, debug=True)
+    assert options == session.GradeOptions(keep=True, debug=True, cache=True)
 
 
 def test_the_current_folder_is_the_default_submission(

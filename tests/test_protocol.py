@@ -34,7 +34,7 @@ RESULT = CheckResult(
 BUILD = BuildResult(False, ("gcc -o pipe pipe.c",), "pipe.c:3:1: error: x",
                     ("pipe.c:2:5: warning: unused variable \u2018n\u2019",),
                     ("pipe.c:3:1: error: x",), "compile", 0.5,
-                    (Diagnostic("pipe.c", 3, 1, "error", "x"),))  # fmt: skip
+                    (Diagnostic("pipe.c", 3, 1, "error", "x"),), reused=True)  # fmt: skip
 
 EVENTS: list[protocol.Event] = [
     protocol.LayersMissing(("no seccomp filter",)),
@@ -43,6 +43,8 @@ EVENTS: list[protocol.Event] = [
     protocol.Running("exercise2/test_x", "grep sees end-of-file"),
     protocol.Checked(RESULT),
     protocol.Done(1),
+    # streamed right after Built; last here, where the tests above count on the others' places
+    protocol.Programs({"pipe": b"\x7fELF\x00\xff\n", "pipe-O2": b""}),
 ]
 # every field of a result set, none at its default: what the stream drops, this loses
 FULL = CheckResult(
@@ -131,6 +133,11 @@ def test_a_line_not_ours_is_no_event(line: str) -> None:
     assert protocol.parse(line) is None
 
 
+@pytest.mark.parametrize("body", ['{"pipe": "not base64!"}', '["pipe"]', '{"pipe": 1}'])
+def test_programs_that_do_not_decode_are_no_event(body: str) -> None:
+    assert protocol.parse('{"programs": ' + body + "}") is None
+
+
 def test_the_job_round_trips() -> None:
     caps = sandbox.Capabilities(userns=False, why_not="off", cgroup_fds=(5, 6))
     job = protocol.Job(caps=caps, scratch="/tmp/x/box", exercise_folder="/ex", result_fd=9,
@@ -148,7 +155,8 @@ def test_a_job_with_every_field_set_round_trips() -> None:
     job = protocol.Job(caps=caps, scratch="/tmp/x/box", exercise_folder="/ex", result_fd=9,
                        missing=("pipe.c", "grep.c"), makefile=True, keep=("/usr", "/opt"),
                        hide=("/home",), own_root=False, by_remounts=True, debug=True,
-                       keep_scratch=True)  # fmt: skip
+                       keep_scratch=True, prebuilt=dataclasses.replace(BUILD, ok=True),
+                       send_programs=True)  # fmt: skip
     assert _defaults_kept(caps) == []
     assert _defaults_kept(job) == []
     back = protocol.Job.from_json(job.to_json())

@@ -76,7 +76,7 @@ def argv(exercise: str, submission: Path, out: Path) -> list[str]:
     no user site), importing this very grader."""
     package = str(Path(__file__).resolve().parents[2])  # holds grader/
     return [sys.executable, "-I", "-c", _BOOT, package, exercise, str(submission),
-            "--format", "json", "--out", str(out)]  # fmt: skip
+            "--format", "json", "--out", str(out), "--no-cache"]  # fmt: skip
 
 
 class Pool(Generic[K]):
