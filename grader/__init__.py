@@ -18,20 +18,20 @@ The check-author API: everything a `checks.py` needs is importable from here, an
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from grader import evidence, inspection, source, trace
-from grader.build import not_built
-from grader.outcomes import Failed, Mismatch
-from grader.process import Run
-from grader.reaping import Exit
-from grader.requirements import needs
-from grader.results import BuildResult, Evidence, Location, Ref
-from grader.sandbox import SAFE_PATH, Program, Sandbox
-from grader.waiting import Waited
-
 if TYPE_CHECKING:
+    from grader import evidence, inspection, source, trace
+    from grader.build import not_built
+    from grader.outcomes import Failed, Mismatch
     from grader.plugin import GradeContext as Grade
+    from grader.process import Run
+    from grader.reaping import Exit
+    from grader.requirements import needs
+    from grader.results import BuildResult, Evidence, Location, Ref
+    from grader.sandbox import SAFE_PATH, Program, Sandbox
+    from grader.waiting import Waited
 
 __all__ = [
     "SAFE_PATH",
@@ -56,12 +56,43 @@ __all__ = [
 ]
 __version__ = "0.1.0"
 
+# Each name of the facade: the module it lives in, and its name there (None: the module
+# itself). Imported on first use, so that `grade --version` and `grade --list`, which
+# import `grader.cli` and with it this package, load no psutil, pytest or sandbox.
+_WHERE: dict[str, tuple[str, str | None]] = {
+    "SAFE_PATH": ("grader.sandbox", "SAFE_PATH"),
+    "BuildResult": ("grader.results", "BuildResult"),
+    "Evidence": ("grader.results", "Evidence"),
+    "Exit": ("grader.reaping", "Exit"),
+    "Failed": ("grader.outcomes", "Failed"),
+    "Grade": ("grader.plugin", "GradeContext"),
+    "Location": ("grader.results", "Location"),
+    "Mismatch": ("grader.outcomes", "Mismatch"),
+    "Program": ("grader.sandbox", "Program"),
+    "Ref": ("grader.results", "Ref"),
+    "Run": ("grader.process", "Run"),
+    "Sandbox": ("grader.sandbox", "Sandbox"),
+    "Waited": ("grader.waiting", "Waited"),
+    "evidence": ("grader.evidence", None),
+    "inspection": ("grader.inspection", None),
+    "needs": ("grader.requirements", "needs"),
+    "not_built": ("grader.build", "not_built"),
+    "source": ("grader.source", None),
+    "trace": ("grader.trace", None),
+}
+
 
 def __getattr__(name: str) -> Any:
-    """`Grade` (the `grade` fixture's type) is imported when first asked for: it lives
-    with pytest's plugin, which `grade --version` need not load."""
-    if name == "Grade":
-        from grader.plugin import GradeContext
+    """A name of `__all__`, imported when first asked for (PEP 562), then kept."""
+    try:
+        module, attr = _WHERE[name]
+    except KeyError:
+        raise AttributeError(f"module 'grader' has no attribute {name!r}") from None
+    found = importlib.import_module(module)
+    value = found if attr is None else getattr(found, attr)
+    globals()[name] = value
+    return value
 
-        return GradeContext
-    raise AttributeError(f"module 'grader' has no attribute {name!r}")
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

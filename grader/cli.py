@@ -13,10 +13,11 @@ from typing import TextIO
 
 import click
 
-from grader import catalog, destinations, session
+# only what --version, --list and the options' help need: a grade's modules (the session,
+# the sandbox, pytest's plugin) are imported by the command that runs one
+from grader import catalog, destinations
 from grader.errors import ExerciseError, ExitCode, GraderError, UsageError
 from grader.render import FORMATS, Options, listing
-from grader.submission import discover
 
 
 class _Ordered(click.Command):
@@ -121,6 +122,9 @@ def grade(
                 f"the statement of {ex.id}, {ex.statement}, cannot be read: {e.strerror}."
             ) from e
         return ExitCode.PASSED
+    from grader import session
+    from grader.submission import discover
+
     sub = discover(submission if submission is not None else Path.cwd(), ex)
     options = Options(verbose=verbose, tap_version=int(tap_version),
                       workspace=os.environ.get("GITHUB_WORKSPACE") or None)  # fmt: skip

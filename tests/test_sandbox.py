@@ -544,8 +544,8 @@ def test_remounting_read_only_skips_hidden_mounts_and_takes_any_name(tmp_path: P
     probe = textwrap.dedent(
         """
         import os, sys
-        from grader.sandbox import inside
-        print(repr(inside._read_only_everything(by_remounts=True)))
+        from grader.sandbox import mounts
+        print(repr(mounts.read_only_everything(by_remounts=True)))
         for line in open("/proc/self/mountinfo", "rb"):
             fields = line.split()
             if fields[4].startswith(os.fsencode(sys.argv[1])):

@@ -11,9 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from grader import Failed, Mismatch, Program, Run, evidence, inspection, trace
-from grader.inspection.tree import stat_fields
-from grader.sandbox import Sandbox
+from grader import Failed, Mismatch, Program, Run, Sandbox, evidence, inspection, needs, trace
 
 LECTURE = "Mmap"
 # every call that can put bytes into a file without a mapping
@@ -31,13 +29,11 @@ N = 100_000
 WATCH_N = (200_000_000, 800_000_000)
 
 
-def _run(program: Program, calls: tuple[str, ...], *args: str) -> Run:
-    return program.run(*args, within_s=10, trace=calls if trace.available() else ())
-
-
-def _need_trace() -> None:
-    if trace.available() is None:
-        pytest.skip(trace.MISSING)
+@pytest.fixture
+def filemapped(programs: dict[str, Program], sandbox: Sandbox) -> Run:
+    """`filemap data.bin TEXT`, run to its end, data.bin holding ORIGINAL before."""
+    sandbox.path("data.bin").write_bytes(ORIGINAL)
+    return programs["filemap"].run("data.bin", TEXT, within_s=10, trace=FILE_CALLS)
 
 
 def _file_mmaps(run: Run) -> list[trace.Call]:
@@ -51,10 +47,9 @@ def _file_mmaps(run: Run) -> list[trace.Call]:
     return [c for c in calls[opens[0] :] if c.name == "mmap" and c.args.split(", ")[4:5] == [fd]]
 
 
-def test_filemap_writes_text_at_start(programs: dict[str, Program], sandbox: Sandbox) -> None:
+def test_filemap_writes_text_at_start(filemapped: Run, sandbox: Sandbox) -> None:
     """FILE starts with TEXT on disk afterwards, and the rest is byte for byte unchanged"""
-    sandbox.path("data.bin").write_bytes(ORIGINAL)
-    run = _run(programs["filemap"], FILE_CALLS, "data.bin", TEXT)
+    run = filemapped
     got = sandbox.path("data.bin").read_bytes()
     want = TEXT.encode() + ORIGINAL[len(TEXT) :]
     if got == want:
@@ -98,11 +93,10 @@ def test_filemap_writes_text_at_start(programs: dict[str, Program], sandbox: San
     )
 
 
-def test_filemap_mapping_is_shared(programs: dict[str, Program], sandbox: Sandbox) -> None:
+@needs("strace")
+def test_filemap_mapping_is_shared(filemapped: Run) -> None:
     """filemap maps FILE read/write with MAP_SHARED"""
-    _need_trace()
-    sandbox.path("data.bin").write_bytes(ORIGINAL)
-    run = _run(programs["filemap"], FILE_CALLS, "data.bin", TEXT)
+    run = filemapped
     maps = _file_mmaps(run)
     if not maps:
         raise Failed(
@@ -131,11 +125,10 @@ def test_filemap_mapping_is_shared(programs: dict[str, Program], sandbox: Sandbo
         )
 
 
-def test_filemap_uses_no_write(programs: dict[str, Program], sandbox: Sandbox) -> None:
+@needs("strace")
+def test_filemap_uses_no_write(filemapped: Run, sandbox: Sandbox) -> None:
     """filemap changes FILE through the mapping only, with no write() call"""
-    _need_trace()
-    sandbox.path("data.bin").write_bytes(ORIGINAL)
-    run = _run(programs["filemap"], FILE_CALLS, "data.bin", TEXT)
+    run = filemapped
     writes = [c for c in run.calls() if c.name in WRITES
               and not re.match(r"[12],", c.args)]  # fmt: skip
     if writes:
@@ -159,7 +152,7 @@ def test_filemap_short_file_handled(programs: dict[str, Program], sandbox: Sandb
     for content, what in ((b"", "an empty FILE"), (b"abc", "a FILE of 3 bytes")):
         path = sandbox.path("short.bin")
         path.write_bytes(content)
-        run = _run(programs["filemap"], FILE_CALLS, "short.bin", TEXT)
+        run = programs["filemap"].run("short.bin", TEXT, within_s=10, trace=FILE_CALLS)
         got = path.read_bytes()
         if run.exit is not None and run.exit.signal is not None:
             bus = run.exit.signal_name == "SIGBUS"
@@ -179,9 +172,9 @@ def test_filemap_short_file_handled(programs: dict[str, Program], sandbox: Sandb
                 evidence=evidence.calls_of(run, names=("fstat", "newfstatat", "ftruncate", "mmap")),
                 kind="sigbus-on-short-file" if bus else "killed-on-short-file",
             )
-        if run.exit is not None and run.exit.code == 0 and got.startswith(TEXT.encode()):
+        if run.succeeded and got.startswith(TEXT.encode()):
             continue  # grown to hold TEXT: as right as reporting the error
-        if run.exit is not None and run.exit.code != 0 and run.stderr.strip():
+        if run.reported_failure() is None:
             continue  # reported
         quiet = run.exit is not None and not run.stderr.strip()
         how = run.ended() + (" without an error message" if quiet else "")
@@ -225,10 +218,10 @@ def _shared_anonymous(calls: tuple[trace.Call, ...]) -> list[trace.Call]:
 
 def test_forkmap_counts_to_n(programs: dict[str, Program]) -> None:
     """forkmap N prints `counter = N`: the child's additions reach the parent"""
-    run = _run(programs["forkmap"], FORK_CALLS, str(N))
+    run = programs["forkmap"].run(str(N), within_s=10, trace=FORK_CALLS)
     got = _counter(run)
     calls = run.calls()
-    if got == N and run.exit is not None and run.exit.code == 0:
+    if got == N and run.succeeded:
         if not calls or _forks(calls):
             _child_counts(programs["forkmap"])  # the output alone: a parent may count too
             return
@@ -273,9 +266,10 @@ def _children_of(pid: int) -> list[int]:
 
 
 def _state(pid: int) -> str:
-    """Its state letter ("R", "S", "T", "Z"), "" once gone (reaped)."""
-    fields = stat_fields(pid)
-    return fields[0].decode() if fields else ""
+    """Its state ("running", "sleeping", "stopped", "zombie"), "gone" once reaped."""
+    with contextlib.suppress(inspection.ProcessGone):
+        return inspection.process(pid).state
+    return "gone"
 
 
 def _holding(pid: int, n: int) -> set[tuple[tuple[str, int], int]]:
@@ -303,36 +297,40 @@ def _watch(program: Program, n: int) -> _Watched:
     additions are seen if the counter came to hold n while the parent could do nothing."""
     run = program.start(str(n))
     try:
-        run.wait_for(predicate=lambda: _children_of(run.pid), exit=True, within_s=5)
-        kids = _children_of(run.pid)
-        if not kids:
-            return _Watched("unseen")
-        child = kids[0]
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(run.pid, signal.SIGSTOP)
-        program.sandbox.note(f"held forkmap (pid {run.pid}) with SIGSTOP, its child "
-                             f"(pid {child}) running")  # fmt: skip
-        run.wait_for(predicate=lambda: _state(run.pid) in ("T", "Z", ""), within_s=5)
-        done = _state(child)  # from here on, the held parent cannot wait for it
-        if done in ("", "X") or _state(run.pid) != "T":
-            return _Watched("late", child)  # the parent had waited for it, or ended
-        before = _holding(run.pid, n)
-        # a zombie it stays, its parent held
-        run.wait_for(predicate=lambda: _state(child) in ("Z", "X", ""), within_s=8)
-        if _state(child) not in ("Z", "X", ""):
-            return _Watched("late", child)  # still counting after 8 s: nothing to tell yet
-        after = _holding(run.pid, n)
-        if after - before:
-            return _Watched("added", child)
-        if not after:
-            return _Watched("missing", child)
-        return _Watched("late" if done == "Z" else "already", child)
+        watched = _look(program, run, n)
     except inspection.ProcessGone:
-        return _Watched("late")
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(run.pid, signal.SIGCONT)
-        run.finish(10)
+        watched = _Watched("late")
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(run.pid, signal.SIGCONT)
+    run.finish(10)
+    return watched
+
+
+def _look(program: Program, run: Run, n: int) -> _Watched:
+    run.wait_for(predicate=lambda: _children_of(run.pid), exit=True, within_s=5)
+    kids = _children_of(run.pid)
+    if not kids:
+        return _Watched("unseen")
+    child = kids[0]
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(run.pid, signal.SIGSTOP)
+    program.sandbox.note(f"held forkmap (pid {run.pid}) with SIGSTOP, its child "
+                         f"(pid {child}) running")  # fmt: skip
+    run.wait_for(state="stopped", exit=True, within_s=5)
+    done = _state(child)  # from here on, the held parent cannot wait for it
+    if done in ("dead", "gone") or _state(run.pid) != "stopped":
+        return _Watched("late", child)  # the parent had waited for it, or ended
+    before = _holding(run.pid, n)
+    # a zombie it stays, its parent held
+    run.wait_for(predicate=lambda: _state(child) in ("zombie", "dead", "gone"), within_s=8)
+    if _state(child) not in ("zombie", "dead", "gone"):
+        return _Watched("late", child)  # still counting after 8 s: nothing to tell yet
+    after = _holding(run.pid, n)
+    if after - before:
+        return _Watched("added", child)
+    if not after:
+        return _Watched("missing", child)
+    return _Watched("late" if done == "zombie" else "already", child)
 
 
 def _child_counts(program: Program) -> None:
@@ -367,10 +365,10 @@ def _child_counts(program: Program) -> None:
     )
 
 
+@needs("strace")
 def test_forkmap_page_is_shared(programs: dict[str, Program]) -> None:
     """forkmap's counter lives in a MAP_SHARED | MAP_ANONYMOUS page mapped before fork"""
-    _need_trace()
-    run = _run(programs["forkmap"], FORK_CALLS, "10")
+    run = programs["forkmap"].run("10", within_s=10, trace=FORK_CALLS)
     calls = run.calls()
     forks = _forks(calls)
     if not forks:
@@ -402,10 +400,10 @@ def test_forkmap_page_is_shared(programs: dict[str, Program]) -> None:
     )
 
 
+@needs("strace")
 def test_forkmap_parent_waits(programs: dict[str, Program]) -> None:
     """forkmap's parent waits for the child before it reads the counter"""
-    _need_trace()
-    run = _run(programs["forkmap"], FORK_CALLS, str(N))
+    run = programs["forkmap"].run(str(N), within_s=10, trace=FORK_CALLS)
     calls = run.calls()
     forks = _forks(calls)
     if not forks:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import secrets
 import signal
 import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import pytest
 
 from grader import Failed, Mismatch, Program, Run, evidence, inspection
-from grader.inspection import ProcessGone
 
 LECTURE = "Socket"
 CLIENTS = 21
@@ -59,11 +58,10 @@ def _server(program: Program, port: int) -> Run:
     )
 
 
-@contextlib.contextmanager
-def _connect(port: int, server: Run | None = None, n: int = 1) -> Iterator[socket.socket]:
+def _connect(port: int, server: Run | None = None, n: int = 1) -> socket.socket:
     """A connection to the student's server; a refused one is the server's failure."""
     try:
-        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        return socket.create_connection(("127.0.0.1", port), timeout=5)
     except OSError as e:
         state = f": the server {server.ended()}" if server is not None and not server.alive else ""
         raise Failed(
@@ -72,10 +70,6 @@ def _connect(port: int, server: Run | None = None, n: int = 1) -> Iterator[socke
             lecture=LECTURE,
             kind="connection-refused",
         ) from e
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 def _echo(s: socket.socket, line: bytes) -> bytes:
@@ -139,7 +133,7 @@ def test_server_serves_clients_in_turn(programs: dict[str, Program], port: int) 
                     lecture=LECTURE,
                     kind="no-echo",
                 )
-        server.wait_for(exit=True, within_s=0.2)  # did it leave after that client?
+        server.idle(0.2)  # did it leave after that client?
 
 
 def test_server_closes_each_connection(programs: dict[str, Program], port: int) -> None:
@@ -176,14 +170,9 @@ def test_server_does_not_spin(programs: dict[str, Program], port: int) -> None:
     with _connect(port) as s:
         if _echo(s, b"bye\n") != b"bye\n":  # never served: there was no client to leave
             pytest.skip("needs a server that echoes a client: it sent no echo of its line")
-    server.wait_for(exit=True, within_s=0.2)  # let it notice that the client left
-    try:
-        # running or ready to run: a spinning server counts the whole window even when
-        # the machine is busy, a sleeping one nothing
-        before = inspection.runnable_s(server.pid)
-        server.wait_for(exit=True, within_s=0.5)  # the measuring window
-        used = inspection.runnable_s(server.pid) - before
-    except ProcessGone:
+    server.idle(0.2)  # let it notice that the client left
+    used = server.busy_s(0.5)
+    if used is None:
         pytest.skip(f"needs a server that goes on after its client (it {server.ended()})")
     if used > 0.15:
         raise Failed(
@@ -237,45 +226,54 @@ def _disguise(line: bytes) -> bytes:
 _LETTERS = b"abcdefghijklmnopqrstuvwxyz"
 
 
-def _answer_once(listener: socket.socket, received: list[bytes], sent: list[bytes]) -> None:
+@dataclass
+class _Exchange:
+    """What the grader's server got from the client, and the answer it sent back."""
+
+    received: bytes = b""
+    sent: bytes = b""
+    over: threading.Event = field(default_factory=threading.Event)
+
+
+def _answer_once(listener: socket.socket, exchange: _Exchange) -> None:
     """The grader's server: reads one line, sends back `_disguise(line)`, closes."""
     try:
         conn, _ = listener.accept()
-    except OSError:
-        return
-    with conn:
-        conn.settimeout(5)
-        data = b""
-        with contextlib.suppress(OSError):
+        with conn:
+            conn.settimeout(5)
+            data = b""
             while not data.endswith(b"\n"):
                 chunk = conn.recv(4096)
                 if not chunk:
                     break
                 data += chunk
-            received.append(data)
-            reply = _disguise(data)
-            sent.append(reply)
-            conn.sendall(reply)
-
-
-def test_client_prints_the_echo(programs: dict[str, Program], port: int) -> None:
-    """client PORT TEXT prints the line the server sends back, and exits 0"""
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", port))
-    listener.listen(1)
-    listener.settimeout(10)
-    received: list[bytes] = []
-    sent: list[bytes] = []
-    helper = threading.Thread(target=_answer_once, args=(listener, received, sent), daemon=True)
-    helper.start()
-    try:
-        run = programs["client"].run(str(port), TEXT, within_s=10)
+            exchange.received, exchange.sent = data, _disguise(data)
+            conn.sendall(exchange.sent)
+    except OSError:
+        pass
     finally:
-        listener.close()
-        helper.join(5)
-    got = b"".join(received)
-    reply = b"".join(sent).decode(errors="replace").rstrip("\n")
+        exchange.over.set()
+
+
+@pytest.fixture
+def answering(port: int) -> Iterator[_Exchange]:
+    """The grader's server listening on `port`, answering one client once."""
+    exchange = _Exchange()
+    with socket.create_server(("127.0.0.1", port), backlog=1) as listener:  # SO_REUSEADDR
+        listener.settimeout(10)
+        helper = threading.Thread(target=_answer_once, args=(listener, exchange), daemon=True)
+        helper.start()
+        yield exchange
+    helper.join(5)
+
+
+def test_client_prints_the_echo(programs: dict[str, Program], port: int,
+                                answering: _Exchange) -> None:  # fmt: skip
+    """client PORT TEXT prints the line the server sends back, and exits 0"""
+    run = programs["client"].run(str(port), TEXT, within_s=10)
+    answering.over.wait(5)  # the exchange is over once the client has gone
+    got = answering.received
+    reply = answering.sent.decode(errors="replace").rstrip("\n")
     lines = run.text().splitlines()
     # the grader's server does not echo: it answers with TEXT's letters changed, a line
     # only a client that reads its socket and prints what came back can show
@@ -292,7 +290,7 @@ def test_client_prints_the_echo(programs: dict[str, Program], port: int) -> None
             lecture=LECTURE,
             kind="prints-own-argument",
         )
-    if not reply or reply not in lines or run.exit is None or run.exit.code:
+    if not reply or reply not in lines or not run.succeeded:
         raise Mismatch(
             f"{reply or TEXT} (then exit status 0)",
             (run.text() or "(nothing)") + f" — {run.ended()}",
@@ -323,10 +321,10 @@ def test_client_without_server_fails(programs: dict[str, Program], port: int) ->
             lecture=LECTURE,
             kind="connect-not-checked",
         )
-    if run.exit is None or run.exit.code == 0 or not run.stderr.strip():
+    why = run.reported_failure()
+    if why is not None:
         raise Failed(
-            f"with no server, the client {run.ended()}"
-            + ("" if run.stderr.strip() else " without an error message"),
+            f"with no server, the client did not report that it could not connect: {why}",
             actual=run.text("stderr") or None,
             hint='check connect(): if it returns -1, perror("connect") and exit(1)',
             lecture=LECTURE,

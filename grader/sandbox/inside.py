@@ -3,37 +3,27 @@
 from __future__ import annotations
 
 import ctypes
-import errno
 import os
 import shutil
 import signal
 from collections.abc import Iterable
 from pathlib import Path
 
+from grader.sandbox import mounts
 from grader.sandbox.detect import _PR_SET_CHILD_SUBREAPER, _PR_SET_DUMPABLE, TMPFS_MB, _libc
+from grader.sandbox.mounts import (
+    MS_BIND,
+    MS_NODEV,
+    MS_NOSUID,
+    MS_RDONLY,
+    MS_REC,
+    MS_REMOUNT,
+    mount,
+    under,
+)
 
 INSIDE_SCRATCH = Path("/tmp/grade")
 _HIDDEN = ("/home", "/root", "/mnt", "/media", "/srv", "/opt", "/var/tmp", "/run/user")
-
-_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_REMOUNT = 1, 2, 4, 32
-_MS_BIND, _MS_REC = 4096, 16384
-_AT_FDCWD, _AT_RECURSIVE = -100, 0x8000
-_MOUNT_ATTR_RDONLY = 1
-_SYS_MOUNT_SETATTR = 442  # the same number on every architecture (new syscalls are unified)
-
-
-def _mount(src: str | None, target: str, fstype: str | None, flags: int, data: str = "") -> None:
-    rc = _libc.mount(
-        src.encode() if src else None,
-        target.encode(),
-        fstype.encode() if fstype else None,
-        ctypes.c_ulong(flags),
-        data.encode() if data else None,
-    )
-    if rc != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"mount {target}: {os.strerror(err)}")
-
 
 # The grade's IPC namespace may not hold more than this: a segment cannot take the machine's
 # memory (tmpfs-backed shared memory counts against the host, not the grade).
@@ -79,72 +69,6 @@ def _loopback_up() -> list[str]:
     except OSError as e:
         return [f"loopback in the network namespace ({e})"]
     return []
-
-
-class _MountAttr(ctypes.Structure):
-    _fields_ = (
-        ("attr_set", ctypes.c_uint64),
-        ("attr_clr", ctypes.c_uint64),
-        ("propagation", ctypes.c_uint64),
-        ("userns_fd", ctypes.c_uint64),
-    )
-
-
-def _read_only_everything(by_remounts: bool = False) -> str:
-    """Make every mount of the grade's root read-only: "" or what could not be.
-
-    One mount_setattr call (Linux 5.12 and later); where there is none (or `by_remounts`,
-    for tests), a read-only remount of each mount.
-    """
-    if not by_remounts:
-        attr = _MountAttr(_MOUNT_ATTR_RDONLY, 0, 0, 0)
-        rc = _libc.syscall(
-            _SYS_MOUNT_SETATTR,
-            ctypes.c_int(_AT_FDCWD),
-            b"/",
-            ctypes.c_uint(_AT_RECURSIVE),
-            ctypes.byref(attr),
-            ctypes.c_size_t(ctypes.sizeof(attr)),
-        )
-        if rc == 0:
-            return ""
-    failed = []
-    for point, options in _mounts().items():
-        # a user namespace may not clear a flag its mount was given outside: keep them all
-        flags = _MS_REMOUNT | _MS_BIND | _MS_RDONLY
-        flags |= sum(bit for name, bit in _LOCKED_FLAGS.items() if name in options)
-        if _libc.mount(None, point, None, ctypes.c_ulong(flags), None) != 0:
-            err = ctypes.get_errno()
-            if err not in (errno.EINVAL, errno.ENOENT):  # the path leads to no mount (one
-                # hidden under a later mount on a folder above it): none anyone can reach
-                failed.append(f"{point.decode(errors='replace')} ({os.strerror(err)})")
-    if not failed:
-        return ""
-    more = f" and {len(failed) - 1} more" if len(failed) > 1 else ""
-    return f"read-only root: {failed[0]}{more} could not be made read-only"
-
-
-_LOCKED_FLAGS = {"nosuid": 2, "nodev": 4, "noexec": 8, "noatime": 1024, "nodiratime": 2048,
-                 "relatime": 1 << 21}  # fmt: skip
-
-
-def _mounts() -> dict[bytes, set[str]]:
-    """Each mount point, with the per-mount options of the mount last listed there (the one
-    on top, where several are stacked): /proc/self/mountinfo. Mount points are bytes: a
-    folder's name need not be UTF-8. A remount by path reaches the mount a path leads to."""
-    import re
-
-    found: dict[bytes, set[str]] = {}
-    with open("/proc/self/mountinfo", "rb") as f:
-        for line in f:
-            fields = line.split()
-            point = re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m[1], 8)]), fields[4])
-            found[point] = set(fields[5].decode(errors="replace").split(","))
-    return found
-
-
-def _under(path: str, folder: str) -> bool:
-    return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
 _inside = False  # set by enter(): this process is the worker inside the grade's namespaces
@@ -200,7 +124,7 @@ def enter(
     missing: list[str] = []
     keep_paths = sorted({os.path.realpath(k) for k in keep if os.path.isdir(k)})
     # never a folder holding the scratch folder (other grades' scratch folders are there)
-    keep_paths = [k for k in keep_paths if not _under(os.path.realpath(scratch), k)]
+    keep_paths = [k for k in keep_paths if not under(os.path.realpath(scratch), k)]
     held = {k: os.open(k, os.O_PATH | os.O_DIRECTORY) for k in keep_paths}
     scratch_fd = os.open(scratch, os.O_PATH | os.O_DIRECTORY)
     # where each is bound from: its descriptor, or, once the old root is gone, a place
@@ -215,35 +139,35 @@ def enter(
             f"a root of its own ({why_not}): the machine's is shown read-only, with home "
             "folders, reference solutions and other submissions hidden"
         )
-    if why_not_read_only := _read_only_everything(by_remounts):
+    if why_not_read_only := mounts.read_only_everything(by_remounts):
         missing.append(why_not_read_only)
-    flags = _MS_NOSUID | _MS_NODEV
+    flags = MS_NOSUID | MS_NODEV
 
     def cover(folder: str, options: str, writable: bool = False) -> None:
         """A fresh tmpfs over `folder`, with the kept folders under it bound back read-only."""
-        _mount("tmpfs", folder, "tmpfs", flags, options)
+        mount("tmpfs", folder, "tmpfs", flags, options)
         for k in keep_paths:
-            if _under(k, folder) and k != folder:
+            if under(k, folder) and k != folder:
                 os.makedirs(k, exist_ok=True)
-                _mount(source[k], k, None, _MS_BIND | _MS_REC)
-                _mount(None, k, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | flags)
+                mount(source[k], k, None, MS_BIND | MS_REC)
+                mount(None, k, None, MS_REMOUNT | MS_BIND | MS_RDONLY | flags)
         if not writable:
-            _mount(None, folder, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | flags)
+            mount(None, folder, None, MS_REMOUNT | MS_BIND | MS_RDONLY | flags)
 
     if why_not:  # the machine's root, read-only: hide what is most private in it
-        folders = [h for h in (*_HIDDEN, *hide) if os.path.isdir(h) and not _under(h, "/tmp")]
+        folders = [h for h in (*_HIDDEN, *hide) if os.path.isdir(h) and not under(h, "/tmp")]
         for folder in sorted(folders, key=len):
-            if not any(_under(folder, other) and other != folder for other in folders):
+            if not any(under(folder, other) and other != folder for other in folders):
                 cover(folder, "size=1m,mode=755")
     cover("/tmp", f"size={TMPFS_MB}m,mode=1777", writable=True)
     if keep_scratch:  # on the machine's disk, to be looked at after the grade
         INSIDE_SCRATCH.mkdir()
-        _mount(source[str(INSIDE_SCRATCH)], str(INSIDE_SCRATCH), None, _MS_BIND | _MS_REC)
-        _mount(None, str(INSIDE_SCRATCH), None, _MS_REMOUNT | _MS_BIND | flags)
+        mount(source[str(INSIDE_SCRATCH)], str(INSIDE_SCRATCH), None, MS_BIND | MS_REC)
+        mount(None, str(INSIDE_SCRATCH), None, MS_REMOUNT | MS_BIND | flags)
     else:  # a copy in the grade's /tmp: whatever it writes, the machine's disk never fills
         shutil.copytree(source[str(INSIDE_SCRATCH)], INSIDE_SCRATCH, symlinks=True)
     if os.path.isdir("/dev/shm"):
-        _mount("tmpfs", "/dev/shm", "tmpfs", flags, f"size={TMPFS_MB}m,mode=1777")
+        mount("tmpfs", "/dev/shm", "tmpfs", flags, f"size={TMPFS_MB}m,mode=1777")
     for path in source.values():
         if path.startswith(_HOLD) and _libc.umount2(path.encode(), _MNT_DETACH) != 0:
             missing.append(f"{path}: {os.strerror(ctypes.get_errno())}")
@@ -269,23 +193,23 @@ def _new_root(keep_paths: list[str], source: dict[str, str]) -> str:
     new = "/tmp"  # a staging place that always exists; the grade's /tmp comes later
     moved: dict[str, str] = {}
     try:
-        _mount("tmpfs", new, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m,mode=755")
+        mount("tmpfs", new, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
         for name in _ROOT_ENTRIES:
             src, target = f"/{name}", f"{new}/{name}"
             if os.path.islink(src):
                 os.symlink(os.readlink(src), target)
             elif os.path.isdir(src):
                 os.mkdir(target)
-                _mount(src, target, None, _MS_BIND | _MS_REC)
+                mount(src, target, None, MS_BIND | MS_REC)
         for path in keep_paths:
-            if any(_under(path, f"/{n}") for n in _ROOT_ENTRIES) or _under(path, "/tmp"):
+            if any(under(path, f"/{n}") for n in _ROOT_ENTRIES) or under(path, "/tmp"):
                 continue  # visible already, or held for the grade's /tmp below
             os.makedirs(new + path, exist_ok=True)
-            _mount(source[path], new + path, None, _MS_BIND | _MS_REC)
+            mount(source[path], new + path, None, MS_BIND | MS_REC)
         for n, (path, src) in enumerate(source.items()):
-            if _under(path, "/tmp"):
+            if under(path, "/tmp"):
                 os.makedirs(f"{new}{_HOLD}/{n}")
-                _mount(src, f"{new}{_HOLD}/{n}", None, _MS_BIND | _MS_REC)
+                mount(src, f"{new}{_HOLD}/{n}", None, MS_BIND | MS_REC)
                 moved[path] = f"{_HOLD}/{n}"
         _make_dev(f"{new}/dev")
         os.mkdir(f"{new}/tmp")
@@ -307,13 +231,13 @@ def _make_dev(dev: str) -> None:
     fresh instance of devpts, so that no terminal of the machine's (the user's own among
     them) can be opened, and the machine's ptys cannot be used up."""
     os.mkdir(dev)
-    _mount("tmpfs", dev, "tmpfs", _MS_NOSUID, "size=64k,mode=755")
+    mount("tmpfs", dev, "tmpfs", MS_NOSUID, "size=64k,mode=755")
     for name in _DEVICES:
         if os.path.exists(f"/dev/{name}"):
             open(f"{dev}/{name}", "w").close()  # a mount point
-            _mount(f"/dev/{name}", f"{dev}/{name}", None, _MS_BIND)
+            mount(f"/dev/{name}", f"{dev}/{name}", None, MS_BIND)
     os.mkdir(f"{dev}/pts")
-    _mount("devpts", f"{dev}/pts", "devpts", _MS_NOSUID, "newinstance,ptmxmode=0666,mode=620")
+    mount("devpts", f"{dev}/pts", "devpts", MS_NOSUID, "newinstance,ptmxmode=0666,mode=620")
     os.symlink("pts/ptmx", f"{dev}/ptmx")
     os.mkdir(f"{dev}/shm")
     for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),

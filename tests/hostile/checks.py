@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from grader import Failed, Program
-from grader.plugin import GradeContext
-from grader.sandbox import Sandbox
+from grader import Failed, Grade, Program, Sandbox
 
 
-def test_runs_within_its_limits(program: Program, sandbox: Sandbox, grade: GradeContext) -> None:
+def test_runs_within_its_limits(program: Program, sandbox: Sandbox, grade: Grade) -> None:
     """the program runs and ends by itself, within its limits"""
     limits = sandbox.limits
     if (grade.source / "wall-s").exists():

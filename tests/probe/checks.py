@@ -7,13 +7,12 @@ import os
 import socket
 from pathlib import Path
 
-from grader import Program
-from grader.plugin import GradeContext
+from grader import Grade, Program
 
 SECRET = "IPCGRADE_TEST_SECRET"
 
 
-def test_init_environment_is_scrubbed(grade: GradeContext) -> None:
+def test_init_environment_is_scrubbed(grade: Grade) -> None:
     names = {
         kv.split(b"=", 1)[0].decode()
         for kv in Path("/proc/1/environ").read_bytes().split(b"\0")
@@ -40,7 +39,7 @@ def test_student_has_no_capabilities(program: Program) -> None:
     assert int(caps["CapBnd"], 16) == 0, caps
 
 
-def test_own_pid_namespace(grade: GradeContext) -> None:
+def test_own_pid_namespace(grade: Grade) -> None:
     assert os.getpid() == 1
     assert all(int(p) < 1000 for p in os.listdir("/proc") if p.isdigit())
 
@@ -53,7 +52,7 @@ def test_private_tmp_and_shm() -> None:
     assert others == [], others
 
 
-def test_user_files_out_of_view(grade: GradeContext) -> None:
+def test_user_files_out_of_view(grade: Grade) -> None:
     for folder in ("/home", "/root"):
         if os.path.isdir(folder):
             visible = [p for p in os.listdir(folder) if not Path(folder, p).is_dir()]
