@@ -110,16 +110,43 @@ def _ex2(b: Path, w: Path) -> list[float]:
         decoy.wait()
 
 
-def _until(proc: subprocess.Popen[bytes], test: Callable[[bytes], bool], seen: bytearray) -> None:
-    """Read the program's output until `test` holds for all of it, or it ends."""
+def _until(
+    proc: subprocess.Popen[bytes],
+    test: Callable[[bytes], bool],
+    seen: bytearray,
+    within_s: float = 60,
+) -> None:
+    """Read the program's output until `test` holds for all of it, or it ends; a program
+    silent past `within_s` is a broken measurement, not a floor."""
     assert proc.stdout is not None
     fd = proc.stdout.fileno()
+    deadline = time.monotonic() + within_s
     while not test(bytes(seen)):
-        select.select([fd], [], [], 10)
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            proc.kill()
+            raise RuntimeError(f"{proc.args!r}: no output for {within_s:g} s")
         chunk = os.read(fd, 4096)
         if not chunk:
             return
         seen += chunk
+
+
+def _catches(pid: int, signals: Sequence[signal.Signals], within_s: float = 10) -> None:
+    """Wait until the program has installed its handlers for `signals` (SigCgt in
+    /proc/PID/status), as the checks do: a signal sent before that would meet the default
+    action, or one ignored by whoever started the benchmark."""
+    want = 0
+    for s in set(signals):
+        want |= 1 << (s - 1)
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        with open(f"/proc/{pid}/status") as f:
+            caught = next(int(ln.split()[1], 16) for ln in f if ln.startswith("SigCgt:"))
+        if caught & want == want:
+            return
+        time.sleep(0.001)  # sleep: polling interval of an event wait (no event for sigaction)
+    raise RuntimeError(f"pid {pid} did not install handlers for {list(signals)}")
 
 
 def _dots(data: bytes) -> int:
@@ -135,6 +162,7 @@ def _ex3(b: Path, w: Path) -> list[float]:
         t0 = time.perf_counter()
         proc = subprocess.Popen([str(b / "signals")], cwd=w, stdout=subprocess.PIPE)
         seen = bytearray()
+        _catches(proc.pid, (*signals, end))
         _until(proc, lambda d: _dots(d) >= dots, seen)
         for sig in signals:  # each followed by the dot it must be followed by
             proc.send_signal(sig)

@@ -9,7 +9,7 @@ import signal
 import sys
 import traceback
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
@@ -18,6 +18,9 @@ import click
 from grader import catalog, destinations
 from grader.errors import ExerciseError, ExitCode, GraderError, UsageError
 from grader.render import FORMATS, Options, listing
+
+if TYPE_CHECKING:
+    from grader import session
 
 
 class _Ordered(click.Command):
@@ -169,7 +172,8 @@ def _watch(
     exercise: catalog.Exercise, path: Path, grading: session.GradeOptions, options: Options
 ) -> None:
     """Grade, redraw, wait for a change, again: until control-C (exit 130, in main)."""
-    from grader import watch
+    from grader import session, watch
+    from grader.submission import discover
 
     sub = discover(path, exercise)
     with watch.Watcher(sub.folder, watch.triggers(exercise, sub.folder)) as watcher:

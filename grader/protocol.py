@@ -40,7 +40,7 @@ class Job:
 
     def to_json(self) -> str:
         d = asdict(self)
-        d["prebuilt"] = self.prebuilt.to_dict() if self.prebuilt is not None else None
+        d["prebuilt"] = _build_body(self.prebuilt) if self.prebuilt is not None else None
         return json.dumps(d)
 
     @classmethod
@@ -109,7 +109,7 @@ class Built:
     tag: ClassVar[str] = "build"
 
     def _body(self) -> Any:
-        return self.build.to_dict()
+        return _build_body(self.build)
 
     @classmethod
     def _from(cls, body: Any) -> Built:
@@ -117,6 +117,12 @@ class Built:
 
     def to_line(self) -> str:
         return _line(self)
+
+
+def _build_body(build: BuildResult) -> dict[str, Any]:
+    """A build as the stream carries it: the report's keys, and whether it was reused
+    (which the report, schema 2, does not carry)."""
+    return {**build.to_dict(), "reused": build.reused}
 
 
 @dataclass(frozen=True)

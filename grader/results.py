@@ -284,7 +284,9 @@ class BuildResult:
     kind: str = ""  # "", "compile", "link", "missing", "make"
     duration_s: float = 0.0
     diagnostics: tuple[Diagnostic, ...] = ()  # the compiler's, parsed: file, line, column
-    reused: bool = False  # the programs came from the build cache: the same sources, built before
+    # the programs came from the build cache (the same sources, built before): shown by
+    # the terminal, carried by the worker's stream, not in the report (schema 2 unchanged)
+    reused: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -296,7 +298,6 @@ class BuildResult:
             "kind": self.kind,
             "duration_s": self.duration_s,
             "diagnostics": [x.to_dict() for x in self.diagnostics],
-            "reused": self.reused,
         }
 
     @classmethod

@@ -40,6 +40,21 @@ def _sysv_ids() -> set[str]:
     return ids
 
 
+@pytest.fixture(autouse=True, scope="session")
+def own_build_cache() -> Iterator[None]:
+    """Every grade of this test run (`grade` caches builds by default) uses a build cache
+    of the run's own, never the user's, and it goes at the end."""
+    folder = tempfile.mkdtemp(prefix="ipcg-cache-")
+    old = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = folder
+    yield
+    if old is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = old
+    shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(autouse=True)
 def no_leftovers() -> Iterator[None]:
     """Fail a test that leaves a child process or a System V IPC object behind."""

@@ -405,6 +405,13 @@ def test_options_reach_the_grade(fake_grade: list[object]) -> None:
     assert options == session.GradeOptions(keep=True, debug=True, cache=True)
 
 
+def test_no_cache_reaches_the_grade(fake_grade: list[object]) -> None:
+    result = _grade("pipe", REPO / "reference", "--no-cache")
+    assert result.exit_code == 0, result.output
+    [(_, _, options)] = fake_grade
+    assert options == session.GradeOptions(cache=False)
+
+
 def test_the_current_folder_is_the_default_submission(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake_grade: list[object]
 ) -> None:
