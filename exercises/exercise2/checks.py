@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import pytest
@@ -90,6 +90,7 @@ class Flood:
         ours: frozenset[int],
         log: tuple[str, ...],
         traced: bool,
+        close: Callable[[], None],
     ) -> None:
         self.run = run
         self.snap = snap  # None: ps and grep were never both running
@@ -97,6 +98,7 @@ class Flood:
         self.log = log  # its sandbox's lines: "started ./pipe as pid 7", ...
         self.traced = traced  # its waits traced, where strace sees the program's own pid
         self.hang = run.hang  # as it was when it settled, whatever a check waits for later
+        self.close = close  # kill it and its decoys: once its last check is done
         self._end: End | None = None
         self._ended_first: str | None = None
 
@@ -134,7 +136,9 @@ class Flood:
         return End(True, None, None, tuple(filter(inspection.still_running, children)))
 
 
-def _flood(program: Program, sandbox: Sandbox, trace: tuple[str, ...] = ()) -> Iterator[Flood]:
+def _flood(
+    program: Program, sandbox: Sandbox, close: Callable[[], None], trace: tuple[str, ...] = ()
+) -> Iterator[Flood]:
     """Start the program under a flood; afterwards read all of its output (held so far)."""
     for _ in range(FLOOD_DECOYS):
         _decoy(sandbox, "firefox --profile=" + "x" * FLOOD_ARG)
@@ -163,7 +167,7 @@ def _flood(program: Program, sandbox: Sandbox, trace: tuple[str, ...] = ()) -> I
     # stuck: a program that hangs before ps and grep both run (a wait for ps before grep
     # is forked) is named at once, not after the deadline
     run.wait_for(predicate=settled, within_s=8, stuck=True)
-    yield Flood(run, calm[-1] if calm else None, ours, tuple(sandbox.log), bool(trace))
+    yield Flood(run, calm[-1] if calm else None, ours, tuple(sandbox.log), bool(trace), close)
     run.release_output()
 
 
@@ -172,26 +176,38 @@ def flooded(grade: Grade, build: BuildResult) -> Iterator[Flood | None]:
     """The program run once under a flood, for every check that judges it, with its waits
     traced where strace sees the program's own pid: in a sandbox of its own, set up before
     any of those checks' (a check's clean-up spares what ran before it began), and killed
-    after the last of them."""
+    after the last of them, before any other check can meet its decoys."""
     if not build.ok:
         yield None  # each check's `program` skips, saying why
         return
     box = Sandbox(grade.scratch / "checks" / "flood", grade.exercise.limits, grade.caps)
+    closed = []
+
+    def close() -> None:
+        if not closed:
+            closed.append(True)
+            box.cleanup()
+
     try:
         ((c_file, name),) = grade.exercise.programs.items()
         program = Program(name, grade.source / name, box, source_file=c_file)
-        yield from _flood(program, box, WAITS if box.traces_from_outside else ())
+        yield from _flood(program, box, close, WAITS if box.traces_from_outside else ())
     finally:
-        box.cleanup()
+        close()
 
 
 @pytest.fixture
-def flood(program: Program, sandbox: Sandbox, flooded: Flood | None) -> Flood:
+def flood(
+    request: pytest.FixtureRequest, program: Program, sandbox: Sandbox, flooded: Flood | None
+) -> Iterator[Flood]:
     """The program run while ps has more to write than the pipes hold."""
     assert flooded is not None, "without a build, `program` skips first"
     for line in flooded.log:  # the check's log shows the run it judges
         sandbox.note(line)
-    return flooded
+    yield flooded
+    judges = [i for i in request.session.items if "flood" in getattr(i, "fixturenames", ())]
+    if judges and request.node is judges[-1]:
+        flooded.close()
 
 
 def _finish(run: Run, within_s: float = 5) -> bool:
