@@ -14,7 +14,9 @@ from grader import inspection
 from grader.inspection import blocking
 
 POLL_S = 0.005  # how often process state is looked at while waiting on it
-STILL_POLL_S = 0.05  # how often a waited-for program is looked at for a hang
+# how often a waited-for program is looked at for a hang (a few /proc reads per process):
+# a hang is said within this of its settle time
+STILL_POLL_S = 0.02
 
 
 @dataclass(frozen=True)

@@ -28,8 +28,19 @@ HEADERS = """#define _GNU_SOURCE
 #include <sys/sem.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 """
+NAP_S = 0.15  # how long each process of a relay makes the other wait: longer than settling
+NAP_NS = int(NAP_S * 1e9)
+RELAY = (
+    "int main(void) { int there[2], back[2]; char c = 'x'; pipe(there); pipe(back);"
+    " if (fork() == 0) { close(there[1]); close(back[0]);"
+    "   while (read(there[0], &c, 1) == 1) { nap(); write(back[1], &c, 1); } _exit(0); }"
+    " close(there[0]); close(back[1]);"
+    " for (int i = 0; i < 3; i++) { nap(); write(there[1], &c, 1); read(back[0], &c, 1); }"
+    " close(there[1]); wait(0); return 0; }"
+)
 PROGRAMS = {
     # reads its own pipe while it holds the write end: it waits forever
     "reads_own_pipe": "int main(void) { int p[2]; char c; pipe(p); read(p[0], &c, 1); }",
@@ -65,6 +76,18 @@ PROGRAMS = {
     "semop_alone": (
         "int main(void) { int id = semget(IPC_PRIVATE, 1, 0600); struct sembuf b = {0, -1, 0};"
         ' dprintf(1, "%d\\n", id); semop(id, &b, 1); }'
+    ),
+    # a token passed to a child and back, three times, each side sleeping NAP_S before it
+    # passes it on: meanwhile the other is blocked in read() on a pipe only the sleeper fills
+    "relay_with_pauses": (
+        f"void nap(void) {{ struct timespec t = {{0, {NAP_NS}}}; nanosleep(&t, 0); }}" + RELAY
+    ),
+    # the same, each side computing for NAP_S instead (running, no system call)
+    "relay_while_busy": (
+        "void nap(void) { struct timespec a, b; clock_gettime(CLOCK_MONOTONIC, &a);"
+        " do clock_gettime(CLOCK_MONOTONIC, &b);"
+        " while ((b.tv_sec - a.tv_sec) * 1000000000L + b.tv_nsec - a.tv_nsec"
+        f" < {NAP_NS}L); }}" + RELAY
     ),
     # the main thread ends, a thread goes on (and would signal in 4 s)
     "thread_outlives_main": (
@@ -137,6 +160,21 @@ def test_finish_gives_up_on_a_hang_and_says_so(box: sandbox.Sandbox, built: Path
     assert run.hang is not None
     assert run.ended().startswith("did not end: waits_for_stuck (pid ")
     assert "wait4()" in run.ended()
+
+
+@pytest.mark.parametrize("name", ["relay_with_pauses", "relay_while_busy"])
+def test_a_slow_but_correct_program_is_no_hang(
+    box: sandbox.Sandbox, built: Path, name: str
+) -> None:
+    """Each process waits on the other for longer than the settle time, while that one
+    sleeps or computes: a working program, never called hung, that ends by itself."""
+    assert NAP_S > blocking.SETTLE_S + 0.02  # else the test would prove nothing
+    run = _start(box, built, name)
+    waited = run.wait_for(exit=True, within_s=30, stuck=True)
+    assert waited.hang is None, waited.hang.text if waited.hang else ""
+    assert waited
+    assert run.exit is not None
+    assert run.exit.code == 0
 
 
 def test_a_child_outside_the_session_may_still_act(box: sandbox.Sandbox, built: Path) -> None:

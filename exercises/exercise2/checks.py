@@ -5,16 +5,31 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import pytest
 
-from grader import Failed, Location, Mismatch, Program, Ref, Run, Sandbox, evidence, inspection
+from grader import (
+    BuildResult,
+    Failed,
+    Grade,
+    Location,
+    Mismatch,
+    Program,
+    Ref,
+    Run,
+    Sandbox,
+    evidence,
+    inspection,
+)
 
 LECTURE = "Pipe"
-FLOOD_DECOYS = 12  # ps -ef then prints ~480 KB: more than the pipes and grep's buffer hold
-FLOOD_ARG = 40_000
+# ps -ef then prints ~480 KB: more than the pipes and grep's buffer hold, in lines that ps
+# prints whole (it cuts a line at 128 KiB, as the kernel does one argument); a decoy is a
+# process to start, so a few long ones rather than many short ones
+FLOOD_DECOYS = 4
+FLOOD_ARG = 120_000
 EXECS = ("execlp", "execl", "execvp", "execv", "execve", "execle", "execvpe")
 SHELLS = frozenset({"sh", "bash", "dash", "zsh", "ksh", "busybox"})
 WAITS = ("wait4", "waitid")
@@ -53,19 +68,77 @@ def _is_grep_itself(line: str) -> bool:
 
 
 @dataclass(frozen=True)
-class Flood:
-    """The program run while ps has more to write than the pipes hold: ps and grep alive."""
+class End:
+    """How the flooded program went on once its output was read."""
 
-    run: Run
-    snap: inspection.Snapshot | None  # None: ps and grep were never both running
-    ours: frozenset[int]  # inodes of the grader's own pipes (the program's stdout, stderr)
+    ended: bool  # it ended by itself within 5 s
+    stuck: inspection.Snapshot | None  # its processes when it did not: who holds what
+    hang: inspection.blocking.Hang | None  # the hang its wait gave up on
+    outlived: tuple[inspection.ProcessInfo, ...]  # ps and grep, running ORPHAN_S after it
+
+
+class Flood:
+    """The program run while ps has more to write than the pipes hold, as it was once it
+    settled (ps and grep alive, its output held). One run serves every check that judges
+    it, whatever their order: each reads what was seen then, and its end is waited for
+    once, by whichever check asks first."""
+
+    def __init__(
+        self,
+        run: Run,
+        snap: inspection.Snapshot | None,
+        ours: frozenset[int],
+        log: tuple[str, ...],
+        traced: bool,
+        close: Callable[[], None],
+    ) -> None:
+        self.run = run
+        self.snap = snap  # None: ps and grep were never both running
+        self.ours = ours  # inodes of the grader's own pipes (the program's stdout, stderr)
+        self.log = log  # its sandbox's lines: "started ./pipe as pid 7", ...
+        self.traced = traced  # its waits traced, where strace sees the program's own pid
+        self.hang = run.hang  # as it was when it settled, whatever a check waits for later
+        self.close = close  # kill it and its decoys: once its last check is done
+        self._end: End | None = None
+        self._ended_first: str | None = None
 
     def one(self, name: str) -> inspection.ProcessInfo | None:
         found = self.snap.named(name) if self.snap is not None else ()
         return found[0] if found else None
 
+    @property
+    def ended(self) -> str | None:
+        """How it had ended while its output was still held, ps and grep outliving it;
+        None if it had not."""
+        if self._end is not None:
+            return self._ended_first
+        return None if self.run.alive else self.run.ended()
 
-def _flood(program: Program, sandbox: Sandbox, trace: tuple[str, ...] = ()) -> Iterator[Flood]:
+    def end(self) -> End:
+        """Read all of its output and wait for its end (at most 5 s, less on a hang)."""
+        if self._end is None:
+            self._ended_first = self.ended
+            self._end = self._wait_end()
+        return self._end
+
+    def _wait_end(self) -> End:
+        run = self.run
+        if not _finish(run):
+            procs = inspection.in_session(run.pid)
+            return End(False, inspection.snapshot(pids=[p.pid for p in procs]), run.hang, ())
+        children = [p for p in (self.one("ps"), self.one("grep")) if p is not None]
+        # a child may still be closing down when the program's end is seen: ps closes the
+        # pipe (grep sees end-of-file) before it has finished exiting
+        run.wait_for(
+            predicate=lambda: not any(map(inspection.still_running, children)),
+            within_s=ORPHAN_S,
+        )
+        return End(True, None, None, tuple(filter(inspection.still_running, children)))
+
+
+def _flood(
+    program: Program, sandbox: Sandbox, close: Callable[[], None], trace: tuple[str, ...] = ()
+) -> Iterator[Flood]:
     """Start the program under a flood; afterwards read all of its output (held so far)."""
     for _ in range(FLOOD_DECOYS):
         _decoy(sandbox, "firefox --profile=" + "x" * FLOOD_ARG)
@@ -76,9 +149,11 @@ def _flood(program: Program, sandbox: Sandbox, trace: tuple[str, ...] = ()) -> I
     calm: list[inspection.Snapshot] = []
 
     def settled() -> bool:
-        procs = inspection.in_session(run.pid)
-        names = {p.name for p in procs if not p.is_zombie}
-        quiet = all(p.state in ("sleeping", "zombie", "stopped") for p in procs)
+        # /proc/PID/stat alone, every few ms: inspection.in_session would read each
+        # process's command line too, the decoys' 120 KB ones included
+        procs = inspection.blocking.session(run.pid)
+        names = {p.name for p in procs if p.state != "Z"}
+        quiet = all(p.state in ("S", "Z", "T") for p in procs)  # asleep, ended or stopped
         if not ({"ps", "grep"} <= names and quiet):
             calm.clear()
             # ended, and nothing of it left that may still become ps or grep (a child
@@ -92,20 +167,47 @@ def _flood(program: Program, sandbox: Sandbox, trace: tuple[str, ...] = ()) -> I
     # stuck: a program that hangs before ps and grep both run (a wait for ps before grep
     # is forked) is named at once, not after the deadline
     run.wait_for(predicate=settled, within_s=8, stuck=True)
-    yield Flood(run, calm[-1] if calm else None, ours)
+    yield Flood(run, calm[-1] if calm else None, ours, tuple(sandbox.log), bool(trace), close)
     run.release_output()
 
 
+@pytest.fixture(scope="module")
+def flooded(grade: Grade, build: BuildResult) -> Iterator[Flood | None]:
+    """The program run once under a flood, for every check that judges it, with its waits
+    traced where strace sees the program's own pid: in a sandbox of its own, set up before
+    any of those checks' (a check's clean-up spares what ran before it began), and killed
+    after the last of them, before any other check can meet its decoys."""
+    if not build.ok:
+        yield None  # each check's `program` skips, saying why
+        return
+    box = Sandbox(grade.scratch / "checks" / "flood", grade.exercise.limits, grade.caps)
+    closed = []
+
+    def close() -> None:
+        if not closed:
+            closed.append(True)
+            box.cleanup()
+
+    try:
+        ((c_file, name),) = grade.exercise.programs.items()
+        program = Program(name, grade.source / name, box, source_file=c_file)
+        yield from _flood(program, box, close, WAITS if box.traces_from_outside else ())
+    finally:
+        close()
+
+
 @pytest.fixture
-def flood(program: Program, sandbox: Sandbox) -> Iterator[Flood]:
+def flood(
+    request: pytest.FixtureRequest, program: Program, sandbox: Sandbox, flooded: Flood | None
+) -> Iterator[Flood]:
     """The program run while ps has more to write than the pipes hold."""
-    yield from _flood(program, sandbox)
-
-
-@pytest.fixture
-def traced_flood(program: Program, sandbox: Sandbox) -> Iterator[Flood]:
-    """The same, with its waits traced where strace sees the program's own pid."""
-    yield from _flood(program, sandbox, WAITS if sandbox.traces_from_outside else ())
+    assert flooded is not None, "without a build, `program` skips first"
+    for line in flooded.log:  # the check's log shows the run it judges
+        sandbox.note(line)
+    yield flooded
+    judges = [i for i in request.session.items if "flood" in getattr(i, "fixturenames", ())]
+    if judges and request.node is judges[-1]:
+        flooded.close()
 
 
 def _finish(run: Run, within_s: float = 5) -> bool:
@@ -228,11 +330,11 @@ def _why_grep_waits(
 def test_ps_writes_into_grep(program: Program, flood: Flood) -> None:
     """ps's fd 1 is the pipe's write end and grep's fd 0 its read end"""
     if flood.snap is None:
-        if flood.run.hang is not None:
-            what = f"did not end: {flood.run.hang.text}"
+        if flood.hang is not None:
+            what = f"did not end: {flood.hang.text}"
             kind = "hangs-before-grep-runs"
-        elif flood.run.exit is not None:
-            what = flood.run.ended()
+        elif flood.ended is not None:
+            what = flood.ended
             kind = "ends-before-grep-runs"
         else:
             what = "did not have them both running within 8 s"
@@ -327,23 +429,24 @@ def test_no_stray_pipe_ends(program: Program, flood: Flood) -> None:
 
 def test_grep_sees_end_of_file(program: Program, flood: Flood) -> None:
     """grep sees end-of-file and the program ends by itself"""
-    if flood.snap is None and flood.run.hang is not None:
+    if flood.snap is None and flood.hang is not None:
         raise Failed(
-            f"your program (pid {flood.run.pid}) did not end: {flood.run.hang.text}",
+            f"your program (pid {flood.run.pid}) did not end: {flood.hang.text}",
             hint="start ps and grep first, then wait for them: a wait for ps before grep runs "
             "never ends once ps fills the pipe",
             lecture=LECTURE,
             kind="hangs-before-grep-runs",
-            about=[Ref(pid=b.pid) for b in flood.run.hang.blocked],
+            about=[Ref(pid=b.pid) for b in flood.hang.blocked],
         )
     _both(flood)  # the subject: without ps and grep there is no end-of-file to judge
-    if _finish(flood.run):
+    end = flood.end()
+    if end.ended:
         return
-    procs = inspection.in_session(flood.run.pid)
-    snap = inspection.snapshot(pids=[p.pid for p in procs])
+    snap = end.stuck
+    assert snap is not None
     why = _why_grep_waits(snap, flood.run.pid)
     if why is None:
-        hang = flood.run.hang
+        hang = end.hang
         stuck = f": {hang.text}" if hang else " within 5 s after ps was done"
         raise Failed(
             f"your program (pid {flood.run.pid}) did not end{stuck}",
@@ -358,10 +461,10 @@ def test_grep_sees_end_of_file(program: Program, flood: Flood) -> None:
                  kind=kind, about=about, location=_pipe_call(program))  # fmt: skip
 
 
-def test_parent_waits_for_children(sandbox: Sandbox, traced_flood: Flood) -> None:
+def test_parent_waits_for_children(flood: Flood) -> None:
     """the program ends after ps and grep, leaving no orphan"""
-    snap, ps, grep = _both(traced_flood)
-    run = traced_flood.run
+    snap, ps, grep = _both(flood)
+    run = flood.run
     parent = snap.process(run.pid)
     if parent is not None and parent.name == "ps":
         raise Failed(
@@ -375,19 +478,14 @@ def test_parent_waits_for_children(sandbox: Sandbox, traced_flood: Flood) -> Non
             kind="parent-becomes-ps",
             about=[Ref(pid=parent.pid), Ref(pid=grep.pid)],
         )
-    if not run.alive:
-        _orphaned(run, snap, (ps, grep), run.ended())
-    if not _finish(run):
+    if flood.ended is not None:
+        _orphaned(run, snap, (ps, grep), flood.ended)
+    end = flood.end()
+    if not end.ended:
         pytest.skip("your program did not end (see the end-of-file check)")
-    # a child may still be closing down when the program's end is seen: ps closes the
-    # pipe (grep sees end-of-file) before it has finished exiting
-    run.wait_for(
-        predicate=lambda: not any(map(inspection.still_running, (ps, grep))), within_s=ORPHAN_S
-    )
-    left = [p for p in (ps, grep) if inspection.still_running(p)]
-    if left:
-        _orphaned(run, snap, left, "ended")
-    if parent is None or parent.name == "grep" or not sandbox.traces_from_outside:
+    if end.outlived:
+        _orphaned(run, snap, end.outlived, "ended")
+    if parent is None or parent.name == "grep" or not flood.traced:
         return  # it became grep: the pipeline's end is its own
     mine = [p for p in (ps, grep) if p.ppid == parent.pid]
     reaped = set()

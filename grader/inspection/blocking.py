@@ -28,7 +28,11 @@ _IPC_WAITS = {"msgrcv", "msgsnd", "semop", "semtimedop"}
 _FUTEX_WAITS = {0, 9}  # FUTEX_WAIT, FUTEX_WAIT_BITSET (op & 0x7f)
 _P_PID = 1  # waitid's idtype for one pid; P_PIDFD (3) and the others: not decoded
 _SIGALRM = 14
-SETTLE_S = 0.3  # nothing moved for this long: the processes are blocked, not between calls
+# nothing moved for this long: the processes are blocked, not between calls. Two looks this
+# far apart with no context switch, CPU tick or output in any process between them mean that
+# none of them ran meanwhile: a fixed point, which the structure (every wait one that only
+# another of them could end) then makes permanent. Longer only guards the sampling itself.
+SETTLE_S = 0.1
 SIGNAL_SETTLE_S = 2.0  # a wait for a signal: a longer look, since signals come from anyone
 
 
@@ -117,15 +121,40 @@ def _tasks(pid: int) -> list[str] | None:
         return None
 
 
+@dataclass(frozen=True)
+class Seen:
+    """A process as its /proc/PID/stat shows it: enough for a look every few milliseconds."""
+
+    pid: int
+    name: str  # the command name (at most 15 characters, as the kernel keeps it)
+    state: str  # one letter: "S" asleep, "R", "D", "T" stopped, "t" traced, "Z" zombie
+
+
+def session(sid: int) -> tuple[Seen, ...]:
+    """The processes of session `sid`, orphans included, from /proc/PID/stat alone: one
+    read per process, where inspection.in_session reads each one's command line (a decoy's
+    may be 128 KB), executable and ids."""
+    found = []
+    key = str(sid).encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue  # gone while we looked
+        close = stat.rfind(b")")
+        fields = stat[close + 2 :].split()
+        if close > 0 and len(fields) > 3 and fields[3] == key:
+            name = stat[stat.find(b"(") + 1 : close].decode(errors="replace")
+            found.append(Seen(int(entry), name, fields[0].decode()))
+    return tuple(sorted(found, key=lambda s: s.pid))
+
+
 def session_pids(sid: int) -> tuple[int, ...]:
     """The pids of session `sid`, from /proc/PID/stat alone."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            fields = stat_fields(int(entry))
-            if fields is not None and len(fields) > 3 and fields[3] == str(sid).encode():
-                found.append(int(entry))
-    return tuple(sorted(found))
+    return tuple(s.pid for s in session(sid))
 
 
 def wait_of(pid: int) -> Wait:
