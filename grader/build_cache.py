@@ -32,7 +32,7 @@ from pathlib import Path
 from grader.catalog import Exercise
 from grader.results import BuildResult
 from grader.sandbox.detect import SAFE_PATH
-from grader.submission import Submission
+from grader.submission import Submission, file_body
 
 NO_CACHE_ENV = "IPCGRADE_NO_CACHE"  # set (not "0"): no grade reads or writes the cache
 FORMAT = "1"  # of an entry; a change makes every older entry a miss
@@ -119,18 +119,12 @@ def key(exercise: Exercise, submission: Submission, grader_version: str) -> str 
     }
     h.update(json.dumps(settings, sort_keys=True).encode() + b"\0")
     for rel in _inputs(submission, exercise):
-        path = submission.folder / rel
         try:
-            st = path.lstat()
-            if stat.S_ISLNK(st.st_mode):
-                body = b"link:" + os.fsencode(os.readlink(path))
-            elif stat.S_ISREG(st.st_mode):
-                body = path.read_bytes()
-            else:
-                continue  # not copied into the grade
+            body = file_body(submission.folder / rel, cap=None)
         except OSError:
             return None
-        h.update(os.fsencode(str(rel)) + b"\0" + hashlib.sha256(body).digest())
+        if body is not None:  # a FIFO or a device is not copied into the grade
+            h.update(os.fsencode(str(rel)) + b"\0" + hashlib.sha256(body).digest())
     return h.hexdigest()
 
 

@@ -218,23 +218,29 @@ def discover(path: Path, exercise: Exercise) -> Submission:
     )
 
 
+def file_body(path: Path, cap: int | None = MAX_BYTES) -> bytes | None:
+    """What a digest of `path` reads: a link's target (`b"link:..."`), a regular file's
+    bytes (past `cap`, its size instead), None for anything else (a grade copies neither
+    FIFOs nor devices). OSError when it cannot be read."""
+    st = path.lstat()
+    if stat.S_ISLNK(st.st_mode):
+        return b"link:" + os.fsencode(os.readlink(path))
+    if stat.S_ISREG(st.st_mode):
+        return path.read_bytes() if cap is None or st.st_size <= cap else b"size:%d" % st.st_size
+    return None
+
+
 def digest(submission: Submission) -> str:
     """ "sha256:..." of every file a grade copies (names and bytes, links by their target):
     a result whose digest matches was graded from these very files."""
     h = hashlib.sha256()
     for rel in _listing(submission.folder):
-        path = submission.folder / rel
         try:
-            st = path.lstat()
-            if stat.S_ISLNK(st.st_mode):
-                body = b"link:" + os.fsencode(os.readlink(path))
-            elif stat.S_ISREG(st.st_mode):
-                body = path.read_bytes() if st.st_size <= MAX_BYTES else b"size:%d" % st.st_size
-            else:
-                continue
+            body = file_body(submission.folder / rel)
         except OSError:
             body = b"unreadable"
-        h.update(os.fsencode(str(rel)) + b"\0" + hashlib.sha256(body).digest())
+        if body is not None:
+            h.update(os.fsencode(str(rel)) + b"\0" + hashlib.sha256(body).digest())
     return "sha256:" + h.hexdigest()
 
 
