@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import importlib.metadata
 import os
 import shutil
@@ -208,6 +209,7 @@ def now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@functools.cache  # read from the installed metadata: a scan of sys.path, once per process
 def version() -> str:
     try:
         return importlib.metadata.version("ipcgrade")

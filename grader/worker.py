@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from grader import protocol
     from grader.catalog import Exercise
     from grader.results import BuildResult
     from grader.sandbox import Capabilities
@@ -35,6 +36,32 @@ def command(job: Path) -> list[str]:
     return [sys.executable, "-I", "-c", BOOT, str(package), str(job)]
 
 
+# pytest's builtin plugins a grade has no use for: never registered, so never configured
+# nor called at each check (`unraisableexception` alone runs gc.collect() twice at the
+# end, about 35 ms). What stays: collection, fixtures, assertion rewriting (checks' bare
+# asserts keep their messages), skipping, marks, warnings, capture (-s), the terminal
+# (--debug's tracebacks), and the fixtures a check may ask for: monkeypatch, recwarn,
+# capsys. The faulthandler plugin's one use, a traceback on a crash, main() keeps itself.
+UNUSED_PLUGINS = (
+    "cacheprovider",  # writes .pytest_cache: nothing of a grade is kept
+    "stepwise",
+    "doctest",
+    "junitxml",
+    "pastebin",
+    "unittest",  # checks are plain functions
+    "legacypath",
+    "tmpdir",  # a check's folder is its `sandbox`
+    "setuponly",
+    "setupplan",
+    "debugging",  # no --pdb: the worker has no terminal
+    "unraisableexception",
+    "threadexception",
+    "faulthandler",
+    "logging",
+    "subtests",
+)
+
+
 def _pytest_args(checks: Path, scratch: Path, debug: bool) -> list[str]:
     return [
         str(checks),
@@ -42,8 +69,7 @@ def _pytest_args(checks: Path, scratch: Path, debug: bool) -> list[str]:
         "--rootdir", str(scratch),
         "--confcutdir", str(checks.parent),
         "--import-mode=importlib",
-        "-p", "no:cacheprovider",
-        "-p", "no:stepwise",
+        *(arg for name in UNUSED_PLUGINS for arg in ("-p", f"no:{name}")),
         "-q" if debug else "-qq",
         "--tb=short" if debug else "--tb=no",
         "--no-header",
@@ -90,9 +116,26 @@ def build(
         box.cleanup()
 
 
-def main(argv: list[str]) -> None:
-    from grader import catalog, protocol, sandbox
+def _built(
+    exercise: Exercise, caps: Capabilities, scratch: Path, job: protocol.Job
+) -> tuple[BuildResult, BaseException | None]:
+    """The build phase's result, and what broke it: the grader's failure (gcc or make
+    missing), which each check then reports, never a lost report."""
     from grader.results import BuildResult
+
+    try:
+        built = build(exercise, caps, scratch, missing=job.missing, makefile=job.makefile,
+                      prebuilt=job.prebuilt)  # fmt: skip
+    except Exception as e:
+        return BuildResult(ok=False, kind="missing"), e
+    return built, None
+
+
+def main(argv: list[str]) -> None:
+    import faulthandler
+    import threading
+
+    from grader import catalog, protocol, sandbox
 
     job = protocol.Job.from_json(Path(argv[0]).read_text())
     caps = job.caps
@@ -127,17 +170,24 @@ def main(argv: list[str]) -> None:
     os.chdir(scratch)
     sandbox.protect_worker()
 
+    faulthandler.enable()  # a crash of the worker leaves its traceback in the log
+
+    exercise = catalog._load(Path(job.exercise_folder))
+    outcome: list[tuple[BuildResult, BaseException | None]] = []
+    # gcc runs while this thread imports pytest and the plugin (about 60 ms of CPU, which
+    # gcc does not need): on a second core, the two overlap
+    building = threading.Thread(
+        target=lambda: outcome.append(_built(exercise, caps, scratch, job)), name="build"
+    )
+    building.start()
     import pytest
 
     from grader.plugin import Collector, GradeContext
 
-    exercise = catalog._load(Path(job.exercise_folder))
-    broke: BaseException | None = None
-    try:
-        built = build(exercise, caps, scratch, missing=job.missing, makefile=job.makefile,
-                      prebuilt=job.prebuilt)  # fmt: skip
-    except Exception as e:  # the grader's (gcc or make missing): each check says so
-        broke, built = e, BuildResult(ok=False, kind="missing")
+    building.join()
+    if not outcome:  # the thread ended by a BaseException, which it printed to the log
+        raise RuntimeError("the build phase ended without a result")
+    built, broke = outcome[0]
     emit(protocol.Built(built))
     if job.send_programs and built.ok and not built.reused and not job.makefile:
         from grader import build_cache

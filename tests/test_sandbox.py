@@ -448,6 +448,31 @@ def test_a_student_program_cannot_forge_its_own_trace(box: sandbox.Sandbox) -> N
     assert not [c for c in calls if c.name == "forged_call"], run.text()
 
 
+def test_what_escaped_is_every_descendant_but_the_spared_and_theirs() -> None:
+    """Each child not spared, then its descendants nearest first, all from one pass over
+    /proc; a spared child and its own children are left alone."""
+    from grader.sandbox.reaper import escaped
+
+    spared = subprocess.Popen(["sh", "-c", "sleep 60 & wait"])
+    check = subprocess.Popen(["sh", "-c", "sh -c 'sleep 60 & wait' & wait"])
+    try:
+        wait_until(lambda: len(_sleepers()) >= 2)  # both grandchildren are sleeping
+        found = [p.pid for p in escaped(frozenset({spared.pid}))]
+        mine = psutil.Process(check.pid)
+        assert found == [check.pid, *(p.pid for p in mine.children(recursive=True))]
+        assert len(found) == 3  # sh, its sh, that one's sleep
+        assert not set(found) & {
+            spared.pid,
+            *(p.pid for p in psutil.Process(spared.pid).children()),
+        }
+    finally:
+        for sh in (spared, check):
+            for p in psutil.Process(sh.pid).children(recursive=True):
+                p.kill()
+            sh.kill()
+            sh.wait()
+
+
 def test_cleanup_leaves_the_exit_status_of_children_it_did_not_start(tmp_path: Path) -> None:
     """A child the worker had before the check is not the check's: cleanup neither kills it
     nor takes its exit status from its owner (no waitpid(-1))."""

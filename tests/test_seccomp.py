@@ -378,6 +378,15 @@ def test_program_is_raw_bpf_built_once_per_mode() -> None:
 
 
 @needs_seccomp
+def test_one_installer_serves_every_launch_of_a_program() -> None:
+    """Made once per filter (a dlopen and a buffer each time, at every launch, before)."""
+    prog = seccomp.program(allow_ptrace=False)
+    if prog is None:
+        pytest.skip(f"no seccomp filter here: {seccomp.unavailable()}")
+    assert seccomp.installer(prog) is seccomp.installer(prog)
+    assert seccomp.installer(prog) is not seccomp.installer(prog + prog)
+
+
 def test_installer_exits_126_when_the_kernel_refuses() -> None:
     load_without_return = bytes([0x20, 0, 0, 0, 0, 0, 0, 0])  # ld [0]: no ret, rejected
     assert _run(["/bin/true"], load_without_return).returncode == 126

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import catalog, sandbox
+from grader import catalog, protocol, sandbox, worker
 from grader.catalog import Exercise
-from grader.worker import _pytest_args, build
+from grader.worker import UNUSED_PLUGINS, _pytest_args, build
 
 pytest_plugins = ["pytester"]
 
@@ -102,6 +102,26 @@ def test_a_compile_error_names_its_file_and_line(tmp_path: Path) -> None:
     assert not (scratch / "submission" / "ten").exists()
 
 
+def test_a_build_that_raises_is_handed_on_with_what_broke_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The build runs in a thread of its own (beside pytest's import): what it raised is
+    kept for each check to report, never lost with the thread."""
+    exercise = _exercise(tmp_path / "exercise9")
+    scratch = _scratch(tmp_path, {"nine.c": HELLO % "nine", "ten.c": HELLO % "ten"})
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise FileNotFoundError("make")
+
+    monkeypatch.setattr(worker, "build", broken)
+    job = protocol.Job(caps=sandbox.detect(), scratch=str(scratch),
+                       exercise_folder=str(exercise.folder), result_fd=-1)  # fmt: skip
+    built, broke = worker._built(exercise, job.caps, scratch, job)
+    assert (built.ok, built.kind) == (False, "missing")
+    assert isinstance(broke, FileNotFoundError)
+    assert str(broke) == "make"
+
+
 # -- pytest's arguments ----------------------------------------------------------------
 
 CHECKS = """
@@ -150,3 +170,46 @@ def test_debug_shows_the_tracebacks(
     source = 'raise Failed("the traceback says " + "where")'  # a traceback's line
     assert source not in quiet.stdout.str()
     assert source in loud.stdout.str()
+
+
+USED = """
+    import warnings
+
+    import pytest
+
+    def test_asks_for_the_fixtures_a_check_may_use(monkeypatch, capsys, recwarn):
+        monkeypatch.setenv("X", "1")
+        print("out")
+        assert capsys.readouterr().out == "out\\n"
+        warnings.warn("told", UserWarning)
+        assert len(recwarn) == 1
+
+    @pytest.mark.filterwarnings("ignore")
+    def test_a_bare_assert_is_rewritten():
+        x = 1
+        assert x == 2
+"""
+
+
+def test_pytest_loads_only_the_plugins_a_grade_uses(
+    pytester: pytest.Pytester, tmp_path: Path
+) -> None:
+    """The builtin plugins a grade never uses are not registered (each costs the grade's
+    start-up, and `unraisableexception` two garbage collections at its end); the fixtures
+    a check may ask for, and assertion rewriting, stay."""
+    exercise = _exercise(pytester.path / "exercise9", USED)
+    scratch = _scratch(tmp_path, {})
+    ran = pytester.inline_run(*_pytest_args(exercise.checks, scratch, debug=False))
+    reports = {r.nodeid.rsplit("::", 1)[-1]: r for r in ran.getreports("pytest_runtest_logreport")
+               if r.when == "call"}  # fmt: skip
+    assert reports["test_asks_for_the_fixtures_a_check_may_use"].passed
+    rewritten = reports["test_a_bare_assert_is_rewritten"]
+    assert rewritten.failed
+    assert "assert 1 == 2" in rewritten.longreprtext  # the rewritten assert's own words
+    plugins = ran.getcall("pytest_sessionfinish").session.config.pluginmanager
+    for name in UNUSED_PLUGINS:  # builtin plugins go by their short names
+        assert plugins.is_blocked(name), name
+        assert plugins.get_plugin(name) is None, name
+    for name in ("python", "fixtures", "assertion", "skipping", "warnings", "capture",
+                 "monkeypatch", "recwarn", "terminal"):  # fmt: skip
+        assert plugins.get_plugin(name) is not None, name

@@ -49,17 +49,33 @@ def owned(runs: Sequence[Run]) -> set[int]:
     return mine | {proc.pid for proc in tracers if proc is not None}
 
 
+def _children_by_parent() -> dict[int, list[int]]:
+    """Every process's children, from one pass over /proc (psutil's `children()` makes a
+    pass for each process asked: one per child here, at every check's cleanup)."""
+    found: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            fields = pids.stat_fields(int(name))
+            if fields is not None and len(fields) > 1:
+                found.setdefault(int(fields[1]), []).append(int(name))
+    return found
+
+
 def escaped(spare: frozenset[int]) -> list[Any]:
     """The worker's descendants (psutil.Process), but the children it had before the check
-    (`spare`) and theirs."""
+    (`spare`) and theirs: each child, then its descendants, nearest first."""
     import psutil
 
+    tree = _children_by_parent()
     found = []
-    with contextlib.suppress(psutil.Error):
-        for child in psutil.Process().children():
-            if child.pid not in spare:
-                with contextlib.suppress(psutil.Error):
-                    found += [child, *child.children(recursive=True)]
+    for child in tree.get(os.getpid(), []):
+        if child in spare:
+            continue
+        line = [child]
+        for pid in line:  # grows as it goes: breadth first, as psutil's recursive children
+            with contextlib.suppress(psutil.Error):
+                found.append(psutil.Process(pid))
+            line += tree.get(pid, [])
     return found
 
 

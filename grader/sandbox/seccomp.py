@@ -135,11 +135,13 @@ class _SockFprog(ctypes.Structure):
     _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.POINTER(ctypes.c_char)))
 
 
+@functools.cache  # one per program: made at each launch, it cost a dlopen and a buffer
 def installer(prog: bytes) -> Callable[[], None]:
     """A function for a child between fork and exec that installs `prog`, else exits 126.
 
     Everything is prepared here, in the parent: the child makes one prctl call through
-    ctypes. PR_SET_NO_NEW_PRIVS (or CAP_SYS_ADMIN) must already be in force.
+    ctypes. PR_SET_NO_NEW_PRIVS (or CAP_SYS_ADMIN) must already be in force. The function
+    only reads what it holds: one serves every launch.
     """
     if not prog or len(prog) % 8:
         raise ValueError("not a BPF program: its length is not a positive multiple of 8")
