@@ -133,7 +133,6 @@ def _built(
 
 def main(argv: list[str]) -> None:
     import faulthandler
-    import threading
 
     from grader import catalog, protocol, sandbox
 
@@ -173,21 +172,13 @@ def main(argv: list[str]) -> None:
     faulthandler.enable()  # a crash of the worker leaves its traceback in the log
 
     exercise = catalog._load(Path(job.exercise_folder))
-    outcome: list[tuple[BuildResult, BaseException | None]] = []
-    # gcc runs while this thread imports pytest and the plugin (about 60 ms of CPU, which
-    # gcc does not need): on a second core, the two overlap
-    building = threading.Thread(
-        target=lambda: outcome.append(_built(exercise, caps, scratch, job)), name="build"
-    )
-    building.start()
+    # the build first, in this thread alone: a fork while another thread imports could
+    # leave the child a lock no one will release, before it execs gcc
+    built, broke = _built(exercise, caps, scratch, job)
     import pytest
 
     from grader.plugin import Collector, GradeContext
 
-    building.join()
-    if not outcome:  # the thread ended by a BaseException, which it printed to the log
-        raise RuntimeError("the build phase ended without a result")
-    built, broke = outcome[0]
     emit(protocol.Built(built))
     if job.send_programs and built.ok and not built.reused and not job.makefile:
         from grader import build_cache
