@@ -105,8 +105,8 @@ def test_a_compile_error_names_its_file_and_line(tmp_path: Path) -> None:
 def test_a_build_that_raises_is_handed_on_with_what_broke_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The build runs in a thread of its own (beside pytest's import): what it raised is
-    kept for each check to report, never lost with the thread."""
+    """What the build raised (gcc or make missing) is kept for each check to report,
+    never a lost report."""
     exercise = _exercise(tmp_path / "exercise9")
     scratch = _scratch(tmp_path, {"nine.c": HELLO % "nine", "ten.c": HELLO % "ten"})
 
