@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/run.py [--quick] [--only floor,peer,batch,startup,hang]
                                   [--runs N] [--sizes 10,100,1000] [--all-size 100]
+                                  [--largest-jobs 1,2]
                                   [--json FILE]
 
 Sections: the floor (gcc plus the programs' own lifetimes, per reference) against `grade`;
@@ -123,19 +124,22 @@ def section_peer(runs: int) -> dict[str, Any]:
     return figures
 
 
-def section_batch(sizes: list[int], all_size: int, quick: bool) -> dict[str, Any]:
-    batches = scaling.scale(sizes, all_size, all_jobs=(2,) if quick else (1, 2))
+def section_batch(sizes: list[int], all_size: int, quick: bool,
+                  largest_jobs: tuple[int, ...] | None = None) -> dict[str, Any]:  # fmt: skip
+    batches = scaling.scale(sizes, all_size, all_jobs=(2,) if quick else (1, 2),
+                            largest_jobs=largest_jobs)  # fmt: skip
     rows = [[b.klass, str(b.size), str(b.jobs), str(b.graded), f"{b.seconds:.1f}",
-             f"{b.per_minute:.1f}", f"{b.per_submission_s:.2f}", f"{b.max_rss_mib:.0f}",
-             str(b.code)] for b in batches]  # fmt: skip
+             f"{b.per_minute:.1f}", f"{b.per_submission_s:.2f}", f"{b.occupancy:.0%}",
+             f"{b.parent_mib:.0f}", f"{b.max_rss_mib:.0f}", str(b.code)]
+            for b in batches]  # fmt: skip
     _table("batch scaling (grade batch --force)",
            ["class", "size", "jobs", "graded", "wall s", "per min", "s per sub",
-            "peak RSS MiB", "exit"], rows)  # fmt: skip
+            "slots busy", "batch MiB", "largest MiB", "exit"], rows)  # fmt: skip
+    print("slots busy: the grades' own times over jobs x wall; batch MiB: the batch "
+          "process's peak (VmHWM); largest MiB: the largest process of the batch\n")  # fmt: skip
+    derived = ("per_minute", "per_submission_s", "occupancy")
     figures: dict[str, Any] = {
-        "batches": [
-            vars(b) | {"per_minute": b.per_minute, "per_submission_s": b.per_submission_s}
-            for b in batches
-        ]
+        "batches": [vars(b) | {k: getattr(b, k) for k in derived} for b in batches]
     }
     ex2 = [b for b in batches if b.klass == "exercise2"]
     for size in sorted({b.size for b in batches}):
@@ -150,16 +154,21 @@ def section_batch(sizes: list[int], all_size: int, quick: bool) -> dict[str, Any
                     f"(target >= {TARGET_JOBS_SPEEDUP}): {_met(speed >= TARGET_JOBS_SPEEDUP)}"
                 )
     for jobs in (1, 2):
-        per = sorted((b.size, b.per_submission_s, b.max_rss_mib) for b in ex2 if b.jobs == jobs)
+        per = sorted((b.size, b.per_submission_s, b.max_rss_mib, b.parent_mib)
+                     for b in ex2 if b.jobs == jobs)  # fmt: skip
         if len(per) > 1:
             drift = max(abs(p[1] / per[0][1] - 1) for p in per)
+            growth = (per[-1][3] - per[0][3]) * 1024 / (per[-1][0] - per[0][0])
             figures[f"per-submission drift jobs {jobs}"] = drift
+            figures[f"batch process growth KiB per submission jobs {jobs}"] = growth
             print(
                 f"exercise2 --jobs {jobs}: time per submission "
-                + ", ".join(f"{s:.2f} s at {n}" for n, s, _ in per)
+                + ", ".join(f"{s:.2f} s at {n}" for n, s, _, _ in per)
                 + f"; drift {drift:.0%} (target within {TARGET_FLAT:.0%}): "
-                f"{_met(drift <= TARGET_FLAT)}; peak RSS "
-                + ", ".join(f"{m:.0f} MiB at {n}" for n, _, m in per)
+                f"{_met(drift <= TARGET_FLAT)}; batch process "
+                + ", ".join(f"{b:.0f} MiB at {n}" for n, _, _, b in per)
+                + f" ({growth:+.1f} KiB per submission); largest process "
+                + ", ".join(f"{m:.0f} MiB at {n}" for n, _, m, _ in per)
             )
     print()
     return figures
@@ -289,7 +298,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--only", help=f"comma-separated sections ({','.join(SECTIONS)})")
     ap.add_argument("--runs", type=int, help="grades per figure (5; --quick 1)")
     ap.add_argument("--sizes", help="exercise2 class sizes (10,100,1000; --quick 2,4)")
-    ap.add_argument("--all-size", type=int, help="submissions across all eight (100; --quick 8)")
+    ap.add_argument("--all-size", type=int, help="submissions across all eight (100; --quick "
+                    "8; 0: none)")  # fmt: skip
+    ap.add_argument("--largest-jobs", help="the --jobs of the largest --sizes class only "
+                    "(1,2; '2' spares the longest batch, --jobs 1 of 1000)")  # fmt: skip
     ap.add_argument("--exercise", action="append", help="floor of these only (default all)")
     ap.add_argument("--json", type=Path, help="write every figure to this file")
     args = ap.parse_args(argv)
@@ -299,7 +311,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     q = args.quick
     runs = args.runs or (1 if q else 5)
     sizes = [int(s) for s in (args.sizes or ("2,4" if q else "10,100,1000")).split(",")]
-    all_size = args.all_size or (8 if q else 100)
+    all_size = args.all_size if args.all_size is not None else (8 if q else 100)
+    largest = tuple(int(j) for j in args.largest_jobs.split(",")) if args.largest_jobs else None
     exercises = args.exercise or (["exercise1", "exercise2"] if q else list(floor.SCENARIOS))
 
     # every grade builds, as check50 does and as a first grade must: the build cache's
@@ -322,7 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "peer" in only:
         figures["check50"] = section_peer(runs)
     if "batch" in only:
-        figures["batch"] = section_batch(sizes, all_size, q)
+        figures["batch"] = section_batch(sizes, all_size, q, largest)
     if "startup" in only:
         figures["startup"] = section_startup(3 if q else 20, 5 if q else 200, 2 if q else 50)
     if "hang" in only:

@@ -1,13 +1,19 @@
 """Batch scaling: classes made from the bundled references and variants, graded by
 `grade batch --force` with --jobs 1 and --jobs 2.
 
-Peak memory is the largest resident set of any process the batch waited for
-(RUSAGE_CHILDREN of a small wrapper process, per batch): the batch process or one grade.
+Two peaks of memory per batch: the batch process's own (its VmHWM, read from
+/proc/self/status as it exits: what grows with the class, if anything does), and the
+largest resident set of any process of the batch (RUSAGE_CHILDREN of a small wrapper: the
+batch process or one grade). And how busy the grade slots were: the grades' own times
+(from the progress lines, CI=1) over jobs x wall time; the rest is a slot idle (the start,
+the end's sheets and overview, a slot waiting for the batch process between two grades).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,10 +25,23 @@ REPO = Path(__file__).resolve().parent.parent
 _MEASURE = """
 import json, resource, subprocess, sys, time
 start = time.monotonic()
-code = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+with open(sys.argv[1], "w") as err:
+    code = subprocess.call(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=err)
 used = resource.getrusage(resource.RUSAGE_CHILDREN)
 print(json.dumps({"code": code, "seconds": time.monotonic() - start, "max_rss_kb": used.ru_maxrss}))
 """
+# `python -m grader` that writes its own peak resident set (VmHWM) into argv[1] as it exits
+_BATCH = """
+import sys
+status = sys.argv.pop(1)
+from grader.cli import main
+try:
+    main(sys.argv[1:])
+finally:
+    with open("/proc/self/status") as f, open(status, "w") as out:
+        out.write(f.read())
+"""
+_GRADED = re.compile(r"^\[\d+/\d+\] .*\) (\d+(?:\.\d+)?) s$", re.M)  # a progress line
 EXERCISES = tuple(f"exercise{n}" for n in range(1, 9))
 
 
@@ -33,8 +52,15 @@ class Batch:
     jobs: int
     graded: int
     seconds: float
-    max_rss_mib: float
+    max_rss_mib: float  # the largest process of the batch
+    parent_mib: float  # the batch process's own peak (VmHWM)
+    busy_s: float  # the grades' own times, summed
     code: int
+
+    @property
+    def occupancy(self) -> float:
+        """How much of jobs x wall time a grade ran: 1.0 is no slot ever idle."""
+        return self.busy_s / (self.jobs * self.seconds)
 
     @property
     def per_minute(self) -> float:
@@ -78,34 +104,49 @@ def class_all(root: Path, n: int) -> Path:
 
 
 def batch(exercise: str, klass: Path, out: Path, jobs: int, size: int) -> Batch:
-    grade = [sys.executable, "-m", "grader", "batch", exercise, str(klass), "--out", str(out),
-             "--jobs", str(jobs), "--force"]  # fmt: skip
-    done = subprocess.run([sys.executable, "-c", _MEASURE, *grade], capture_output=True,
-                          text=True, check=True)  # fmt: skip
+    status, said = out.with_name(out.name + ".status"), out.with_name(out.name + ".stderr")
+    grade = [sys.executable, "-c", _BATCH, str(status), "batch", exercise, str(klass),
+             "--out", str(out), "--jobs", str(jobs), "--force"]  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", _MEASURE, str(said), *grade],
+                          capture_output=True, text=True, check=True, cwd=REPO,
+                          env={**os.environ, "CI": "1"})  # fmt: skip
     got = json.loads(done.stdout)
+    hwm = re.search(r"^VmHWM:\s+(\d+) kB", status.read_text(), re.M)
+    busy = sum(float(s) for s in _GRADED.findall(said.read_text(errors="replace")))
     graded = len(list(out.rglob("report.json")))
     label = "exercise2" if exercise == "exercise2" else "all 8 exercises"
     return Batch(label, size, jobs, graded, got["seconds"], got["max_rss_kb"] / 1024,
-                 got["code"])  # fmt: skip
+                 int(hwm[1]) / 1024 if hwm else float("nan"), busy, got["code"])  # fmt: skip
 
 
 def scale(sizes: list[int], all_size: int, jobs: tuple[int, ...] = (1, 2),
-          all_jobs: tuple[int, ...] = (1, 2)) -> list[Batch]:  # fmt: skip
+          all_jobs: tuple[int, ...] = (1, 2),
+          largest_jobs: tuple[int, ...] | None = None) -> list[Batch]:  # fmt: skip
+    """Each exercise2 class of `sizes` with each of `jobs` (the largest with `largest_jobs`,
+    when given: `(2,)` spares the longest run), then the class across all eight exercises
+    (`all_size` submissions; none when 0) with each of `all_jobs`."""
     out = []
     with tempfile.TemporaryDirectory(prefix="ipcgrade-scale-") as tmp:
         root = Path(tmp)
         for n in sizes:
             klass = class_exercise2(root, n)
-            for j in jobs:
+            mine = largest_jobs if largest_jobs is not None and n == max(sizes) else jobs
+            for j in mine:
                 out.append(batch("exercise2", klass, root / f"out2-{n}-{j}", j, n))
                 _progress(out[-1])
+                shutil.rmtree(root / f"out2-{n}-{j}")
             shutil.rmtree(klass)
-        klass = class_all(root, all_size)
-        for j in all_jobs:
-            out.append(batch("all", klass, root / f"out-all-{j}", j, all_size))
-            _progress(out[-1])
+        if all_size:
+            klass = class_all(root, all_size)
+            for j in all_jobs:
+                out.append(batch("all", klass, root / f"out-all-{j}", j, all_size))
+                _progress(out[-1])
     return out
 
 
 def _progress(b: Batch) -> None:
-    print(f"... {b.klass} x{b.size} --jobs {b.jobs}: {b.seconds:.1f} s", file=sys.stderr)
+    print(
+        f"... {b.klass} x{b.size} --jobs {b.jobs}: {b.seconds:.1f} s, slots busy "
+        f"{b.occupancy:.0%}, batch process {b.parent_mib:.0f} MiB",
+        file=sys.stderr,
+    )

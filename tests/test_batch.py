@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
@@ -27,8 +28,11 @@ from conftest import wait_until
 from grader import batch, catalog
 from grader.batch import folder, pool
 from grader.cli import main
-from grader.report import SubmissionReport
-from grader.results import Outcome
+from grader.render import classes as classes_render
+from grader.render import csv as csv_render
+from grader.render import html
+from grader.report import ClassReport, SubmissionReport
+from grader.results import CheckSpec, Outcome
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -385,3 +389,93 @@ def test_a_whole_class_archive_is_graded_like_its_folder(tmp_path: Path) -> None
     the_plan = batch.plan("exercise2", archive)
     assert the_plan.out == tmp_path / "class-graded"
     assert sorted(j.student for j in the_plan.jobs) == ["alice", "frank"]
+
+
+# --- what the batch keeps, and the pool's slots -----------------------------------------
+
+
+def _klass(reports: list[SubmissionReport]) -> ClassReport:
+    return ClassReport("exercise2", EXERCISE2.name, EXERCISE2.title, EXERCISE2.catalogue,
+                       tuple(sorted(reports, key=lambda r: r.student)), "folders",
+                       "2026-01-01T00:00:00Z", "1")  # fmt: skip
+
+
+def test_the_slim_reports_give_the_very_sheet_and_overview_of_the_whole_ones(
+    graded: tuple[Path, Path, batch.Summary, Recorder],
+) -> None:
+    _, out, _, _ = graded
+    whole = list(_reports(out).values())
+    catalogues: dict[tuple[CheckSpec, ...], tuple[CheckSpec, ...]] = {}
+    slim = [folder.slim(r, catalogues) for r in whole]
+    assert len({id(r.catalogue) for r in slim}) == 1  # one catalogue, shared
+    links = {r.student: f"students/{r.student}/index.html" for r in whole}
+    assert csv_render.render(_klass(slim)) == csv_render.render(_klass(whole))
+    assert html.overview(_klass(slim), links) == html.overview(_klass(whole), links)
+    assert classes_render.render([_klass(slim)], {}) == classes_render.render([_klass(whole)], {})
+    for s, w in zip(slim, whole, strict=True):
+        assert (s.status, s.score, s.max_score, s.passed) == (w.status, w.score, w.max_score,
+                                                              w.passed)  # fmt: skip
+        assert not s.sources
+        assert not any(c.message or c.evidence or c.log or c.actual for c in s.checks)
+        assert not s.build.log
+        assert not s.isolation.layers
+
+
+def test_the_summary_holds_slim_reports_only(
+    graded: tuple[Path, Path, batch.Summary, Recorder],
+) -> None:
+    _, out, summary, _ = graded
+    whole = _reports(out)
+    kept = {r.student: r for k in summary.classes for r in k.reports}
+    assert sorted(kept) == sorted(whole)
+    assert any(c.message for r in whole.values() for c in r.checks)  # the files have them
+    assert not any(c.message for r in kept.values() for c in r.checks)  # the batch drops them
+    assert all(not r.sources and not r.build.log for r in kept.values())
+    assert {s: r.score for s, r in kept.items()} == {s: r.score for s, r in whole.items()}
+
+
+def _quick_pool(
+    monkeypatch: pytest.MonkeyPatch,
+    jobs: int,
+    on_done: Callable[[pool.Done[int]], None],
+    on_start: Callable[[int, tuple[int, ...]], None] = lambda key, running: None,
+) -> pool.Pool[int]:
+    monkeypatch.setattr(pool, "argv", lambda *a: [sys.executable, "-c", "pass"])
+    return pool.Pool(jobs, on_start, on_done)
+
+
+def test_a_freed_slot_runs_the_next_grade_before_the_last_ones_report_is_handled(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    running_at_done: dict[int, tuple[int, ...]] = {}
+    the_pool = _quick_pool(monkeypatch, 1, lambda d: running_at_done.setdefault(
+        d.key, the_pool.running_keys()))  # fmt: skip
+    try:
+        the_pool.run(pool.Task(k, "exercise2", tmp_path, 30.0) for k in range(3))
+    finally:
+        the_pool.stop()
+        the_pool.close()
+    assert running_at_done == {0: (1,), 1: (2,), 2: ()}
+
+
+def test_the_pool_takes_each_task_only_when_a_slot_is_free(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    started: list[int] = []
+    seen: list[tuple[int, int]] = []  # when each task was taken: (started, running) then
+
+    def tasks() -> Iterator[pool.Task[int]]:
+        for k in range(5):
+            seen.append((len(started), len(the_pool.running)))
+            yield pool.Task(k, "exercise2", tmp_path, 30.0)
+
+    the_pool = _quick_pool(monkeypatch, 2, lambda d: None, lambda k, r: started.append(k))
+    try:
+        the_pool.run(tasks())
+    finally:
+        the_pool.stop()
+        the_pool.close()
+    assert started == [0, 1, 2, 3, 4]
+    # each taken right before it starts (none fetched ahead), into a free slot
+    assert seen == [(k, running) for k, (_, running) in enumerate(seen)]
+    assert all(running < 2 for _, running in seen), seen

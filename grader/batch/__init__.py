@@ -2,10 +2,12 @@
 
 plan() finds what to grade (and refuses bad input before anything runs); run() grades it
 through a pool of grade processes (batch/pool.py), writes each student's report and pages
-into the output folder (batch/folder.py) as each grade ends, and each exercise's grade
-sheet and overview at the end, or after control-C with what was done. A rerun reuses every
-report whose digests match the submission's files and the exercise's checks. With a shard
-(batch/shard.py), only that slice of the class is graded; batch/merge.py joins the shards.
+into the output folder (batch/folder.py) as each grade ends, keeping only a slim copy of
+the report (folder.slim: the batch process does not grow with the class's whole reports),
+and from those each exercise's grade sheet and overview at the end, or after control-C
+with what was done. A rerun reuses every report whose digests match the submission's files
+and the exercise's checks. With a shard (batch/shard.py), only that slice of the class is
+graded; batch/merge.py joins the shards.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from grader.batch.shard import Shard
 from grader.catalog import Exercise
 from grader.errors import ExitCode, GraderError, UsageError
 from grader.report import ClassReport, Digests, SchemaError, SubmissionReport
-from grader.results import BuildResult, CheckResult, Isolation, Outcome
+from grader.results import BuildResult, CheckResult, CheckSpec, Isolation, Outcome
 
 ALL = "all"
 OVERTIME_S = 60.0  # past a grade's own watchdog (grade_s), its process is stopped
@@ -77,7 +79,7 @@ class Finished:
     """A grade ended, or its earlier report was reused, and its report is written."""
 
     job: Job
-    report: SubmissionReport
+    report: SubmissionReport  # the whole report (the batch keeps only its slim copy)
     reused: bool
     seconds: float  # this grade's wall-clock time, as the batch saw it; 0 when reused
     done: int  # how many of the plan's jobs have ended, this one included
@@ -90,7 +92,9 @@ Event = Started | Finished
 
 @dataclass(frozen=True)
 class Summary:
-    """How a batch went: each exercise's class (whatever was done), and where it is."""
+    """How a batch went: each exercise's class (whatever was done), and where it is. The
+    classes hold the slim reports (folder.slim): scores, statuses and outcomes; the whole
+    reports are the students' report.json."""
 
     plan: Plan
     classes: tuple[ClassReport, ...]
@@ -244,7 +248,9 @@ def run(
     graded_at = session.now()
     version = session.version()
     checks = {ex.id: ex.digest(version) for ex in the_plan.exercises}
+    # slim copies (folder.slim): what the sheets and overviews need, not whole reports
     reports: dict[Job, SubmissionReport] = {}
+    catalogues: dict[tuple[CheckSpec, ...], tuple[CheckSpec, ...]] = {}
     total = len(the_plan.jobs)
     reused = 0
 
@@ -256,25 +262,31 @@ def run(
         report = _report(job, wanted, done)
         with _shielded(defer=True):  # a control-C now would keep the report without its pages
             folder.write_result(job.out, report)
-            reports[job] = report
+            reports[job] = folder.slim(report, catalogues)
         on_event(Finished(job, report, False, done.seconds, len(reports), total,
                           tuple(j for j, _ in pool.running_keys())))  # fmt: skip
 
-    pool: Pool[tuple[Job, Digests]] = Pool(jobs, started_one, done_one)
-    interrupted = False
-    try:
+    def tasks() -> Iterator[Task[tuple[Job, Digests]]]:
+        """Each job to grade, found as the pool has a free slot: the digests and the reuse
+        of earlier reports are worked out while the grades before run."""
+        nonlocal reused
         for job in the_plan.jobs:
             wanted = Digests(_digest(job), checks[job.exercise.id])
             old = None if force else folder.reusable(job.out, job.student, wanted)
             if old is None:
                 deadline = job.exercise.limits.grade_s + OVERTIME_S
-                pool.add(Task((job, wanted), job.exercise.id, job.path, deadline))
+                yield Task((job, wanted), job.exercise.id, job.path, deadline)
                 continue
             folder.write_pages(job.out, old)
-            reports[job] = old
+            reports[job] = folder.slim(old, catalogues)
             reused += 1
-            on_event(Finished(job, old, True, 0.0, len(reports), total, ()))
-        pool.run()
+            on_event(Finished(job, old, True, 0.0, len(reports), total,
+                              tuple(j for j, _ in pool.running_keys())))  # fmt: skip
+
+    pool: Pool[tuple[Job, Digests]] = Pool(jobs, started_one, done_one)
+    interrupted = False
+    try:
+        pool.run(tasks())
     except KeyboardInterrupt:
         interrupted = True
         with _shielded():

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -27,6 +29,7 @@ from grader.render import csv as csv_render
 from grader.render import html
 from grader.render import json as json_render
 from grader.report import ClassReport, Digests, SchemaError, SubmissionReport
+from grader.results import BuildResult, CheckResult, CheckSpec, Isolation, SandboxAction
 
 STUDENTS = "students"
 REPORT = "report.json"
@@ -61,6 +64,46 @@ def load(text: str) -> SubmissionReport:
         return SubmissionReport.from_dict(data)
     except (KeyError, TypeError) as e:
         raise ValueError(f"it lacks {e}") from e
+
+
+def slim(
+    report: SubmissionReport, catalogues: dict[tuple[CheckSpec, ...], tuple[CheckSpec, ...]]
+) -> SubmissionReport:
+    """What write_classes (the grade sheet, the overview, the index) and the batch's summary
+    read of a report, and nothing more: each check's id, title, outcome, points and failure,
+    and the reasons the sandbox stopped a program; the build's and the isolation's verdicts.
+    Messages, evidence, logs, the compiler's output and the student's sources are left out
+    (they are in the student's report.json, written already): a batch keeps one of these per
+    student, a few hundred bytes, not the whole report. `catalogues` holds the catalogues
+    seen so far, so the students of one exercise share one.
+    """
+    catalogue = catalogues.setdefault(report.catalogue, report.catalogue)
+    return replace(
+        report,
+        exercise=sys.intern(report.exercise),
+        title=sys.intern(report.title),
+        name=sys.intern(report.name),
+        grader_version=sys.intern(report.grader_version),
+        build=BuildResult(ok=report.build.ok),
+        checks=tuple(
+            CheckResult(
+                sys.intern(c.id),
+                sys.intern(c.title),
+                c.outcome,
+                points=c.points,
+                max_points=c.max_points,
+                failure=sys.intern(c.failure),
+                sandbox=tuple(SandboxAction(a.action, a.reason, "") for a in c.sandbox),
+            )
+            for c in report.checks
+        ),
+        isolation=Isolation(sys.intern(report.isolation.level)),
+        found_files=(),
+        problems=(),
+        catalogue=catalogue,
+        sources=(),
+        extra={},
+    )
 
 
 def reusable(folder: Path, student: str, wanted: Digests) -> SubmissionReport | None:

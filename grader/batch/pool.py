@@ -21,7 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -81,8 +82,10 @@ def argv(exercise: str, submission: Path, out: Path) -> list[str]:
 
 class Pool(Generic[K]):
     """Runs tasks `jobs` at a time; `on_start(key, running keys)` and `on_done(Done)` are
-    called from the caller's thread, in order. A KeyboardInterrupt propagates out of run()
-    with the grades still running: call stop(), then close()."""
+    called from the caller's thread, in order. A slot freed by a grade that ended is given
+    the next task before that grade's on_done runs (the caller's slow part: reading and
+    writing its report), so no core idles meanwhile. A KeyboardInterrupt propagates out of
+    run() with the grades still running: call stop(), then close()."""
 
     def __init__(
         self,
@@ -90,7 +93,8 @@ class Pool(Generic[K]):
         on_start: Callable[[K, tuple[K, ...]], None],
         on_done: Callable[[Done[K]], None],
     ) -> None:
-        self.pending: list[Task[K]] = []
+        self.pending: deque[Task[K]] = deque()
+        self.source: Iterator[Task[K]] = iter(())
         self.jobs = jobs
         self.on_start = on_start
         self.on_done = on_done
@@ -103,11 +107,25 @@ class Pool(Generic[K]):
     def add(self, task: Task[K]) -> None:
         self.pending.append(task)
 
-    def run(self) -> None:
-        while self.pending or self.running:
-            while self.pending and len(self.running) < self.jobs:
-                self._start(self.pending.pop(0))
-            self._wait()
+    def run(self, tasks: Iterable[Task[K]] = ()) -> None:
+        """Run the tasks added, then `tasks`, each taken only when a slot is free (a
+        generator's work between tasks is done while the grades run)."""
+        self.source = iter(tasks)
+        self._fill()
+        while self.running:
+            ended = self._wait()
+            try:
+                self._fill()  # the next grades start before the ended ones' reports are handled
+            finally:  # a control-C while they start: the ended ones are still kept
+                for done in ended:
+                    self.on_done(done)
+
+    def _fill(self) -> None:
+        while len(self.running) < self.jobs:
+            task = self.pending.popleft() if self.pending else next(self.source, None)
+            if task is None:
+                return
+            self._start(task)
 
     def running_keys(self) -> tuple[K, ...]:
         return tuple(r.task.key for r in self.running)
@@ -134,8 +152,8 @@ class Pool(Generic[K]):
         self.running.append(running)
         self.on_start(task.key, self.running_keys())
 
-    def _wait(self) -> None:
-        """Until a grade ends or the next deadline passes."""
+    def _wait(self) -> list[Done[K]]:
+        """Until a grade ends or the next deadline passes: how the grades that ended did."""
         deadlines = [
             r.stopping + GRACE_S if r.stopping is not None else r.started + r.task.deadline_s
             for r in self.running
@@ -149,16 +167,18 @@ class Pool(Generic[K]):
             ready = set()
             time.sleep(timeout)  # sleep: the fallback of a blocking wait, without pidfds
         now = time.monotonic()
+        ended = []
         for r in list(self.running):
             if r in ready or r.proc.poll() is not None:
-                self._end(r)
+                ended.append(self._end(r))
             elif r.stopping is not None and now >= r.stopping + GRACE_S:
                 _signal_group(r.proc, signal.SIGKILL)
             elif r.stopping is None and now >= r.started + r.task.deadline_s:
                 r.stopping = now
                 _signal_group(r.proc, signal.SIGTERM)
+        return ended
 
-    def _end(self, r: _Running[K]) -> None:
+    def _end(self, r: _Running[K]) -> Done[K]:
         returncode = r.proc.wait()
         self._forget(r)
         said = (read_private(r.errors) or "").strip()
@@ -173,7 +193,7 @@ class Pool(Generic[K]):
         for path in (r.result, r.errors):
             with contextlib.suppress(OSError):
                 path.unlink()
-        self.on_done(done)
+        return done
 
     def _forget(self, r: _Running[K]) -> None:
         if r.pidfd is not None:
