@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 
 import pytest
 import sysv_ipc
@@ -15,7 +16,8 @@ TEXT = "hello vietnam"
 LECTURE = "Message queue"
 CALLS = ("msgget", "msgsnd", "msgrcv", "msgctl")
 RECEIVED = re.compile(r"received\s*:\s*hello vietnam")
-BUSY_S = 0.15  # seconds running or ready to run, in a 0.5 s window, that mean it spins
+WINDOW_S = 0.2  # how long a waiting receiver is watched
+BUSY_S = 0.06  # seconds running or ready to run, in that window, that mean it spins (30 %)
 _TEXT_FIELD = re.compile(
     r"struct\s+\w*\s*\{[^}]*?\blong\s+\w+\s*;[^}]*?\bchar\s+(\w+)\s*\[\s*(\w+)\s*\]", re.DOTALL
 )
@@ -305,10 +307,12 @@ def test_receiver_waits_without_spinning(programs: dict[str, Program]) -> None:
     """receiver started first waits asleep (no busy loop) and gets the message when it comes"""
     _run(programs["creator"])
     receiver = programs["receiver"].start()
+    # at most 0.3 s to reach its wait: asleep (a spinning one never is), or gone
+    receiver.wait_for(state="sleeping", exit=True, within_s=0.3)
     # running or ready to run: a spinning receiver counts the whole window even when the
     # machine is busy, a sleeping one nothing
-    used = receiver.busy_s(0.5) if receiver.idle(0.3) else None
-    if used is None:
+    busy = _busy(receiver, WINDOW_S, BUSY_S) if receiver.alive else None
+    if busy is None:
         receiver.wait_for(exit=True, within_s=2)  # its status, if it is ending
         raise Failed(
             f"receiver, started on an empty queue, {receiver.ended()} instead of waiting for "
@@ -318,11 +322,12 @@ def test_receiver_waits_without_spinning(programs: dict[str, Program]) -> None:
             lecture=LECTURE,
             kind="receiver-does-not-wait",
         )
+    used, watched_s = busy
     if used > BUSY_S:
         raise Failed(
             f"while it waited for a message, receiver (pid {receiver.pid}) wanted a CPU for "
-            f"{used:.2f} s of 0.5 s: it spins in a loop (busy waiting) instead of sleeping in "
-            "msgrcv, burning a CPU for nothing",
+            f"{used:.2f} s of {watched_s:.2f} s: it spins in a loop (busy waiting) instead of "
+            "sleeping in msgrcv, burning a CPU for nothing",
             hint="call msgrcv(id, &msg, size, 0, 0): without IPC_NOWAIT, the kernel puts the "
             "process to sleep until a message comes",
             lecture=LECTURE,
@@ -343,6 +348,20 @@ def test_receiver_waits_without_spinning(programs: dict[str, Program]) -> None:
             lecture=LECTURE,
             kind="message-not-printed-after-wait",
         )
+
+
+def _busy(run: Run, window_s: float, limit_s: float) -> tuple[float, float] | None:
+    """How long `run` was running or ready to run (see `Run.busy_s`) over the next
+    `window_s` seconds, and how long it was watched: the window ends early once that is
+    past `limit_s` (it spins: the verdict is certain) or the program ends. None if the
+    process was gone when measured."""
+    try:
+        before, start = inspection.runnable_s(run.pid), time.monotonic()
+        run.wait_for(predicate=lambda: inspection.runnable_s(run.pid) - before > limit_s,
+                     exit=True, within_s=window_s)  # fmt: skip
+        return inspection.runnable_s(run.pid) - before, time.monotonic() - start
+    except inspection.ProcessGone:
+        return None
 
 
 def test_missing_queue_is_an_error(programs: dict[str, Program]) -> None:

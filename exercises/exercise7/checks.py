@@ -18,9 +18,10 @@ LECTURE = "Use-case: producer-consumer"
 RUNS = 10  # per build, for the race check
 RACE_N = 20_000
 RUN_DEADLINE_S = 5.0
-BUSY_S = 0.15  # seconds running or ready to run, in a 0.5 s window, that mean it spins
+WINDOW_S = 0.2  # how long each waiting process is watched
+BUSY_S = 0.06  # seconds running or ready to run, in that window, that mean it spins (30 %)
 BUFFER_SIZE = 10
-QUIET_S = 0.3  # asleep, with no output and nothing moving, this long: it waits
+QUIET_S = 0.1  # asleep, with no output and nothing moving, this long: it waits
 SPIN_CPU_S = 0.2  # CPU used with no output: it waits by spinning
 ALONE_S = 5.0  # at most this long for the one left running to wait
 FILL_S = 2.0  # at most this long for the held output to fill up (a writer then waits on it)
@@ -385,15 +386,18 @@ def test_waiting_uses_no_cpu(prodcons: Run) -> None:
     for waiter in procs:
         others = [p for p in procs if p.pid != waiter.pid]
         _signal(others, signal.SIGSTOP)  # hold everyone else up: the one left can only wait
-        run.idle(0.2)  # let it reach its wait
-        runnable = run.busy_s(0.5, pid=waiter.pid)
+        # at most 0.2 s to reach its wait: asleep (a spinning one never is)
+        run.wait_for(predicate=lambda pid=waiter.pid: _asleep(pid), exit=True, within_s=0.2)
+        busy = _busy(run, waiter.pid, WINDOW_S, BUSY_S)
         _signal(others, signal.SIGCONT)
-        if runnable is None:
+        if busy is None:
             continue  # gone: nothing was measured
         watched += 1
+        runnable, watched_s = busy
         if runnable > BUSY_S:
             raise Failed(
-                f"{waiter.label} wanted a CPU for {runnable:.2f} s of 0.5 s while it could "
+                f"{waiter.label} wanted a CPU for {runnable:.2f} s of {watched_s:.2f} s while "
+                "it could "
                 "only wait (the other processes were held up and stdout was full): it burns "
                 "a CPU while it waits, spinning in a loop like the lecture's "
                 "while (nb == BUFFER_SIZE); instead of sleeping",
@@ -408,6 +412,24 @@ def test_waiting_uses_no_cpu(prodcons: Run) -> None:
         pytest.skip(f"needs a producer and a consumer that keep running: {watched} of the "
                     f"{len(procs)} processes of prodcons could be watched while the "
                     "others were held up")  # fmt: skip
+
+
+def _asleep(pid: int) -> bool:
+    return inspection.blocking.wait_of(pid).state == "S"
+
+
+def _busy(run: Run, pid: int, window_s: float, limit_s: float) -> tuple[float, float] | None:
+    """How long `pid` was running or ready to run (see `Run.busy_s`) over the next
+    `window_s` seconds, and how long it was watched: the window ends early once that is
+    past `limit_s` (it spins: the verdict is certain) or the program ends. None if the
+    process was gone when measured."""
+    try:
+        before, start = inspection.runnable_s(pid), time.monotonic()
+        run.wait_for(predicate=lambda: inspection.runnable_s(pid) - before > limit_s,
+                     exit=True, within_s=window_s)  # fmt: skip
+        return inspection.runnable_s(pid) - before, time.monotonic() - start
+    except inspection.ProcessGone:
+        return None
 
 
 def _signal(procs: Iterable[inspection.ProcessInfo], sig: int) -> None:

@@ -6,6 +6,7 @@ import secrets
 import signal
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -16,6 +17,8 @@ from grader import Failed, Mismatch, Program, Run, evidence, inspection
 LECTURE = "Socket"
 CLIENTS = 21
 TEXT = "hello sockets"
+WINDOW_S = 0.2  # how long a server with no client is watched
+BUSY_S = 0.06  # seconds running or ready to run, in that window, that mean it spins (30 %)
 
 
 def _free_port() -> int:
@@ -87,6 +90,26 @@ def _echo(s: socket.socket, line: bytes) -> bytes:
     return got
 
 
+def _accepts(run: Run) -> bool:
+    """The server is asleep in accept(), waiting for the next client."""
+    w = inspection.blocking.wait_of(run.pid)
+    return w.state == "S" and w.call in ("accept", "accept4")
+
+
+def _busy(run: Run, window_s: float, limit_s: float) -> tuple[float, float] | None:
+    """How long `run` was running or ready to run (see `Run.busy_s`) over the next
+    `window_s` seconds, and how long it was watched: the window ends early once that is
+    past `limit_s` (it spins: the verdict is certain) or the program ends. None if the
+    process was gone when measured."""
+    try:
+        before, start = inspection.runnable_s(run.pid), time.monotonic()
+        run.wait_for(predicate=lambda: inspection.runnable_s(run.pid) - before > limit_s,
+                     exit=True, within_s=window_s)  # fmt: skip
+        return inspection.runnable_s(run.pid) - before, time.monotonic() - start
+    except inspection.ProcessGone:
+        return None
+
+
 def _fd_count(pid: int) -> int:
     return len(inspection.fds(pid))
 
@@ -133,7 +156,8 @@ def test_server_serves_clients_in_turn(programs: dict[str, Program], port: int) 
                     lecture=LECTURE,
                     kind="no-echo",
                 )
-        server.idle(0.2)  # did it leave after that client?
+        # did it leave after that client? At most 0.2 s to end, or to be back in accept()
+        server.wait_for(predicate=lambda: _accepts(server), exit=True, within_s=0.2)
 
 
 def test_server_closes_each_connection(programs: dict[str, Program], port: int) -> None:
@@ -170,15 +194,18 @@ def test_server_does_not_spin(programs: dict[str, Program], port: int) -> None:
     with _connect(port) as s:
         if _echo(s, b"bye\n") != b"bye\n":  # never served: there was no client to leave
             pytest.skip("needs a server that echoes a client: it sent no echo of its line")
-    server.idle(0.2)  # let it notice that the client left
-    used = server.busy_s(0.5)
-    if used is None:
+    # let it notice that the client left: at most 0.2 s to be back in accept() (one that
+    # spins on read() never is)
+    server.wait_for(predicate=lambda: _accepts(server), exit=True, within_s=0.2)
+    busy = _busy(server, WINDOW_S, BUSY_S) if server.alive else None
+    if busy is None:
         pytest.skip(f"needs a server that goes on after its client (it {server.ended()})")
-    if used > 0.15:
+    used, watched_s = busy
+    if used > BUSY_S:
         raise Failed(
             f"after its client left, the server (pid {server.pid}) wanted a CPU for "
-            f"{used:.2f} s of 0.5 s: read() returns 0 at end of file, and a loop that goes on "
-            "reading spins, burning a CPU for nothing",
+            f"{used:.2f} s of {watched_s:.2f} s: read() returns 0 at end of file, and a loop "
+            "that goes on reading spins, burning a CPU for nothing",
             hint="when read() returns 0, the client has closed: close the connection and go "
             "back to accept()",
             lecture=LECTURE,
