@@ -132,19 +132,32 @@ class Run:
         self.wait_for(exit=True, within_s=seconds)
         return self._exit is None
 
-    def busy_s(self, window_s: float, pid: int | None = None) -> float | None:
+    def busy(
+        self, window_s: float, pid: int | None = None, past_s: float | None = None
+    ) -> tuple[float, float] | None:
         """How long the program (or `pid`, one of its processes) was running or ready to run
-        over the next `window_s` seconds: close to the window for a process that spins,
-        close to 0 for one asleep in a blocking call. Counted from /proc/PID/schedstat, so a
-        busy machine does not shrink it as it shrinks CPU time. The window ends early if the
-        program ends. None if the process was gone when measured."""
+        over the next `window_s` seconds, and how long it was watched: close to the window
+        for a process that spins, close to 0 for one asleep in a blocking call. Counted from
+        /proc/PID/schedstat, so a busy machine does not shrink it as it shrinks CPU time.
+        The window ends early if the program ends, or once that time is past `past_s` (it
+        spins: the verdict is certain). None if the process was gone when measured."""
         watched = self.pid if pid is None else pid
         try:
-            before = runnable_s(watched)
-            self.idle(window_s)
-            return runnable_s(watched) - before
+            before, start = runnable_s(watched), time.monotonic()
+
+            def spun() -> bool:
+                return past_s is not None and runnable_s(watched) - before > past_s
+
+            self.wait_for(predicate=spun if past_s is not None else None, exit=True,
+                          within_s=window_s)  # fmt: skip
+            return runnable_s(watched) - before, time.monotonic() - start
         except ProcessGone:
             return None
+
+    def busy_s(self, window_s: float, pid: int | None = None) -> float | None:
+        """The time running or ready to run of `busy()`, over the whole window."""
+        got = self.busy(window_s, pid)
+        return None if got is None else got[0]
 
     @property
     def stdout(self) -> bytes:

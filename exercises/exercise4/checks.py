@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import time
 
 import pytest
 import sysv_ipc
@@ -311,7 +310,7 @@ def test_receiver_waits_without_spinning(programs: dict[str, Program]) -> None:
     receiver.wait_for(state="sleeping", exit=True, within_s=0.3)
     # running or ready to run: a spinning receiver counts the whole window even when the
     # machine is busy, a sleeping one nothing
-    busy = _busy(receiver, WINDOW_S, BUSY_S) if receiver.alive else None
+    busy = receiver.busy(WINDOW_S, past_s=BUSY_S) if receiver.alive else None
     if busy is None:
         receiver.wait_for(exit=True, within_s=2)  # its status, if it is ending
         raise Failed(
@@ -348,20 +347,6 @@ def test_receiver_waits_without_spinning(programs: dict[str, Program]) -> None:
             lecture=LECTURE,
             kind="message-not-printed-after-wait",
         )
-
-
-def _busy(run: Run, window_s: float, limit_s: float) -> tuple[float, float] | None:
-    """How long `run` was running or ready to run (see `Run.busy_s`) over the next
-    `window_s` seconds, and how long it was watched: the window ends early once that is
-    past `limit_s` (it spins: the verdict is certain) or the program ends. None if the
-    process was gone when measured."""
-    try:
-        before, start = inspection.runnable_s(run.pid), time.monotonic()
-        run.wait_for(predicate=lambda: inspection.runnable_s(run.pid) - before > limit_s,
-                     exit=True, within_s=window_s)  # fmt: skip
-        return inspection.runnable_s(run.pid) - before, time.monotonic() - start
-    except inspection.ProcessGone:
-        return None
 
 
 def test_missing_queue_is_an_error(programs: dict[str, Program]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import time
@@ -387,8 +388,8 @@ def test_waiting_uses_no_cpu(prodcons: Run) -> None:
         others = [p for p in procs if p.pid != waiter.pid]
         _signal(others, signal.SIGSTOP)  # hold everyone else up: the one left can only wait
         # at most 0.2 s to reach its wait: asleep (a spinning one never is)
-        run.wait_for(predicate=lambda pid=waiter.pid: _asleep(pid), exit=True, within_s=0.2)
-        busy = _busy(run, waiter.pid, WINDOW_S, BUSY_S)
+        run.wait_for(predicate=functools.partial(_asleep, waiter.pid), exit=True, within_s=0.2)
+        busy = run.busy(WINDOW_S, pid=waiter.pid, past_s=BUSY_S)
         _signal(others, signal.SIGCONT)
         if busy is None:
             continue  # gone: nothing was measured
@@ -416,20 +417,6 @@ def test_waiting_uses_no_cpu(prodcons: Run) -> None:
 
 def _asleep(pid: int) -> bool:
     return inspection.blocking.wait_of(pid).state == "S"
-
-
-def _busy(run: Run, pid: int, window_s: float, limit_s: float) -> tuple[float, float] | None:
-    """How long `pid` was running or ready to run (see `Run.busy_s`) over the next
-    `window_s` seconds, and how long it was watched: the window ends early once that is
-    past `limit_s` (it spins: the verdict is certain) or the program ends. None if the
-    process was gone when measured."""
-    try:
-        before, start = inspection.runnable_s(pid), time.monotonic()
-        run.wait_for(predicate=lambda: inspection.runnable_s(pid) - before > limit_s,
-                     exit=True, within_s=window_s)  # fmt: skip
-        return inspection.runnable_s(pid) - before, time.monotonic() - start
-    except inspection.ProcessGone:
-        return None
 
 
 def _signal(procs: Iterable[inspection.ProcessInfo], sig: int) -> None:

@@ -6,7 +6,6 @@ import secrets
 import signal
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -96,20 +95,6 @@ def _accepts(run: Run) -> bool:
     return w.state == "S" and w.call in ("accept", "accept4")
 
 
-def _busy(run: Run, window_s: float, limit_s: float) -> tuple[float, float] | None:
-    """How long `run` was running or ready to run (see `Run.busy_s`) over the next
-    `window_s` seconds, and how long it was watched: the window ends early once that is
-    past `limit_s` (it spins: the verdict is certain) or the program ends. None if the
-    process was gone when measured."""
-    try:
-        before, start = inspection.runnable_s(run.pid), time.monotonic()
-        run.wait_for(predicate=lambda: inspection.runnable_s(run.pid) - before > limit_s,
-                     exit=True, within_s=window_s)  # fmt: skip
-        return inspection.runnable_s(run.pid) - before, time.monotonic() - start
-    except inspection.ProcessGone:
-        return None
-
-
 def _fd_count(pid: int) -> int:
     return len(inspection.fds(pid))
 
@@ -197,7 +182,7 @@ def test_server_does_not_spin(programs: dict[str, Program], port: int) -> None:
     # let it notice that the client left: at most 0.2 s to be back in accept() (one that
     # spins on read() never is)
     server.wait_for(predicate=lambda: _accepts(server), exit=True, within_s=0.2)
-    busy = _busy(server, WINDOW_S, BUSY_S) if server.alive else None
+    busy = server.busy(WINDOW_S, past_s=BUSY_S) if server.alive else None
     if busy is None:
         pytest.skip(f"needs a server that goes on after its client (it {server.ended()})")
     used, watched_s = busy
