@@ -150,7 +150,8 @@ def _grade(
         assert stream.build is not None
         build = stream.build
         if cache is not None and key is not None and hit is None and stream.programs:
-            _keep_build(cache, key, build, stream.programs)
+            with contextlib.suppress(OSError):  # a full disk costs the next grade a build only
+                cache.store(key, build, stream.programs)  # a failed build is never kept
         return SubmissionReport(
             exercise=exercise.id,
             title=exercise.title,
@@ -193,15 +194,6 @@ def _cached_build(
     except OSError:  # a cache that cannot be read is no cache: the grade builds
         return None, None, None
     return cache, key, hit
-
-
-def _keep_build(
-    cache: build_cache.Cache, key: str, build: BuildResult, programs: Mapping[str, bytes]
-) -> None:
-    """Keep a fresh build that worked for the next grade of the same sources."""
-    if build.ok and not build.reused:
-        with contextlib.suppress(OSError):  # a full disk costs the next grade a build only
-            cache.store(key, build, programs)
 
 
 def now() -> str:
