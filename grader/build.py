@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import re
 import shutil
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader import stops
 from grader.catalog import Exercise
 from grader.results import BuildResult, Diagnostic
 from grader.sandbox import Sandbox
+
+if TYPE_CHECKING:
+    from grader.process import Run
 
 _DIAG = re.compile(
     r"^(?P<file>[^\s:][^:]*):(?P<line>\d+):(?:(?P<col>\d+):)? "
@@ -58,10 +63,14 @@ def _relative(file: str, folder: Path) -> str:
     return str(Path(*path.parts)) if path.parts else file
 
 
-def _run(argv: list[str], cwd: Path, sandbox: Sandbox) -> tuple[int | None, str]:
+def _start(argv: list[str], cwd: Path, sandbox: Sandbox) -> Run:
     limits = replace(sandbox.limits, wall_s=BUILD_WALL_S, cpu_s=max(sandbox.limits.cpu_s, 30),
                      memory_mb=max(sandbox.limits.memory_mb, 1024), processes=64)  # fmt: skip
-    run = sandbox.start(argv, cwd=cwd, limits=limits, env={"TMPDIR": str(cwd)})
+    return sandbox.start(argv, cwd=cwd, limits=limits, env={"TMPDIR": str(cwd)})
+
+
+def _ended(run: Run) -> tuple[int | None, str]:
+    """Wait for a started build command: (status, log)."""
     run.finish(BUILD_WALL_S)
     log = (run.text("stdout") + run.text("stderr")).strip()
     if run.stopped_for:
@@ -70,14 +79,25 @@ def _run(argv: list[str], cwd: Path, sandbox: Sandbox) -> tuple[int | None, str]
     return code, log
 
 
-def _gcc(folder: Path, exercise: Exercise, sandbox: Sandbox, source: str, output: str,
-         extra: tuple[str, ...]) -> tuple[str, int | None, str]:  # fmt: skip
-    """Build `output` from `source` with the exercise's own gcc command: (command, status, log)."""
+def _run(argv: list[str], cwd: Path, sandbox: Sandbox) -> tuple[int | None, str]:
+    return _ended(_start(argv, cwd, sandbox))
+
+
+def _gcc_argv(exercise: Exercise, source: str, output: str,
+              extra: tuple[str, ...]) -> tuple[str, list[str]]:  # fmt: skip
+    """The exercise's own gcc command building `output` from `source`: (as shown, argv)."""
     spec = exercise.build
     flags = [*spec.cflags, *extra]
     argv = [spec.cc, *flags, "-fdiagnostics-color=never", "-o", output, source, *spec.ldflags]
+    return " ".join([spec.cc, *flags, "-o", output, source, *spec.ldflags]), argv
+
+
+def _gcc(folder: Path, exercise: Exercise, sandbox: Sandbox, source: str, output: str,
+         extra: tuple[str, ...]) -> tuple[str, int | None, str]:  # fmt: skip
+    """Build `output` from `source` with the exercise's own gcc command: (command, status, log)."""
+    command, argv = _gcc_argv(exercise, source, output, extra)
     code, log = _run(argv, folder, sandbox)
-    return " ".join([spec.cc, *flags, "-o", output, source, *spec.ldflags]), code, log
+    return command, code, log
 
 
 def not_built(result: BuildResult, program: str) -> str | None:
@@ -121,51 +141,111 @@ def _variants_after_make(
     return commands, logs, warnings
 
 
+class Pending:
+    """A build under way: its commands started by `start()`, in the caller's thread; the
+    caller may do other work (not fork from another thread) until `finish()`."""
+
+    def __init__(self, folder: Path, exercise: Exercise, sandbox: Sandbox, *,
+                 makefile: bool) -> None:  # fmt: skip
+        self.folder = folder
+        self.exercise = exercise
+        self.sandbox = sandbox
+        self.makefile = makefile
+        self.started = time.monotonic()
+        self._runs: list[tuple[str, Run]] = []  # (command as shown, its run), in order
+        if makefile:
+            make = shutil.which("make") or "make"
+            argv = [make, "--no-print-directory", *exercise.programs.values()]
+            self._runs.append((" ".join(["make", *argv[2:]]), _start(argv, folder, sandbox)))
+        else:  # every gcc run at once: each builds its own output from the student's files
+            for source, output, extra in exercise.builds:
+                command, argv = _gcc_argv(exercise, source, output, extra)
+                self._runs.append((command, _start(argv, folder, sandbox)))
+        # when each run ended (in order: the latest end so far), for the build's duration:
+        # the caller finishes them later, maybe long after. This thread only waits: it
+        # never forks, nor imports
+        self._ends: list[float] = []
+        self._seen = threading.Condition()
+        threading.Thread(target=self._time, daemon=True).start()
+
+    def _time(self) -> None:
+        for _, run in self._runs:
+            run.wait_for(exit=True, within_s=BUILD_WALL_S)
+            with self._seen:
+                self._ends.append(time.monotonic())
+                self._seen.notify_all()
+
+    def _ended_s(self, upto: int) -> float:
+        """Seconds from the start to the end of run `upto` and of every run before it
+        (which `finish()` has seen end: the timer sees it too, at once)."""
+        with self._seen:
+            self._seen.wait_for(lambda: len(self._ends) > upto, BUILD_WALL_S)
+            end = self._ends[upto] if 0 <= upto < len(self._ends) else time.monotonic()
+        return end - self.started
+
+    def finish(self) -> BuildResult:
+        """Wait for the build's commands and tell how it went: the first failure, in the
+        order of `exercise.builds`, is the build's (what a run after it made is ignored)."""
+        return self._make() if self.makefile else self._gcc()
+
+    def _make(self) -> BuildResult:
+        folder, exercise = self.folder, self.exercise
+        command, run = self._runs[0]
+        code, log = _ended(run)
+        absent = [p for p in exercise.programs.values() if not (folder / p).is_file()]
+        errors, warnings, kind, diagnostics = _classify(log, folder)
+        ok = code == 0 and not absent
+        commands = [command]
+        if not ok and not errors:
+            errors = (f"make exited with status {code}" if code else
+                      f"your Makefile did not build {', '.join(absent)}",)  # fmt: skip
+            kind = "make"
+        duration = self._ended_s(0)
+        if ok:
+            variants_start = time.monotonic()
+            more, more_logs, notes = _variants_after_make(folder, exercise, self.sandbox)
+            duration += time.monotonic() - variants_start
+            commands += more
+            log = "\n".join(x for x in (log, *more_logs) if x)
+            warnings += tuple(w for w in notes if w not in warnings)
+        return BuildResult(ok, tuple(commands), log, warnings, errors if not ok else (),
+                           "" if ok else kind, duration, diagnostics)  # fmt: skip
+
+    def _gcc(self) -> BuildResult:
+        folder, spec = self.folder, self.exercise.build
+        commands: list[str] = []
+        logs: list[str] = []
+        all_warnings: list[str] = []
+        all_diagnostics: list[Diagnostic] = []
+        for n, (command, run) in enumerate(self._runs):
+            code, log = _ended(run)
+            commands.append(command)
+            logs.append(log)
+            errors, warnings, kind, diagnostics = _classify(log, folder)
+            all_warnings.extend(warnings)
+            all_diagnostics.extend(diagnostics)
+            if code != 0:
+                if not errors:
+                    errors = (log.splitlines()[-1] if log else
+                              f"{spec.cc} exited with status {code}",)  # fmt: skip
+                return BuildResult(False, tuple(commands), "\n".join(logs),
+                                   tuple(all_warnings), errors, kind, self._ended_s(n),
+                                   tuple(all_diagnostics))  # fmt: skip
+        return BuildResult(True, tuple(commands), "\n".join(x for x in logs if x),
+                           tuple(all_warnings), (), "", self._ended_s(len(self._runs) - 1),
+                           tuple(all_diagnostics))  # fmt: skip
+
+
+def start(folder: Path, exercise: Exercise, sandbox: Sandbox, *, makefile: bool) -> Pending:
+    """Start building every program of `exercise` from the C files in `folder`, in place:
+    every gcc run at once (or the student's `make`), to `finish()` later."""
+    return Pending(folder, exercise, sandbox, makefile=makefile)
+
+
 def compile(folder: Path, exercise: Exercise, sandbox: Sandbox, *, makefile: bool) -> BuildResult:
     """Build every program of `exercise` from the C files in `folder`, in place.
 
     With the student's Makefile, `make` builds the programs, and the exercise's variants
     (`-O2` builds, say) are then built with the exercise's own gcc command.
     """
-    start = time.monotonic()
-    spec = exercise.build
-    commands: list[str] = []
-    if makefile:
-        make = shutil.which("make") or "make"
-        argv = [make, "--no-print-directory", *exercise.programs.values()]
-        code, log = _run(argv, folder, sandbox)
-        absent = [p for p in exercise.programs.values() if not (folder / p).is_file()]
-        errors, warnings, kind, diagnostics = _classify(log, folder)
-        ok = code == 0 and not absent
-        commands.append(" ".join(["make", *argv[2:]]))
-        if not ok and not errors:
-            errors = (f"make exited with status {code}" if code else
-                      f"your Makefile did not build {', '.join(absent)}",)  # fmt: skip
-            kind = "make"
-        if ok:
-            more, more_logs, notes = _variants_after_make(folder, exercise, sandbox)
-            commands += more
-            log = "\n".join(x for x in (log, *more_logs) if x)
-            warnings += tuple(w for w in notes if w not in warnings)
-        return BuildResult(ok, tuple(commands), log, warnings, errors if not ok else (),
-                           "" if ok else kind, time.monotonic() - start,
-                           diagnostics)  # fmt: skip
-    logs: list[str] = []
-    all_warnings: list[str] = []
-    all_diagnostics: list[Diagnostic] = []
-    for source, output, extra in exercise.builds:
-        command, code, log = _gcc(folder, exercise, sandbox, source, output, extra)
-        commands.append(command)
-        logs.append(log)
-        errors, warnings, kind, diagnostics = _classify(log, folder)
-        all_warnings.extend(warnings)
-        all_diagnostics.extend(diagnostics)
-        if code != 0:
-            if not errors:
-                errors = (log.splitlines()[-1] if log else f"{spec.cc} exited with status {code}",)
-            return BuildResult(False, tuple(commands), "\n".join(logs), tuple(all_warnings),
-                               errors, kind, time.monotonic() - start,
-                               tuple(all_diagnostics))  # fmt: skip
-    return BuildResult(True, tuple(commands), "\n".join(x for x in logs if x),
-                       tuple(all_warnings), (), "", time.monotonic() - start,
-                       tuple(all_diagnostics))  # fmt: skip
+    return start(folder, exercise, sandbox, makefile=makefile).finish()

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from grader import protocol
     from grader.catalog import Exercise
     from grader.results import BuildResult
@@ -77,7 +79,7 @@ def _pytest_args(checks: Path, scratch: Path, debug: bool) -> list[str]:
     ]  # fmt: skip
 
 
-def build(
+def start_build(
     exercise: Exercise,
     caps: Capabilities,
     scratch: Path,
@@ -85,11 +87,13 @@ def build(
     missing: tuple[str, ...] = (),
     makefile: bool = False,
     prebuilt: BuildResult | None = None,
-) -> BuildResult:
-    """The grade's first phase: the submission (in `scratch`/submission) built once,
-    before any check runs; with files missing, nothing is compiled. With `prebuilt` (the
-    build cache's hit: the host placed its programs), that result is handed on, marked
-    reused, and gcc does not run, as long as every program is there as a regular file."""
+) -> Callable[[], BuildResult]:
+    """The grade's first phase begun: the submission (in `scratch`/submission) to build
+    once, before any check runs. Every gcc run (or make) is started here, in the caller's
+    thread; the function returned waits for them and gives the build's result, as
+    `build()` does. With files missing, nothing is compiled. With `prebuilt` (the build
+    cache's hit: the host placed its programs), that result is handed on, marked reused,
+    and gcc does not run, as long as every program is there as a regular file."""
     import dataclasses
     import stat
     import time
@@ -99,36 +103,79 @@ def build(
     from grader.sandbox import Sandbox
 
     if missing:
-        return BuildResult(ok=False, kind="missing",
-                           errors=tuple(f"{m} is missing" for m in missing))  # fmt: skip
+        result = BuildResult(ok=False, kind="missing",
+                             errors=tuple(f"{m} is missing" for m in missing))  # fmt: skip
+        return lambda: result
     source = scratch / "submission"
     if prebuilt is not None and prebuilt.ok and not makefile:
         start = time.monotonic()
         programs = [source / p for _, p, _ in exercise.builds]
         if all(p.is_file() and not p.is_symlink() and p.stat().st_mode & stat.S_IXUSR
                for p in programs):  # fmt: skip
-            return dataclasses.replace(prebuilt, reused=True,
-                                       duration_s=time.monotonic() - start)  # fmt: skip
+            reused = dataclasses.replace(prebuilt, reused=True,
+                                         duration_s=time.monotonic() - start)  # fmt: skip
+            return lambda: reused
     box = Sandbox(scratch / "build-log", exercise.limits, caps, home=source)
     try:
-        return build_mod.compile(source, exercise, box, makefile=makefile)
-    finally:
+        pending = build_mod.start(source, exercise, box, makefile=makefile)
+    except BaseException:
         box.cleanup()
+        raise
+
+    def finish() -> BuildResult:
+        try:
+            return pending.finish()
+        finally:
+            box.cleanup()
+
+    return finish
+
+
+def build(
+    exercise: Exercise,
+    caps: Capabilities,
+    scratch: Path,
+    *,
+    missing: tuple[str, ...] = (),
+    makefile: bool = False,
+    prebuilt: BuildResult | None = None,
+) -> BuildResult:
+    """The grade's first phase, start to end (`start_build()`, then waiting for it)."""
+    return start_build(exercise, caps, scratch, missing=missing, makefile=makefile,
+                       prebuilt=prebuilt)()  # fmt: skip
+
+
+def _begin_build(
+    exercise: Exercise, caps: Capabilities, scratch: Path, job: protocol.Job
+) -> Callable[[], tuple[BuildResult, BaseException | None]]:
+    """The build phase begun; the function returned gives its result, and what broke it:
+    the grader's failure (gcc or make missing), which each check then reports, never a
+    lost report."""
+    from grader.results import BuildResult
+
+    def broken(e: BaseException) -> Callable[[], tuple[BuildResult, BaseException | None]]:
+        return lambda: (BuildResult(ok=False, kind="missing"), e)
+
+    try:
+        finish = start_build(exercise, caps, scratch, missing=job.missing,
+                             makefile=job.makefile, prebuilt=job.prebuilt)  # fmt: skip
+    except Exception as e:
+        return broken(e)
+
+    def result() -> tuple[BuildResult, BaseException | None]:
+        try:
+            return finish(), None
+        except Exception as e:
+            return broken(e)()
+
+    return result
 
 
 def _built(
     exercise: Exercise, caps: Capabilities, scratch: Path, job: protocol.Job
 ) -> tuple[BuildResult, BaseException | None]:
-    """The build phase's result, and what broke it: the grader's failure (gcc or make
-    missing), which each check then reports, never a lost report."""
-    from grader.results import BuildResult
-
-    try:
-        built = build(exercise, caps, scratch, missing=job.missing, makefile=job.makefile,
-                      prebuilt=job.prebuilt)  # fmt: skip
-    except Exception as e:
-        return BuildResult(ok=False, kind="missing"), e
-    return built, None
+    """The build phase's result, start to end, and what broke it (see `_begin_build`)."""
+    return _begin_build(exercise, caps, scratch, job)()
 
 
 def main(argv: list[str]) -> None:
@@ -172,13 +219,17 @@ def main(argv: list[str]) -> None:
     faulthandler.enable()  # a crash of the worker leaves its traceback in the log
 
     exercise = catalog._load(Path(job.exercise_folder))
-    # the build first, in this thread alone: a fork while another thread imports could
-    # leave the child a lock no one will release, before it execs gcc
-    built, broke = _built(exercise, caps, scratch, job)
+    # the build first: every gcc run (or make) forked here, in this thread, before pytest
+    # is imported, which it then overlaps. No fork may happen while another thread
+    # imports (the child could be left a lock no one will release before it execs): the
+    # threads the runs bring (their output's readers, their reapers, the build's timer)
+    # fork nothing, and nothing forks during the import
+    building = _begin_build(exercise, caps, scratch, job)
     import pytest
 
     from grader.plugin import Collector, GradeContext
 
+    built, broke = building()
     emit(protocol.Built(built))
     if job.send_programs and built.ok and not built.reused and not job.makefile:
         from grader import build_cache

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import wait_until
 
 from grader import build, catalog, sandbox
 from grader.catalog import Limits
@@ -179,3 +181,50 @@ def test_a_makefile_diagnostic_is_relative_to_the_submission(
     assert result.ok, result.log
     assert str(folder) in result.log or str(folder.resolve()) in result.log
     assert [(d.file, d.severity) for d in result.diagnostics] == [("copy.c", "warning")]
+
+
+# -- every gcc run started at once (issue 14): the worker imports pytest meanwhile ----------
+
+
+def test_every_gcc_run_is_started_before_any_is_waited_for(
+    tmp_path: Path, box: sandbox.Sandbox
+) -> None:
+    """exercise7's two builds (prodcons, prodcons-O2) both run from `start()` on."""
+    folder = _prodcons(tmp_path, {"prodcons.c": PRODCONS.read_text()})
+    pending = build.start(folder, catalog.find("exercise7"), box, makefile=False)
+    assert len(box.runs) == 2  # both forked by start(), none waited for yet
+    wait_until(lambda: all(not r.alive for r in box.runs), within_s=60)
+    result = pending.finish()
+    assert result.ok, result.log
+    assert result.command == (
+        "gcc -Wall -std=gnu11 -o prodcons prodcons.c -pthread",
+        "gcc -Wall -std=gnu11 -O2 -o prodcons-O2 prodcons.c -pthread",
+    )
+    assert (folder / "prodcons").is_file()
+    assert (folder / "prodcons-O2").is_file()
+
+
+def test_the_duration_ends_when_gcc_ends_not_when_it_is_finished(
+    tmp_path: Path, box: sandbox.Sandbox
+) -> None:
+    """The build's time is gcc's, however long the worker took to come back for it."""
+    folder = _folder(tmp_path, REFERENCE.read_text())
+    pending = build.start(folder, catalog.find("exercise1"), box, makefile=False)
+    wait_until(lambda: not box.runs[0].alive, within_s=60)
+    ended = time.monotonic()
+    wait_until(lambda: time.monotonic() - ended > 0.3)  # the worker busy elsewhere
+    result = pending.finish()
+    assert result.ok, result.log
+    assert result.duration_s < time.monotonic() - pending.started - 0.2
+
+
+def test_the_first_failing_build_is_the_builds_result(tmp_path: Path, box: sandbox.Sandbox) -> None:
+    """Both builds run at once, but a failure is told as a build one after the other
+    would tell it: the first failure in order, its command the last one shown."""
+    broken = PRODCONS.read_text().replace("int main(", "int main(void) { return x; }\nint ma1n(")
+    folder = _prodcons(tmp_path, {"prodcons.c": broken})
+    result = build.compile(folder, catalog.find("exercise7"), box, makefile=False)
+    assert (result.ok, result.kind) == (False, "compile")
+    assert result.command == ("gcc -Wall -std=gnu11 -o prodcons prodcons.c -pthread",)
+    assert result.errors[0].startswith("prodcons.c:")
+    assert "-O2" not in result.log

@@ -113,7 +113,7 @@ def test_a_build_that_raises_is_handed_on_with_what_broke_it(
     def broken(*args: object, **kwargs: object) -> None:
         raise FileNotFoundError("make")
 
-    monkeypatch.setattr(worker, "build", broken)
+    monkeypatch.setattr(worker, "start_build", broken)
     job = protocol.Job(caps=sandbox.detect(), scratch=str(scratch),
                        exercise_folder=str(exercise.folder), result_fd=-1)  # fmt: skip
     built, broke = worker._built(exercise, job.caps, scratch, job)

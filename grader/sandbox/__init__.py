@@ -14,7 +14,9 @@ by name, by the session only.
 
 from __future__ import annotations
 
-from grader.sandbox.box import Program, Sandbox, remove_ipc_objects
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from grader.sandbox.detect import NO_USERNS_ENV, NOBODY, SAFE_PATH, TMPFS_MB, Capabilities, detect
 from grader.sandbox.inside import (
     INSIDE_SCRATCH,
@@ -24,6 +26,9 @@ from grader.sandbox.inside import (
     protect_worker,
 )
 from grader.sandbox.student import hand_to_students, preexec, student_env
+
+if TYPE_CHECKING:
+    from grader.sandbox.box import Program, Sandbox, remove_ipc_objects
 
 __all__ = [
     "INSIDE_SCRATCH",
@@ -44,3 +49,17 @@ __all__ = [
     "remove_ipc_objects",
     "student_env",
 ]
+
+
+# The checks' names, imported on first use: the host (grader.session) needs the sandbox's
+# host side only, not the processes, waits and inspection a check's Sandbox brings
+_LAZY = ("Program", "Sandbox", "remove_ipc_objects")
+
+
+def __getattr__(name: str) -> Any:
+    """A name of box.py (PEP 562), imported when first asked for, then kept."""
+    if name not in _LAZY:
+        raise AttributeError(f"module 'grader.sandbox' has no attribute {name!r}")
+    value = getattr(importlib.import_module("grader.sandbox.box"), name)
+    globals()[name] = value
+    return value
