@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shlex
 import signal
 import sys
+import threading
 import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -402,6 +404,36 @@ def _terminated(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point of `grade`: turns every outcome into its exit status."""
+    try:
+        _main(argv)
+    except SystemExit as e:
+        code = 0 if e.code is None else e.code
+        if argv is None and isinstance(code, int) and _ready_to_exit():
+            # the `grade` command itself, its output written and its exit functions run:
+            # skip the interpreter's teardown, which frees every module and object one by
+            # one (about 27 ms of a grade's 0.7 s). Only as the command: a caller of
+            # main(argv) goes on running
+            os._exit(int(code))
+        raise
+
+
+def _ready_to_exit() -> bool:
+    """Run what the interpreter's exit would run that matters (the atexit functions:
+    weakref finalizers, a temporary folder's removal) and flush stdout and stderr: True
+    when all is done. False with a thread still running, or an output that cannot be
+    flushed (a closed pipe), which the normal exit reports as Python does."""
+    if threading.active_count() != 1:  # no thread whose work an exit would cut
+        return False
+    atexit._run_exitfuncs()  # what the interpreter's exit runs first; then none is left
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _main(argv: list[str] | None) -> None:
     with contextlib.suppress(ValueError):  # not the main thread: leave signals alone
         signal.signal(signal.SIGTERM, _terminated)
     args = list(argv if argv is not None else sys.argv[1:])

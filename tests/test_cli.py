@@ -650,3 +650,41 @@ def test_formats_and_outs_that_do_not_pair_are_refused_before_grading(
     result = _grade("exercise1", REFERENCE1, *argv)
     _assert_short_usage_error(result, *words)
     assert list(tmp_path.iterdir()) == []
+
+
+# -- the command as a process: it skips the interpreter's teardown (issue 14) ---------------
+
+
+def _command(*argv: str | Path, code: str = "from grader.cli import main; main()") -> Any:
+    return subprocess.run([sys.executable, "-c", code, *map(str, argv)], capture_output=True,
+                          text=True, timeout=120, check=False, cwd=REPO)  # fmt: skip
+
+
+def test_the_command_writes_all_its_output_and_exits_with_its_status() -> None:
+    listed = _command("--list", "--format", "json")
+    assert listed.returncode == 0, listed.stderr
+    assert len(json.loads(listed.stdout)) == len(catalog.all_exercises())
+    unknown = _command("exercise99")
+    assert unknown.returncode == 2
+    assert "exercise99" in unknown.stderr
+    assert unknown.stdout == ""
+
+
+def test_the_command_runs_its_exit_functions_before_it_ends(tmp_path: Path) -> None:
+    """What an exit must still do (an atexit function, a weakref finalizer) is done."""
+    mark = tmp_path / "ran"
+    code = (
+        "import atexit, pathlib, sys; from grader.cli import main; "
+        f"atexit.register(lambda: pathlib.Path({str(mark)!r}).write_text('yes')); main()"
+    )
+    done = _command("--list", code=code)
+    assert done.returncode == 0, done.stderr
+    assert mark.read_text() == "yes"
+
+
+def test_a_report_on_stdout_is_whole_when_the_grade_ends() -> None:
+    graded = _command("exercise1", REFERENCE1, "--format", "json")
+    assert graded.returncode == 0, graded.stderr
+    report = json.loads(graded.stdout)
+    assert report["passed"] is True
+    assert report["schema"] == 2

@@ -265,3 +265,11 @@ def test_the_check_stopped_keeps_its_points(
     (second,) = [i for i, line in enumerate(lines) if line.startswith('{"check"')][1:2]
     report = _grade(monkeypatch, tmp_path, graded, _cut(lines, second), timed_out=True)
     assert [c.max_points for c in report.checks] == [s.max_points for s in report.catalogue]
+
+
+def test_the_grader_version_is_the_installed_one() -> None:
+    """session.version() reads the package's own (no importlib.metadata at each grade):
+    it must be what pip installed, pyproject's version."""
+    import importlib.metadata
+
+    assert session.version() == importlib.metadata.version("ipcgrade")
