@@ -24,6 +24,8 @@ BUSY_S = 0.06  # seconds running or ready to run, in that window, that mean it s
 BUFFER_SIZE = 10
 QUIET_S = 0.1  # asleep, with no output and nothing moving, this long: it waits
 SPIN_CPU_S = 0.2  # CPU used with no output: it waits by spinning
+LOOK_S = 0.02  # how often a run of the race check is looked at for spinning
+COMPARED_BYTES = 1 << 20  # a shared mapping compared whole, to see a spinner's memory move
 ALONE_S = 5.0  # at most this long for the one left running to wait
 FILL_S = 2.0  # at most this long for the held output to fill up (a writer then waits on it)
 
@@ -425,12 +427,121 @@ def _signal(procs: Iterable[inspection.ProcessInfo], sig: int) -> None:
             os.kill(p.pid, sig)
 
 
+class _Spins:
+    """A predicate for a run's wait: the program's processes spin on a value nothing changes
+    any more (while (nb == 0);). They have used SPIN_CPU_S of CPU between them with no new
+    output and their shared memory unchanged meanwhile, none asleep writing its output.
+
+    Load-independent: a process waiting for a CPU uses none, and a correct consumer's
+    output grows by a 4 KiB block (stdout to a pipe is block-buffered) every ~270 items, a
+    few ms of CPU. A busy-waiting program that still progresses, its two spinners taking
+    turns on one CPU, may use a few hundred ms of CPU per block, but its ring changes
+    meanwhile. Whenever in doubt (memory that cannot be read, a mapping too large to
+    compare), it is no spin: the run's deadline judges it."""
+
+    def __init__(self, run: Run) -> None:
+        self.run = run
+        self.waits: tuple[inspection.blocking.Wait, ...] = ()  # as last seen
+        self.used: dict[int, float] = {}  # seconds of CPU of each since anything moved
+        self._next = 0.0
+        self._out = -1
+        self._base: dict[int, int] = {}  # each one's CPU ticks when something last moved
+        self._memory: object = None
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if now < self._next:
+            return False
+        self._next = now + LOOK_S
+        waits = inspection.blocking.sample(inspection.blocking.members(self.run.pid))
+        out = sum(self.run.output_seen)
+        if not waits:
+            return False  # one ended while we looked: something moved
+        ticks = {w.pid: w.moved[2] + w.moved[3] for w in waits}
+        if out != self._out:
+            self._out, self._base, self._memory = out, ticks, None
+            return False
+        self.waits = waits
+        self.used = {pid: (t - self._base.get(pid, 0)) / _TICKS for pid, t in ticks.items()}
+        if sum(self.used.values()) < SPIN_CPU_S / 4:
+            return False  # far from it: the memory is not read for nothing
+        memory = _shared_memory(w.pid for w in waits)
+        if memory is None or memory != self._memory:
+            self._base, self._memory = ticks, memory  # it moved (or cannot be known)
+            return False
+        if sum(self.used.values()) < SPIN_CPU_S:
+            return False
+        # one asleep writing waits for its output to be read: nothing else need spin
+        return not any(w.state == "S" and w.call in ("write", "writev") for w in waits)
+
+    def text(self) -> str:
+        """Who spins and what the others do, for a message."""
+        spinning = [w for w in self.waits if self.used.get(w.pid, 0) > 0]
+        rest = [w for w in self.waits if w not in spinning]
+        who = " and ".join(f"{w.name} (pid {w.pid})" for w in spinning)
+        cpu = sum(self.used.values())
+        said = (f"{who} used {cpu:.1f} s of CPU with no new output and the shared memory "
+                f"unchanged: {'they spin' if len(spinning) > 1 else 'it spins'} in a loop "
+                "like the lecture's while (nb == 0); on a value that nothing changes any "
+                "more")  # fmt: skip
+        for w in rest:
+            doing = f"waits in {w.call}()" if w.state == "S" and w.call else _STATE.get(
+                w.state, f"is in state {w.state}")  # fmt: skip
+            said += f"; {w.name} (pid {w.pid}) {doing}"
+        return said
+
+
+def _shared_memory(pids: Iterable[int]) -> tuple[bytes, ...] | None:
+    """The bytes of every shared writable mapping the processes have, each read once; None
+    when one cannot be read, or is too large to compare whole."""
+    seen: dict[tuple[str, int], bytes] = {}
+    try:
+        for pid in pids:
+            for m in inspection.memory.shared_writable(pid):
+                if m.identity in seen:
+                    continue
+                if m.size > COMPARED_BYTES:
+                    return None
+                seen[m.identity] = inspection.memory.contents(pid, m, COMPARED_BYTES)
+    except inspection.ProcessGone:
+        return None
+    return tuple(seen[k] for k in sorted(seen))
+
+
+_STATE = {"R": "is running", "S": "is asleep", "T": "is stopped", "Z": "has ended", "D": "waits"}
+
+
+def _run_once(program: Program) -> tuple[Verdict, str, bool]:
+    """One run of `prodcons RACE_N`, judged: its verdict, what to say of it, and whether it
+    hung spinning. A hang is said once seen: every process asleep waiting on another
+    (grader.waiting's hang) or spinning (`_Spins`); RUN_DEADLINE_S at the latest."""
+    run = program.start(str(RACE_N))
+    spins = _Spins(run)
+    waited = run.wait_for(exit=True, predicate=spins, stuck=True, within_s=RUN_DEADLINE_S)
+    if not run.alive:
+        run.finish(2)
+        verdict = _judge(run, RACE_N)
+        return verdict, verdict.what, False
+    if waited.hang is not None:
+        what = f"hung: {waited.hang.text}"
+    elif waited:
+        what = f"hung: {spins.text()}"
+    else:
+        states = "; ".join(
+            f"{p.label} is {p.state} and used {p.cpu_s:.1f} s of CPU" for p in _participants(run)
+        )
+        what = f"hung: after {RUN_DEADLINE_S:g} s, {states or 'no process was left'}"
+    run.kill_group()
+    return Verdict(False, "hung"), what, bool(waited) and waited.hang is None
+
+
 def test_no_race_across_runs(
     programs: dict[str, Program], build: BuildResult, sandbox: Sandbox
 ) -> None:
     """no item lost or repeated, no hang, over many runs with a large N, also built with -O2"""
     summary: list[str] = []
     first: str | None = None
+    spun = False  # the first hang was a spin
     for name in ("prodcons", "prodcons-O2"):
         program = programs.get(name)
         if program is None:
@@ -444,22 +555,11 @@ def test_no_race_across_runs(
         bad = 0
         hung_at = 0
         for i in range(RUNS):
-            run = program.start(str(RACE_N))
-            if not run.wait_for(exit=True, within_s=RUN_DEADLINE_S):
-                procs = _participants(run)
-                verdict = Verdict(False, "hung")
-                states = "; ".join(
-                    f"{p.label} is {p.state} and used {p.cpu_s:.1f} s of CPU" for p in procs
-                )
-                what = f"hung: after {RUN_DEADLINE_S:g} s, {states or 'no process was left'}"
-                run.kill_group()
-            else:
-                run.finish(2)
-                verdict = _judge(run, RACE_N)
-                what = verdict.what
+            verdict, what, spinning = _run_once(program)
             if not verdict.ok:
                 bad += 1
-                first = first or f"{name}, run {i + 1}: {what}"
+                if first is None:
+                    first, spun = f"{name}, run {i + 1}: {what}", spinning
                 if verdict.what == "hung":
                     hung_at = i + 1  # a build that hangs once is not run again
                     break
@@ -483,19 +583,18 @@ def test_no_race_across_runs(
         )
     if first is not None:
         hung = "hung" in first
+        plain_variable = hung and spun and "O2" in first
         raise Failed(
             f"over {RUNS} runs of prodcons {RACE_N} per build: {'; '.join(summary)}. "
             f"First: {first}"
             + (
                 ". A loop that waits on a plain variable (while (nb == 0);) is compiled with "
                 "-O2 into a loop that reads it once: the other process's change is never seen"
-                if hung and "O2" in first
+                if plain_variable
                 else ""
             ),
             hint="synchronise with semaphores, not with a shared counter: nb++ and nb-- from "
             "two processes race (read, add, write back), losing or repeating items",
             lecture=LECTURE,
-            kind=(
-                "waits-on-plain-variable" if hung and "O2" in first else "hangs" if hung else "race"
-            ),
+            kind="waits-on-plain-variable" if plain_variable else "hangs" if hung else "race",
         )
