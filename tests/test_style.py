@@ -23,7 +23,10 @@ def _python_files() -> list[Path]:
         p
         for folder in FOLDERS
         for p in (REPO / folder).rglob("*.py")
-        if "_bundled" not in p.parts and "submissions" not in p.parts
+        if "_bundled" not in p.parts
+        and "submissions" not in p.parts
+        # the benchmark's own venv (bench/.venv-check50): installed code, not ours
+        and not any(part.startswith(".venv") for part in p.parts)
     )
 
 
