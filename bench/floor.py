@@ -47,8 +47,8 @@ FLOOR_DOC = {
     "exercise5": "writer; writer (detach); writer+reader; reader without a segment: 5 runs",
     "exercise6": "filemap on a 6000-byte file (3 checks), on a short file; forkmap 100000 "
     "(twice), forkmap 10: 7 runs",
-    "exercise7": "prodcons 20000: 1 (in order) + 4 (waits, shared, ring, no CPU) + 10 per "
-    "build for the race check, default and -O2 builds: 25 runs",
+    "exercise7": "prodcons 20000: 1 (in order) + 4 (waits, shared, ring, no CPU) + 5 per "
+    "build for the race check, default and -O2 builds: 15 runs",
     "exercise8": "server on a free port, one echo per client check (echo, in turn x2, "
     "closes x3, spin, restart: two servers), client against an echo server, client "
     "without a server",
@@ -234,7 +234,7 @@ def _ex6(b: Path, w: Path) -> list[float]:
 def _ex7(b: Path, w: Path) -> list[float]:
     out = [_life([str(b / "prodcons"), "20000"], w) for _ in range(5)]
     for prog in ("prodcons", "prodcons-O2"):
-        out += [_life([str(b / prog), "20000"], w) for _ in range(10)]
+        out += [_life([str(b / prog), "20000"], w) for _ in range(5)]
     return out
 
 
