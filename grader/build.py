@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -161,27 +160,12 @@ class Pending:
             for source, output, extra in exercise.builds:
                 command, argv = _gcc_argv(exercise, source, output, extra)
                 self._runs.append((command, _start(argv, folder, sandbox)))
-        # when each run ended (in order: the latest end so far), for the build's duration:
-        # the caller finishes them later, maybe long after. This thread only waits: it
-        # never forks, nor imports
-        self._ends: list[float] = []
-        self._seen = threading.Condition()
-        threading.Thread(target=self._time, daemon=True).start()
-
-    def _time(self) -> None:
-        for _, run in self._runs:
-            run.wait_for(exit=True, within_s=BUILD_WALL_S)
-            with self._seen:
-                self._ends.append(time.monotonic())
-                self._seen.notify_all()
 
     def _ended_s(self, upto: int) -> float:
-        """Seconds from the start to the end of run `upto` and of every run before it
-        (which `finish()` has seen end: the timer sees it too, at once)."""
-        with self._seen:
-            self._seen.wait_for(lambda: len(self._ends) > upto, BUILD_WALL_S)
-            end = self._ends[upto] if 0 <= upto < len(self._ends) else time.monotonic()
-        return end - self.started
+        """Seconds from the start to the end of run `upto` and of every run before it (all
+        finished by then), each as its reaper saw it: not when the caller came back for it."""
+        ends = [run.ended_at or time.monotonic() for _, run in self._runs[: upto + 1]]
+        return max(ends) - self.started
 
     def finish(self) -> BuildResult:
         """Wait for the build's commands and tell how it went: the first failure, in the

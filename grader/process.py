@@ -46,6 +46,7 @@ class Run:
         self.gave_up = ""  # why finish() killed it: its hang, or its deadline
         self._cond = threading.Condition()
         self._exit: Exit | None = None
+        self.ended_at: float | None = None  # time.monotonic() when it was reaped
         self._spawned = spawn(launch)
         self.pid = self._spawned.pid
         self.leader = self._spawned.leader  # with a terminal: the launcher leading the session
@@ -81,6 +82,7 @@ class Run:
             self.stopped_for = stops.limit_met(ended, usage, self.limits, self.trace_path)
         self.out_of_memory = stops.out_of_memory(ended, usage, self.limits)
         with self._cond:
+            self.ended_at = time.monotonic()
             self._exit = ended
             self._cond.notify_all()
 
