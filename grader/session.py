@@ -66,40 +66,18 @@ def _grade(
     owner = "kept" if options.keep else str(os.getpid())
     scratch = Path(tempfile.mkdtemp(prefix=f"ipcgrade-{owner}-{exercise.id}-"))
     try:
-        # box/ is all a student program sees; the job, the log and the results stay
-        # beside it, out of its reach
-        box = scratch / "box"
-        digests = Digests(submission_mod.digest(submission), exercise.digest(version()))
-        copy_into(submission, box / "submission")
-        cache, key, hit = _cached_build(exercise, submission, box / "submission", options)
-        if caps.root:
-            scratch.chmod(0o711)  # students run as nobody: they may pass, not list
-        sandbox.hand_to_students(box, caps)
+        # the job, the log and the results stay beside box/, out of its reach
         result_path = scratch / "result.json"
         result_fd = os.open(result_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        job = protocol.Job(
-            caps=caps,
-            scratch=str(box),
-            exercise_folder=str(exercise.folder.resolve()),
-            result_fd=result_fd,
-            missing=tuple(submission.missing),
-            makefile=submission.makefile,
-            keep=tuple(confinement.keep_paths(exercise)),
-            hide=tuple(confinement.hide_paths(submission)),
-            own_root=os.environ.get(inside.NO_PIVOT_ENV, "") in ("", "0"),
-            by_remounts=os.environ.get(inside.NO_SETATTR_ENV, "") not in ("", "0"),
-            debug=options.debug,
-            keep_scratch=options.keep,
-            prebuilt=hit.build if hit is not None else None,
-            send_programs=key is not None and hit is None,
-        )
-        job_path = scratch / "job.json"
-        job_path.write_text(job.to_json())
         try:
-            exit_ = host.run_worker(
-                worker.command(job_path), caps, exercise.limits.grade_s,
-                scratch / "worker.log", result_fd, group,
-            )  # fmt: skip
+            # the worker first: it loads its modules while the scratch folder is prepared
+            with host.Worker(worker.command(), caps, scratch / "worker.log", result_fd,
+                             group) as started:  # fmt: skip
+                job, cache, key, hit, digests = _prepare(
+                    exercise, submission, options, caps, scratch, result_fd
+                )
+                started.go(job.to_json())
+                exit_ = started.wait(exercise.limits.grade_s)
         finally:
             os.close(result_fd)
         stream = read_results(read_private(result_path) or "")
@@ -174,6 +152,42 @@ def _grade(
     finally:
         if not options.keep:
             shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _prepare(
+    exercise: Exercise,
+    submission: Submission,
+    options: GradeOptions,
+    caps: sandbox.Capabilities,
+    scratch: Path,
+    result_fd: int,
+) -> tuple[protocol.Job, build_cache.Cache | None, str | None, build_cache.Entry | None, Digests]:
+    """The scratch folder made ready for the worker: the submission's copy in box/ (all a
+    student program sees), the cached build placed there; and the worker's job."""
+    box = scratch / "box"
+    digests = Digests(submission_mod.digest(submission), exercise.digest(version()))
+    copy_into(submission, box / "submission")
+    cache, key, hit = _cached_build(exercise, submission, box / "submission", options)
+    if caps.root:
+        scratch.chmod(0o711)  # students run as nobody: they may pass, not list
+    sandbox.hand_to_students(box, caps)
+    job = protocol.Job(
+        caps=caps,
+        scratch=str(box),
+        exercise_folder=str(exercise.folder.resolve()),
+        result_fd=result_fd,
+        missing=tuple(submission.missing),
+        makefile=submission.makefile,
+        keep=tuple(confinement.keep_paths(exercise)),
+        hide=tuple(confinement.hide_paths(submission)),
+        own_root=os.environ.get(inside.NO_PIVOT_ENV, "") in ("", "0"),
+        by_remounts=os.environ.get(inside.NO_SETATTR_ENV, "") not in ("", "0"),
+        debug=options.debug,
+        keep_scratch=options.keep,
+        prebuilt=hit.build if hit is not None else None,
+        send_programs=key is not None and hit is None,
+    )
+    return job, cache, key, hit, digests
 
 
 def _cached_build(

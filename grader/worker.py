@@ -1,9 +1,10 @@
 """Inside the sandbox: the grade's worker runs the exercise's checks with pytest.
 
-Started by `sandbox.host.run_worker(command(job))` as `python -c BOOT JOB`; it is the init of
-the grade's PID namespace (when there is one), sets up its file system view, builds the
-submission, runs pytest with our plugin, and streams its results to the host, an event per
-line (grader.protocol).
+Started by `sandbox.host.Worker(command())` as `python -c BOOT`, before its job is ready: it
+loads its modules while the host prepares the scratch folder, then reads the job from its
+stdin. It is the init of the grade's PID namespace (when there is one), sets up its file
+system view, builds the submission, runs pytest with our plugin, and streams its results to
+the host, an event per line (grader.protocol).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from grader.sandbox.detect import SAFE_PATH
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -27,15 +30,15 @@ BOOT = (
 )
 
 
-def command(job: Path) -> list[str]:
-    """The worker's command line for the grade described by `job`: this very Python, with
-    the path to the grader given on the command line, for `sandbox.host.run_worker()`.
+def command() -> list[str]:
+    """The worker's command line: this very Python, with the path to the grader given on the
+    command line, for `sandbox.host.Worker` (the job comes on its stdin).
 
     -I: no script folder (the worker runs in a student-writable one), no user site, no
     PYTHON* variables.
     """
     package = Path(__file__).resolve().parent.parent
-    return [sys.executable, "-I", "-c", BOOT, str(package), str(job)]
+    return [sys.executable, "-I", "-c", BOOT, str(package)]
 
 
 # pytest's builtin plugins a grade has no use for: never registered, so never configured
@@ -178,19 +181,46 @@ def _built(
     return _begin_build(exercise, caps, scratch, job)()
 
 
+def _read_job() -> str:
+    """The job, as the host writes it to the worker's stdin (`Worker.go()`); then stdin is
+    /dev/null, as it was before the worker read its job from it."""
+    chunks = []
+    while chunk := os.read(0, 1 << 16):
+        chunks.append(chunk)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    return b"".join(chunks).decode()
+
+
+def _job_ready() -> bool:
+    import select
+
+    return bool(select.select([0], [], [], 0)[0])
+
+
 def main(argv: list[str]) -> None:
+    sys.dont_write_bytecode = True
+    os.environ.clear()
+    os.environ.update({"PATH": SAFE_PATH, "LANG": "C.UTF-8",
+                       "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})  # fmt: skip
+    # what the grade needs up to the build, loaded before the job comes: the host is still
+    # preparing the scratch folder
     import faulthandler
 
     from grader import catalog, protocol, sandbox
+    from grader.sandbox import box  # noqa: F401  (the build's Sandbox)
 
-    job = protocol.Job.from_json(Path(argv[0]).read_text())
+    # and pytest too, while the job is still to come; otherwise it is imported during the
+    # build, which it overlaps
+    if not _job_ready():
+        import pytest
+
+        from grader import plugin  # noqa: F401
+    job = protocol.Job.from_json(_read_job())
     caps = job.caps
     for fd in caps.cgroup_fds:  # joined by student processes between fork and exec only
         os.set_inheritable(fd, False)
-    sys.dont_write_bytecode = True
-    os.environ.clear()
-    os.environ.update({"PATH": sandbox.SAFE_PATH, "LANG": "C.UTF-8",
-                       "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})  # fmt: skip
     scratch = Path(job.scratch)
     out = job.result_fd  # opened by the host, out of students' reach
     os.set_inheritable(out, False)  # and out of their processes

@@ -110,73 +110,117 @@ class _UserNamespace:
                 os.close(fd)
 
 
-def run_worker(
-    command: list[str],
-    caps: Capabilities,
-    timeout_s: float,
-    log_path: Path,
-    result_fd: int,
-    group: GradeGroup | None = None,
-) -> WorkerExit:
-    """Run the grade's worker and wait for it, killing the whole sandbox at `timeout_s`.
+class Worker:
+    """The grade's worker, started before its job is ready: it loads its modules while the
+    host prepares the scratch folder, then reads the job from its stdin (`go()`).
 
-    Args:
-        command: the worker's command line (grader.worker.command()).
-        group: the grade's control group, joined by the worker before it starts anything;
-            whatever is still in it at the end is killed (daemons without namespaces too).
+    Use it as a context manager: leaving it without `wait()` (the preparation failed, the
+    user interrupted) kills the worker and everything it started.
     """
-    start = time.monotonic()
-    env = worker_env()
-    join = None
-    if group is not None:
-        grader_fds = group.open("grader")
 
-        def join() -> None:
-            cgroup.join(grader_fds)
+    def __init__(
+        self,
+        command: list[str],
+        caps: Capabilities,
+        log_path: Path,
+        result_fd: int,
+        group: GradeGroup | None = None,
+    ) -> None:
+        """Start the worker.
 
-    userns = None
-    if caps.userns and caps.root:
-        userns = _UserNamespace(caps.student_uid or NOBODY, join)
+        Args:
+            command: the worker's command line (grader.worker.command()).
+            result_fd: the results file, opened by the host: a file opened for writing
+                inside the new mount namespace would keep its mounts from becoming read-only
+                (EBUSY).
+            group: the grade's control group, joined by the worker before it starts
+                anything; whatever is still in it at the end is killed (daemons without
+                namespaces too).
+        """
+        self.start = time.monotonic()
+        self._log_path = log_path
+        self._group = group
+        self._ended = False
+        join = None
+        if group is not None:
+            grader_fds = group.open("grader")
 
-    def _plain_preexec() -> None:
-        if join is not None:
-            join()
-        _die_with_grader()
+            def join() -> None:
+                cgroup.join(grader_fds)
 
-    with open(log_path, "wb") as log:
-        try:
-            proc = subprocess.Popen(
-                worker_argv(command, caps),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                env=env,
-                close_fds=True,
-                preexec_fn=userns.preexec if userns else _plain_preexec,  # dies with the grader
-                # the results file, opened here: a file opened for writing inside the new
-                # mount namespace would keep its mounts from becoming read-only (EBUSY);
-                # and the students' cgroup, which the worker has each student process join
-                pass_fds=(result_fd, *caps.cgroup_fds),
-            )
-        finally:  # the child has its copies, or never started
-            if userns is not None:
-                userns.close()
-            if group is not None:
-                group.close()
+        userns = None
+        if caps.userns and caps.root:
+            userns = _UserNamespace(caps.student_uid or NOBODY, join)
+
+        def _plain_preexec() -> None:
+            if join is not None:
+                join()
+            _die_with_grader()
+
+        self.proc: subprocess.Popen[bytes] | None = None
+        with open(log_path, "wb") as log:
+            try:
+                self.proc = subprocess.Popen(
+                    worker_argv(command, caps),
+                    stdin=subprocess.PIPE,  # the job, written by go()
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    env=worker_env(),
+                    close_fds=True,
+                    preexec_fn=userns.preexec if userns else _plain_preexec,  # dies with us
+                    # and the students' cgroup, which the worker has each student process join
+                    pass_fds=(result_fd, *caps.cgroup_fds),
+                )
+            finally:  # the child has its copies, or never started
+                if userns is not None:
+                    userns.close()
+                if group is not None:
+                    group.close()
+
+    def go(self, job: str) -> None:
+        """Hand the worker its job (protocol.Job.to_json()); it starts at once."""
+        assert self.proc is not None
+        assert self.proc.stdin is not None
+        with contextlib.suppress(BrokenPipeError):  # it died: wait() says how
+            self.proc.stdin.write(job.encode())
+        with contextlib.suppress(BrokenPipeError):
+            self.proc.stdin.close()
+
+    def wait(self, timeout_s: float) -> WorkerExit:
+        """Wait for the worker's end, killing the whole sandbox `timeout_s` after its start."""
+        assert self.proc is not None
+        proc = self.proc
         timed_out = False
         try:
-            wait_exit(proc.pid, timeout_s)
+            wait_exit(proc.pid, max(0.0, self.start + timeout_s - time.monotonic()))
             proc.wait(timeout=0.5)
         except subprocess.TimeoutExpired:
             timed_out = True
         finally:
-            _kill_everything(proc.pid)
-            if group is not None:
-                group.kill_all()
-            proc.wait()
-    text = (read_private(log_path) or "")[-20000:]
-    return WorkerExit(proc.returncode, timed_out, time.monotonic() - start, text)
+            self._end()
+        text = (read_private(self._log_path) or "")[-20000:]
+        return WorkerExit(proc.returncode, timed_out, time.monotonic() - self.start, text)
+
+    def _end(self) -> None:
+        """Kill the worker and everything it started, once; reap it."""
+        proc = self.proc
+        if proc is None or self._ended:
+            return
+        self._ended = True
+        if proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+        _kill_everything(proc.pid)
+        if self._group is not None:
+            self._group.kill_all()
+        proc.wait()
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._end()
 
 
 @contextlib.contextmanager
