@@ -12,8 +12,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from grader import pids, stops, trace, waiting
-from grader.inspection import blocking
-from grader.inspection.tree import ProcessGone, runnable_s
 from grader.launch import Launch, spawn
 from grader.output import CappedOutput
 from grader.reaping import Exit, Reaper
@@ -21,6 +19,8 @@ from grader.waiting import Waited
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from grader.inspection import blocking
 
 
 class Run:
@@ -143,6 +143,8 @@ class Run:
         /proc/PID/schedstat, so a busy machine does not shrink it as it shrinks CPU time.
         The window ends early if the program ends, or once that time is past `past_s` (it
         spins: the verdict is certain). None if the process was gone when measured."""
+        from grader.inspection.tree import ProcessGone, runnable_s
+
         watched = self.pid if pid is None else pid
         try:
             before, start = runnable_s(watched), time.monotonic()

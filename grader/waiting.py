@@ -8,10 +8,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from grader import inspection
-from grader.inspection import blocking
+if TYPE_CHECKING:  # imported where used: grader.process is on the way to the first gcc
+    from grader.inspection import blocking
 
 POLL_S = 0.005  # how often process state is looked at while waiting on it
 # how often a waited-for program is looked at for a hang (a few /proc reads per process):
@@ -60,6 +60,8 @@ class Stillness:
         self._judged: tuple[object, blocking.Hang | None] = (None, None)
 
     def look(self) -> blocking.Hang | None:
+        from grader.inspection import blocking
+
         now = time.monotonic()
         run = self._run
         if now < self._next or not run.alive:
@@ -117,6 +119,8 @@ def until(
 
 def holds(predicate: Callable[[], object]) -> bool:
     """`predicate()`, where a process it looks at having gone means "not yet"."""
+    from grader import inspection
+
     try:
         return bool(predicate())
     except inspection.ProcessGone:
@@ -125,6 +129,8 @@ def holds(predicate: Callable[[], object]) -> bool:
 
 def in_state(pid: int, state: str, other: Callable[[], object] | None) -> Callable[[], object]:
     """A predicate: `other` holds, or process `pid` is in `state` ("stopped", ...)."""
+
+    from grader import inspection
 
     def check() -> object:
         if other is not None and other():
