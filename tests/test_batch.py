@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import zipfile
@@ -291,6 +292,10 @@ def test_control_c_keeps_what_is_done_and_says_how_to_resume(tmp_path: Path) -> 
     rows = list(csv.reader(io.StringIO((out / "grades.csv").read_text(), newline="")))
     assert sorted(r[0] for r in rows[2:]) == sorted(done)
     assert (out / "index.html").is_file()
+    for student in done:  # each report kept has its pages (rendered after it, at the end)
+        pages = out / "students" / student
+        assert (pages / "index.html").is_file()
+        assert (pages / "report-student.html").is_file()
     # the running grade's processes and sandbox are gone
     assert not [p for p in psutil.process_iter(["cmdline"])
                 if any(str(klass) in a for a in (p.info["cmdline"] or []))]  # fmt: skip
@@ -479,3 +484,41 @@ def test_the_pool_takes_each_task_only_when_a_slot_is_free(
     # each taken right before it starts (none fetched ahead), into a free slot
     assert seen == [(k, running) for k, (_, running) in enumerate(seen)]
     assert all(running < 2 for _, running in seen), seen
+
+
+def test_later_work_runs_while_the_grades_run_and_before_run_returns(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # the second grade waits on the first one's later work: run only after it ended, that
+    # work would never release it (and the grade would be stopped at its deadline)
+    gate = socket.socket(socket.AF_UNIX)
+    gate.bind(str(tmp_path / "gate"))
+    gate.listen()
+    gate.settimeout(60)
+    waits = ("import socket; s = socket.socket(socket.AF_UNIX); "
+             f"s.connect({str(tmp_path / 'gate')!r}); s.recv(1)")  # fmt: skip
+    commands = {"quick": "pass", "gated": waits}
+    monkeypatch.setattr(
+        pool, "argv", lambda exercise, *a: [sys.executable, "-c", commands[exercise]]
+    )
+    seen: list[tuple[int, ...]] = []
+    ended: list[tuple[int, bool]] = []
+
+    def release() -> None:
+        seen.append(the_pool.running_keys())
+        conn, _ = gate.accept()
+        conn.close()
+
+    def on_done(done: pool.Done[int]) -> None:
+        ended.append((done.key, done.overtime))
+        the_pool.later(release if done.key == 0 else lambda: seen.append(the_pool.running_keys()))
+
+    the_pool = pool.Pool(1, lambda key, running: None, on_done)
+    try:
+        the_pool.run([pool.Task(0, "quick", tmp_path, 30.0), pool.Task(1, "gated", tmp_path, 30.0)])
+    finally:
+        the_pool.stop()
+        the_pool.close()
+        gate.close()
+    assert ended == [(0, False), (1, False)]
+    assert seen == [(1,), ()]  # the first while grade 1 ran, the last before run() returned

@@ -13,6 +13,7 @@ graded; batch/merge.py joins the shards.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import time
@@ -260,9 +261,11 @@ def run(
     def done_one(done: Done[tuple[Job, Digests]]) -> None:
         job, wanted = done.key
         report = _report(job, wanted, done)
-        with _shielded(defer=True):  # a control-C now would keep the report without its pages
-            folder.write_result(job.out, report)
+        with _shielded(defer=True):  # a control-C now: the report kept, not its slim copy
+            folder.write_result(job.out, report, pages=False)
             reports[job] = folder.slim(report, catalogues)
+            # its pages are rendered while the grades run: no slot waits on them
+            pool.later(functools.partial(folder.write_pages, job.out, report, always=True))
         on_event(Finished(job, report, False, done.seconds, len(reports), total,
                           tuple(j for j, _ in pool.running_keys())))  # fmt: skip
 
@@ -277,7 +280,7 @@ def run(
                 deadline = job.exercise.limits.grade_s + OVERTIME_S
                 yield Task((job, wanted), job.exercise.id, job.path, deadline)
                 continue
-            folder.write_pages(job.out, old)
+            pool.later(functools.partial(folder.write_pages, job.out, old))
             reports[job] = folder.slim(old, catalogues)
             reused += 1
             on_event(Finished(job, old, True, 0.0, len(reports), total,
@@ -291,6 +294,7 @@ def run(
         interrupted = True
         with _shielded():
             pool.stop()
+            pool.flush()  # the pages of the reports kept
     except BaseException:
         with _shielded():
             pool.stop()

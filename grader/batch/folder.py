@@ -121,10 +121,24 @@ def reusable(folder: Path, student: str, wanted: Digests) -> SubmissionReport | 
     return old
 
 
-def write_result(folder: Path, report: SubmissionReport) -> None:
-    """The report and both pages, each replacing the old whole."""
+def write_result(folder: Path, report: SubmissionReport, pages: bool = True) -> None:
+    """The report and both pages, each replacing the old whole. Without `pages`, the old
+    pages are removed (never left beside a report they do not show): write_pages() then,
+    or a rerun reusing the report, writes them."""
+    if not pages:
+        for name in (INSTRUCTOR_PAGE, STUDENT_PAGE):
+            try:
+                (folder / name).unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                raise UsageError(
+                    f"cannot write the batch's results to '{folder / name}': {e.strerror}. "
+                    "Give --out a folder you can write."
+                ) from e
     write(folder / REPORT, json_render.render(report))
-    write_pages(folder, report, always=True)
+    if pages:
+        write_pages(folder, report, always=True)
 
 
 def write_pages(folder: Path, report: SubmissionReport, always: bool = False) -> None:
