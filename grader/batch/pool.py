@@ -122,7 +122,9 @@ class Pool(Generic[K]):
             finally:  # a control-C while they start: the ended ones are still kept
                 for done in ended:
                     self.on_done(done)
-            if self.deferred and not ended:  # no slot to refill: one piece of the later work
+            # no slot to refill: one piece of the later work; or, behind grades that end
+            # faster than it is done, one anyway: what waits (whole reports) stays bounded
+            if self.deferred and (not ended or len(self.deferred) > self.jobs):
                 self.deferred[0]()
                 self.deferred.popleft()  # only once done: cut short, flush() runs it again
 
