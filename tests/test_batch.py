@@ -19,6 +19,7 @@ import sys
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 import psutil
@@ -33,7 +34,7 @@ from grader.render import classes as classes_render
 from grader.render import csv as csv_render
 from grader.render import html
 from grader.report import ClassReport, SubmissionReport
-from grader.results import CheckSpec, Outcome
+from grader.results import Outcome
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -410,9 +411,12 @@ def test_the_slim_reports_give_the_very_sheet_and_overview_of_the_whole_ones(
 ) -> None:
     _, out, _, _ = graded
     whole = list(_reports(out).values())
-    catalogues: dict[tuple[CheckSpec, ...], tuple[CheckSpec, ...]] = {}
-    slim = [folder.slim(r, catalogues) for r in whole]
+    shared: dict[Any, Any] = {}
+    slim = [folder.slim(r, shared) for r in whole]
     assert len({id(r.catalogue) for r in slim}) == 1  # one catalogue, shared
+    checks = [c for r in slim for c in r.checks]
+    assert len({c for c in checks}) < len(checks)  # the class has alike results
+    assert len({id(c) for c in checks}) == len(set(checks))  # each kept once, shared
     links = {r.student: f"students/{r.student}/index.html" for r in whole}
     assert csv_render.render(_klass(slim)) == csv_render.render(_klass(whole))
     assert html.overview(_klass(slim), links) == html.overview(_klass(whole), links)
