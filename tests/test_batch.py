@@ -13,11 +13,13 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 import psutil
@@ -32,7 +34,7 @@ from grader.render import classes as classes_render
 from grader.render import csv as csv_render
 from grader.render import html
 from grader.report import ClassReport, SubmissionReport
-from grader.results import CheckSpec, Outcome
+from grader.results import Outcome
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -291,6 +293,10 @@ def test_control_c_keeps_what_is_done_and_says_how_to_resume(tmp_path: Path) -> 
     rows = list(csv.reader(io.StringIO((out / "grades.csv").read_text(), newline="")))
     assert sorted(r[0] for r in rows[2:]) == sorted(done)
     assert (out / "index.html").is_file()
+    for student in done:  # each report kept has its pages (rendered after it, at the end)
+        pages = out / "students" / student
+        assert (pages / "index.html").is_file()
+        assert (pages / "report-student.html").is_file()
     # the running grade's processes and sandbox are gone
     assert not [p for p in psutil.process_iter(["cmdline"])
                 if any(str(klass) in a for a in (p.info["cmdline"] or []))]  # fmt: skip
@@ -405,9 +411,12 @@ def test_the_slim_reports_give_the_very_sheet_and_overview_of_the_whole_ones(
 ) -> None:
     _, out, _, _ = graded
     whole = list(_reports(out).values())
-    catalogues: dict[tuple[CheckSpec, ...], tuple[CheckSpec, ...]] = {}
-    slim = [folder.slim(r, catalogues) for r in whole]
+    shared: dict[Any, Any] = {}
+    slim = [folder.slim(r, shared) for r in whole]
     assert len({id(r.catalogue) for r in slim}) == 1  # one catalogue, shared
+    checks = [c for r in slim for c in r.checks]
+    assert len({c for c in checks}) < len(checks)  # the class has alike results
+    assert len({id(c) for c in checks}) == len(set(checks))  # each kept once, shared
     links = {r.student: f"students/{r.student}/index.html" for r in whole}
     assert csv_render.render(_klass(slim)) == csv_render.render(_klass(whole))
     assert html.overview(_klass(slim), links) == html.overview(_klass(whole), links)
@@ -479,3 +488,41 @@ def test_the_pool_takes_each_task_only_when_a_slot_is_free(
     # each taken right before it starts (none fetched ahead), into a free slot
     assert seen == [(k, running) for k, (_, running) in enumerate(seen)]
     assert all(running < 2 for _, running in seen), seen
+
+
+def test_later_work_runs_while_the_grades_run_and_before_run_returns(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # the second grade waits on the first one's later work: run only after it ended, that
+    # work would never release it (and the grade would be stopped at its deadline)
+    gate = socket.socket(socket.AF_UNIX)
+    gate.bind(str(tmp_path / "gate"))
+    gate.listen()
+    gate.settimeout(60)
+    waits = ("import socket; s = socket.socket(socket.AF_UNIX); "
+             f"s.connect({str(tmp_path / 'gate')!r}); s.recv(1)")  # fmt: skip
+    commands = {"quick": "pass", "gated": waits}
+    monkeypatch.setattr(
+        pool, "argv", lambda exercise, *a: [sys.executable, "-c", commands[exercise]]
+    )
+    seen: list[tuple[int, ...]] = []
+    ended: list[tuple[int, bool]] = []
+
+    def release() -> None:
+        seen.append(the_pool.running_keys())
+        conn, _ = gate.accept()
+        conn.close()
+
+    def on_done(done: pool.Done[int]) -> None:
+        ended.append((done.key, done.overtime))
+        the_pool.later(release if done.key == 0 else lambda: seen.append(the_pool.running_keys()))
+
+    the_pool = pool.Pool(1, lambda key, running: None, on_done)
+    try:
+        the_pool.run([pool.Task(0, "quick", tmp_path, 30.0), pool.Task(1, "gated", tmp_path, 30.0)])
+    finally:
+        the_pool.stop()
+        the_pool.close()
+        gate.close()
+    assert ended == [(0, False), (1, False)]
+    assert seen == [(1,), ()]  # the first while grade 1 ran, the last before run() returned

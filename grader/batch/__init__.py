@@ -13,6 +13,7 @@ graded; batch/merge.py joins the shards.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal
 import time
@@ -29,7 +30,7 @@ from grader.batch.shard import Shard
 from grader.catalog import Exercise
 from grader.errors import ExitCode, GraderError, UsageError
 from grader.report import ClassReport, Digests, SchemaError, SubmissionReport
-from grader.results import BuildResult, CheckResult, CheckSpec, Isolation, Outcome
+from grader.results import BuildResult, CheckResult, Isolation, Outcome
 
 ALL = "all"
 OVERTIME_S = 60.0  # past a grade's own watchdog (grade_s), its process is stopped
@@ -250,7 +251,7 @@ def run(
     checks = {ex.id: ex.digest(version) for ex in the_plan.exercises}
     # slim copies (folder.slim): what the sheets and overviews need, not whole reports
     reports: dict[Job, SubmissionReport] = {}
-    catalogues: dict[tuple[CheckSpec, ...], tuple[CheckSpec, ...]] = {}
+    shared: dict[Any, Any] = {}  # the slim reports' frozen parts, one of each
     total = len(the_plan.jobs)
     reused = 0
 
@@ -260,9 +261,11 @@ def run(
     def done_one(done: Done[tuple[Job, Digests]]) -> None:
         job, wanted = done.key
         report = _report(job, wanted, done)
-        with _shielded(defer=True):  # a control-C now would keep the report without its pages
-            folder.write_result(job.out, report)
-            reports[job] = folder.slim(report, catalogues)
+        with _shielded(defer=True):  # a control-C now: the report kept, not its slim copy
+            folder.write_result(job.out, report, pages=False)
+            reports[job] = folder.slim(report, shared)
+            # its pages are rendered while the grades run: no slot waits on them
+            pool.later(functools.partial(folder.write_pages, job.out, report, always=True))
         on_event(Finished(job, report, False, done.seconds, len(reports), total,
                           tuple(j for j, _ in pool.running_keys())))  # fmt: skip
 
@@ -277,8 +280,8 @@ def run(
                 deadline = job.exercise.limits.grade_s + OVERTIME_S
                 yield Task((job, wanted), job.exercise.id, job.path, deadline)
                 continue
-            folder.write_pages(job.out, old)
-            reports[job] = folder.slim(old, catalogues)
+            pool.later(functools.partial(folder.write_pages, job.out, old))
+            reports[job] = folder.slim(old, shared)
             reused += 1
             on_event(Finished(job, old, True, 0.0, len(reports), total,
                               tuple(j for j, _ in pool.running_keys())))  # fmt: skip
@@ -291,6 +294,7 @@ def run(
         interrupted = True
         with _shielded():
             pool.stop()
+            pool.flush()  # the pages of the reports kept
     except BaseException:
         with _shielded():
             pool.stop()

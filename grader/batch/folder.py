@@ -29,7 +29,7 @@ from grader.render import csv as csv_render
 from grader.render import html
 from grader.render import json as json_render
 from grader.report import ClassReport, Digests, SchemaError, SubmissionReport
-from grader.results import BuildResult, CheckResult, CheckSpec, Isolation, SandboxAction
+from grader.results import BuildResult, CheckResult, Isolation, SandboxAction
 
 STUDENTS = "students"
 REPORT = "report.json"
@@ -66,44 +66,50 @@ def load(text: str) -> SubmissionReport:
         raise ValueError(f"it lacks {e}") from e
 
 
-def slim(
-    report: SubmissionReport, catalogues: dict[tuple[CheckSpec, ...], tuple[CheckSpec, ...]]
-) -> SubmissionReport:
+def slim(report: SubmissionReport, shared: dict[Any, Any]) -> SubmissionReport:
     """What write_classes (the grade sheet, the overview, the index) and the batch's summary
     read of a report, and nothing more: each check's id, title, outcome, points and failure,
     and the reasons the sandbox stopped a program; the build's and the isolation's verdicts.
     Messages, evidence, logs, the compiler's output and the student's sources are left out
     (they are in the student's report.json, written already): a batch keeps one of these per
-    student, a few hundred bytes, not the whole report. `catalogues` holds the catalogues
-    seen so far, so the students of one exercise share one.
+    student, a few hundred bytes, not the whole report. `shared` holds the frozen parts seen
+    so far (catalogues, checks' results, builds, isolations, the checks' digest), so the
+    students of one exercise share one of each: most of a class's results are alike.
     """
-    catalogue = catalogues.setdefault(report.catalogue, report.catalogue)
+
+    def share(value: Any) -> Any:
+        return shared.setdefault(value, value)
+
     return replace(
         report,
         exercise=sys.intern(report.exercise),
         title=sys.intern(report.title),
         name=sys.intern(report.name),
         grader_version=sys.intern(report.grader_version),
-        build=BuildResult(ok=report.build.ok),
-        checks=tuple(
-            CheckResult(
+        graded_at=sys.intern(report.graded_at),
+        build=share(BuildResult(ok=report.build.ok)),
+        checks=share(tuple(
+            share(CheckResult(
                 sys.intern(c.id),
                 sys.intern(c.title),
                 c.outcome,
                 points=c.points,
                 max_points=c.max_points,
                 failure=sys.intern(c.failure),
-                sandbox=tuple(SandboxAction(a.action, a.reason, "") for a in c.sandbox),
-            )
+                sandbox=tuple(share(SandboxAction(sys.intern(a.action), sys.intern(a.reason),
+                                                  "")) for a in c.sandbox),
+            ))
             for c in report.checks
-        ),
-        isolation=Isolation(sys.intern(report.isolation.level)),
+        )),
+        isolation=share(Isolation(sys.intern(report.isolation.level))),
+        missing_files=share(report.missing_files),
         found_files=(),
         problems=(),
-        catalogue=catalogue,
+        catalogue=share(report.catalogue),
+        digests=Digests(report.digests.submission, sys.intern(report.digests.checks)),
         sources=(),
         extra={},
-    )
+    )  # fmt: skip
 
 
 def reusable(folder: Path, student: str, wanted: Digests) -> SubmissionReport | None:
@@ -121,10 +127,24 @@ def reusable(folder: Path, student: str, wanted: Digests) -> SubmissionReport | 
     return old
 
 
-def write_result(folder: Path, report: SubmissionReport) -> None:
-    """The report and both pages, each replacing the old whole."""
+def write_result(folder: Path, report: SubmissionReport, pages: bool = True) -> None:
+    """The report and both pages, each replacing the old whole. Without `pages`, the old
+    pages are removed (never left beside a report they do not show): write_pages() then,
+    or a rerun reusing the report, writes them."""
+    if not pages:
+        for name in (INSTRUCTOR_PAGE, STUDENT_PAGE):
+            try:
+                (folder / name).unlink()
+            except FileNotFoundError:
+                pass
+            except OSError as e:
+                raise UsageError(
+                    f"cannot write the batch's results to '{folder / name}': {e.strerror}. "
+                    "Give --out a folder you can write."
+                ) from e
     write(folder / REPORT, json_render.render(report))
-    write_pages(folder, report, always=True)
+    if pages:
+        write_pages(folder, report, always=True)
 
 
 def write_pages(folder: Path, report: SubmissionReport, always: bool = False) -> None:

@@ -84,8 +84,10 @@ class Pool(Generic[K]):
     """Runs tasks `jobs` at a time; `on_start(key, running keys)` and `on_done(Done)` are
     called from the caller's thread, in order. A slot freed by a grade that ended is given
     the next task before that grade's on_done runs (the caller's slow part: reading and
-    writing its report), so no core idles meanwhile. A KeyboardInterrupt propagates out of
-    run() with the grades still running: call stop(), then close()."""
+    writing its report), so no core idles meanwhile. Work given to later() (rendering a
+    report's pages) runs one piece at a time while the grades run, each slot freed being
+    refilled between pieces, never held idle behind them. A KeyboardInterrupt propagates
+    out of run() with the grades still running: call stop(), then flush(), then close()."""
 
     def __init__(
         self,
@@ -99,6 +101,7 @@ class Pool(Generic[K]):
         self.on_start = on_start
         self.on_done = on_done
         self.running: list[_Running[K]] = []
+        self.deferred: deque[Callable[[], None]] = deque()
         self.selector = selectors.DefaultSelector()
         # named as a grade's scratch folder is: swept by the next grade if we are killed
         self.scratch = Path(tempfile.mkdtemp(prefix=f"ipcgrade-{os.getpid()}-batch-"))
@@ -112,13 +115,29 @@ class Pool(Generic[K]):
         generator's work between tasks is done while the grades run)."""
         self.source = iter(tasks)
         self._fill()
-        while self.running:
-            ended = self._wait()
+        while self.running or self.deferred:
+            ended = self._wait(block=not self.deferred) if self.running else []
             try:
                 self._fill()  # the next grades start before the ended ones' reports are handled
             finally:  # a control-C while they start: the ended ones are still kept
                 for done in ended:
                     self.on_done(done)
+            # no slot to refill: one piece of the later work; or, behind grades that end
+            # faster than it is done, one anyway: what waits (whole reports) stays bounded
+            if self.deferred and (not ended or len(self.deferred) > self.jobs):
+                self.deferred[0]()
+                self.deferred.popleft()  # only once done: cut short, flush() runs it again
+
+    def later(self, work: Callable[[], None]) -> None:
+        """Run `work` while the grades run, when no slot waits to be refilled (or, at the
+        latest, before run() returns)."""
+        self.deferred.append(work)
+
+    def flush(self) -> None:
+        """Run the later work still waiting (after a control-C: what was done is kept)."""
+        while self.deferred:
+            self.deferred[0]()
+            self.deferred.popleft()
 
     def _fill(self) -> None:
         while len(self.running) < self.jobs:
@@ -152,13 +171,14 @@ class Pool(Generic[K]):
         self.running.append(running)
         self.on_start(task.key, self.running_keys())
 
-    def _wait(self) -> list[Done[K]]:
-        """Until a grade ends or the next deadline passes: how the grades that ended did."""
+    def _wait(self, block: bool = True) -> list[Done[K]]:
+        """Until a grade ends or the next deadline passes (without `block`, not at all: a
+        look): how the grades that ended did."""
         deadlines = [
             r.stopping + GRACE_S if r.stopping is not None else r.started + r.task.deadline_s
             for r in self.running
         ]
-        timeout = max(0.0, min(deadlines) - time.monotonic())
+        timeout = max(0.0, min(deadlines) - time.monotonic()) if block else 0.0
         if any(r.pidfd is None for r in self.running):
             timeout = min(timeout, 0.1)  # one has no pidfd to wait on: look again soon
         if self.selector.get_map():
