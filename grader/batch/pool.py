@@ -125,8 +125,7 @@ class Pool(Generic[K]):
             # no slot to refill: one piece of the later work; or, behind grades that end
             # faster than it is done, one anyway: what waits (whole reports) stays bounded
             if self.deferred and (not ended or len(self.deferred) > self.jobs):
-                self.deferred[0]()
-                self.deferred.popleft()  # only once done: cut short, flush() runs it again
+                self._later_one()
 
     def later(self, work: Callable[[], None]) -> None:
         """Run `work` while the grades run, when no slot waits to be refilled (or, at the
@@ -136,8 +135,11 @@ class Pool(Generic[K]):
     def flush(self) -> None:
         """Run the later work still waiting (after a control-C: what was done is kept)."""
         while self.deferred:
-            self.deferred[0]()
-            self.deferred.popleft()
+            self._later_one()
+
+    def _later_one(self) -> None:
+        self.deferred[0]()
+        self.deferred.popleft()  # only once done: cut short, flush() runs it again
 
     def _fill(self) -> None:
         while len(self.running) < self.jobs:

@@ -157,10 +157,9 @@ class Worker:
                 join()
             _die_with_grader()
 
-        self.proc: subprocess.Popen[bytes] | None = None
         with open(log_path, "wb") as log:
             try:
-                self.proc = subprocess.Popen(
+                self.proc: subprocess.Popen[bytes] = subprocess.Popen(
                     worker_argv(command, caps),
                     stdin=subprocess.PIPE,  # the job, written by go()
                     stdout=log,
@@ -180,7 +179,6 @@ class Worker:
 
     def go(self, job: str) -> None:
         """Hand the worker its job (protocol.Job.to_json()); it starts at once."""
-        assert self.proc is not None
         assert self.proc.stdin is not None
         with contextlib.suppress(BrokenPipeError):  # it died: wait() says how
             self.proc.stdin.write(job.encode())
@@ -189,7 +187,6 @@ class Worker:
 
     def wait(self, timeout_s: float) -> WorkerExit:
         """Wait for the worker's end, killing the whole sandbox `timeout_s` after its start."""
-        assert self.proc is not None
         proc = self.proc
         timed_out = False
         try:
@@ -205,7 +202,7 @@ class Worker:
     def _end(self) -> None:
         """Kill the worker and everything it started, once; reap it."""
         proc = self.proc
-        if proc is None or self._ended:
+        if self._ended:
             return
         self._ended = True
         if proc.stdin is not None:
